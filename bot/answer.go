@@ -1,0 +1,77 @@
+// Package bot is the answering engine behind every front door (CLI, Discord
+// slash commands, DMs and mentions): Engine.Answer takes a question (and the
+// conversation so far), retrieves passages, drafts an answer with an
+// answerer (extractive offline, or an LLM), and keeps only citations whose
+// quote the verifier found word for word in the cited paragraph.
+//
+// Front ends only format an Answer; they never reach into retrieval or the LLM.
+package bot
+
+import "github.com/verbatimbot/verbatim/retrieval"
+
+// ArticleRef names the article a citation comes from.
+type ArticleRef struct {
+	ID    string `json:"id"`
+	Title string `json:"title"`
+	URL   string `json:"url,omitempty"`
+}
+
+// Verification says how a citation's quote was checked.
+type Verification string
+
+const (
+	// Verified: the quote occurs in the cited paragraph.
+	Verified Verification = "verified"
+	// Repaired: the quote was a near miss, replaced by the matching span of
+	// the source paragraph (possibly another retrieved paragraph).
+	Repaired Verification = "repaired"
+)
+
+// Citation is a quote that occurs word for word in paragraph Paragraph of
+// Article. Citations are only built by the verifier: Quote is always the
+// exact source text of the paragraph.
+type Citation struct {
+	Article   ArticleRef   `json:"article"`
+	Paragraph int          `json:"paragraph"`
+	Quote     string       `json:"quote"`
+	Score     float64      `json:"score"`
+	Status    Verification `json:"status"`
+	// Marker is the 1-based number the answer text uses for this citation
+	// ("[1]"); citations are listed in marker order.
+	Marker int `json:"marker"`
+}
+
+// Turn is one question and answer of a conversation, oldest first.
+type Turn struct {
+	Question string `json:"question"`
+	Answer   string `json:"answer"`
+}
+
+// Question is what a user asked, with the conversation before it.
+type Question struct {
+	Text    string
+	History []Turn
+}
+
+// Stats counts what the verifier did to the answerer's quotes.
+type Stats struct {
+	Dropped  int `json:"dropped"`
+	Repaired int `json:"repaired"`
+}
+
+// Answer is what every front end formats.
+type Answer struct {
+	Question string `json:"question"`
+	// Standalone is the question as searched: the same as Question unless a
+	// follow-up was rewritten using the conversation.
+	Standalone string `json:"standalone,omitempty"`
+	Text       string `json:"answer"`
+	Refused    bool   `json:"refused"`
+	// Mode is "extractive" or "llm".
+	Mode      string     `json:"mode"`
+	Citations []Citation `json:"citations"`
+	Stats     Stats      `json:"stats"`
+	// Passages are the retrieved passages the answer was drawn from (for
+	// --explain); not part of the stable JSON contract.
+	Passages []retrieval.Hit `json:"-"`
+}

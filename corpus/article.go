@@ -1,0 +1,78 @@
+// Package corpus reads articles from disk (Markdown with optional YAML front
+// matter, plain text, HTML and JSON Lines) and from the bundled default
+// corpus, and splits each into numbered paragraphs.
+//
+// Paragraph numbers are 1-based, in reading order, and stable: they are what
+// every citation points at. Inside a paragraph, runs of white space are folded
+// to one space; nothing else is changed, so a quote that is a substring of a
+// paragraph is a quote from the source.
+//
+// corpus knows nothing about embeddings, retrieval or Discord.
+package corpus
+
+import (
+	"strconv"
+	"time"
+)
+
+// Article is one source document split into paragraphs.
+type Article struct {
+	// ID is the path relative to the corpus root without extension, with
+	// forward slashes (for .jsonl: the file ID plus "#" and the record's id
+	// field or its 1-based line number).
+	ID        string
+	Title     string
+	URL       string
+	Author    string
+	Published time.Time // zero when unknown
+	// Paragraphs holds the text of paragraph n at index n-1.
+	Paragraphs []string
+	// Source is the path of the file the article came from, relative to the
+	// corpus root (for reporting).
+	Source string
+	// Fingerprint is a content hash of everything above except Source; it
+	// changes when and only when the article's indexed content changes.
+	Fingerprint string
+}
+
+// Paragraph returns paragraph n (1-based) and whether it exists.
+func (a *Article) Paragraph(n int) (string, bool) {
+	if n < 1 || n > len(a.Paragraphs) {
+		return "", false
+	}
+	return a.Paragraphs[n-1], true
+}
+
+// Problem is an input file (or JSON line) that could not be loaded and was
+// skipped. Loading goes on without it.
+type Problem struct {
+	Path string // relative to the corpus root
+	Line int    // 1-based line for .jsonl records, else 0
+	Err  error
+}
+
+func (p Problem) Error() string {
+	if p.Line > 0 {
+		return p.Path + ":" + strconv.Itoa(p.Line) + ": " + p.Err.Error()
+	}
+	return p.Path + ": " + p.Err.Error()
+}
+
+func (p Problem) Unwrap() error { return p.Err }
+
+// Set is the result of loading a corpus: the articles, in a deterministic
+// order (sorted by ID), and the inputs that were skipped, with reasons.
+type Set struct {
+	Articles []Article
+	Skipped  []Problem
+}
+
+// Options tune loading.
+type Options struct {
+	// MaxFileBytes is the largest file that is read; larger files are
+	// skipped with a Problem. Zero means DefaultMaxFileBytes.
+	MaxFileBytes int64
+}
+
+// DefaultMaxFileBytes is the default per-file size limit (16 MiB).
+const DefaultMaxFileBytes = 16 << 20

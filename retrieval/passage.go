@@ -1,0 +1,79 @@
+// Package retrieval turns articles into searchable passages and finds the
+// passages that best match a question.
+//
+// Articles are chunked into passages (each remembers its article and
+// paragraph range), embedded by an Embedder (the weight-free local one by
+// default, or an OpenAI-compatible endpoint), stored in chromem-go and
+// persisted under an index directory, next to a BM25 lexical index over
+// stemmed terms. Search fuses the vector and lexical rankings.
+//
+// The index records what built it (embedder name, model and dimensions, the
+// chunker settings and a fingerprint of every article), so re-indexing only
+// re-embeds new or changed articles and never mixes vectors of two embedders.
+//
+// retrieval does not format answers.
+package retrieval
+
+import "context"
+
+// Passage is a chunk of consecutive paragraphs of one article: the unit that
+// is embedded and searched.
+type Passage struct {
+	// ID is stable and readable: "<article>#p<first>" or
+	// "<article>#p<first>-<last>".
+	ID        string
+	ArticleID string
+	Title     string
+	// First and Last are the 1-based paragraph range, inclusive.
+	First, Last int
+	// Text is the paragraphs First..Last joined by "\n\n".
+	Text string
+}
+
+// Signal names a ranking that found a passage.
+type Signal string
+
+const (
+	SignalVector  Signal = "vector"
+	SignalLexical Signal = "lexical"
+)
+
+// Hit is a passage returned by Search with its fused score and the per-signal
+// evidence behind it.
+type Hit struct {
+	Passage
+	// Score is the fused score (higher is better); hits are sorted by it.
+	Score float64
+	// VectorRank and LexicalRank are 1-based ranks in each signal's own
+	// list, 0 when that signal did not return the passage.
+	VectorRank, LexicalRank int
+	// VectorScore is the cosine similarity; LexicalScore the BM25 score.
+	VectorScore, LexicalScore float64
+}
+
+// Signals lists the signals that found the hit, vector first.
+func (h Hit) Signals() []Signal {
+	var s []Signal
+	if h.VectorRank > 0 {
+		s = append(s, SignalVector)
+	}
+	if h.LexicalRank > 0 {
+		s = append(s, SignalLexical)
+	}
+	return s
+}
+
+// Embedder turns texts into vectors. Implementations must be safe for
+// concurrent use and return one L2-normalised vector per input text, in order.
+type Embedder interface {
+	// Info identifies the embedder; the index rebuilds when it changes.
+	Info() EmbedderInfo
+	Embed(ctx context.Context, texts []string) ([][]float32, error)
+}
+
+// EmbedderInfo identifies how vectors were made.
+type EmbedderInfo struct {
+	Name  string // "local" or "openai"
+	Model string // e.g. "hash-v1" or "text-embedding-3-small"
+	Dims  int
+}
