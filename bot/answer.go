@@ -51,6 +51,10 @@ type Turn struct {
 type Question struct {
 	Text    string
 	History []Turn
+	// OnDelta, when set, receives the answer text as a streaming answerer
+	// (the LLM) generates it, before verification. The returned Answer is
+	// the verified truth; OnDelta is only a preview.
+	OnDelta func(text string) `json:"-"`
 }
 
 // Stats counts what the verifier did to the answerer's quotes.

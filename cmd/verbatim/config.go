@@ -1,0 +1,193 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// setting describes one environment variable: the single source for parsing,
+// validation and the generated .env.example (a test keeps them in step).
+type setting struct {
+	Name    string
+	Default string
+	Help    string
+	Secret  bool
+}
+
+// settings is every variable verbatim reads, in .env.example order.
+var settings = []setting{
+	{Name: "VERBATIM_CORPUS", Default: "", Help: "Directory of articles (.md, .txt, .html, .jsonl). Empty: the bundled articles."},
+	{Name: "VERBATIM_INDEX", Default: "", Help: "Index directory. Empty: <user cache dir>/verbatim/index/<hash of the corpus path>."},
+	{Name: "VERBATIM_MAX_FILE_BYTES", Default: "16777216", Help: "Corpus files larger than this are skipped (and reported)."},
+	{Name: "VERBATIM_TOP_K", Default: "8", Help: "Passages retrieved per question."},
+	{Name: "VERBATIM_ANSWER_TIMEOUT", Default: "90s", Help: "Deadline for answering one question (retrieval, model, verification)."},
+	{Name: "VERBATIM_LOG_LEVEL", Default: "warn", Help: "Log level: debug, info, warn or error (discord defaults to info when unset)."},
+	{Name: "VERBATIM_LOG_FORMAT", Default: "text", Help: "Log format: text or json."},
+
+	{Name: "OPENAI_API_KEY", Default: "", Help: "API key of an OpenAI-compatible server. Setting it (or OPENAI_BASE_URL) turns on LLM answers.", Secret: true},
+	{Name: "OPENAI_BASE_URL", Default: "", Help: "Base URL with /v1, e.g. http://localhost:11434/v1 for Ollama. Empty: https://api.openai.com/v1."},
+	{Name: "VERBATIM_CHAT_MODEL", Default: "", Help: "Chat model. Empty: gpt-4o-mini on OpenAI, llama3.1 on Ollama, the server's first model elsewhere."},
+	{Name: "VERBATIM_LLM", Default: "auto", Help: "auto (LLM when a key or base URL is set), off (always extractive) or on (fail if no server is configured)."},
+	{Name: "VERBATIM_LLM_TIMEOUT", Default: "60s", Help: "Per-request timeout for chat and embedding calls."},
+	{Name: "VERBATIM_LLM_RETRIES", Default: "3", Help: "Retries on 429 and 5xx (honouring Retry-After); never on 401."},
+	{Name: "VERBATIM_CONTEXT_TOKENS", Default: "8192", Help: "The chat model's context window; passages are trimmed to fit."},
+	{Name: "VERBATIM_HISTORY_TURNS", Default: "6", Help: "Conversation turns kept for follow-up questions (chat and Discord DMs)."},
+	{Name: "VERBATIM_EMBED_MODEL", Default: "local", Help: "local (weight-free, offline) or the name of a /v1/embeddings model. Changing it rebuilds the index."},
+	{Name: "VERBATIM_EMBED_BASE_URL", Default: "", Help: "Base URL for embeddings. Empty: OPENAI_BASE_URL."},
+	{Name: "VERBATIM_EMBED_API_KEY", Default: "", Help: "API key for embeddings. Empty: OPENAI_API_KEY.", Secret: true},
+
+	{Name: "DISCORD_TOKEN", Default: "", Help: "Bot token; required by `verbatim discord`.", Secret: true},
+	{Name: "DISCORD_GUILD_ID", Default: "", Help: "Register slash commands in this guild only (instant updates). Empty: globally."},
+	{Name: "DISCORD_API_URL", Default: "https://discord.com/", Help: "Replaces https://discord.com/ for every REST call and gateway discovery (REST proxy, tests)."},
+	{Name: "VERBATIM_VOTES_FILE", Default: "", Help: "Where 👍/👎 votes are stored (JSON Lines). Empty: <user config dir>/verbatim/votes.jsonl."},
+	{Name: "VERBATIM_RATE_PER_MINUTE", Default: "6", Help: "Questions one Discord user may ask per minute."},
+	{Name: "VERBATIM_MAX_CONCURRENT", Default: "4", Help: "Answers computed at once across all Discord users."},
+	{Name: "VERBATIM_MAX_QUESTION_CHARS", Default: "500", Help: "Longest question accepted from Discord."},
+}
+
+// Config is every setting, parsed. Its String method redacts secrets.
+type Config struct {
+	Corpus        string
+	Index         string
+	MaxFileBytes  int64
+	TopK          int
+	AnswerTimeout time.Duration
+	LogLevel      string
+	LogLevelSet   bool
+	LogFormat     string
+
+	OpenAIKey      string
+	OpenAIBaseURL  string
+	ChatModel      string
+	LLM            string // auto, on, off
+	LLMTimeout     time.Duration
+	LLMRetries     int
+	ContextTokens  int
+	HistoryTurns   int
+	EmbedModel     string
+	EmbedBaseURL   string
+	EmbedAPIKey    string
+	DiscordToken   string
+	DiscordGuildID string
+	DiscordAPIURL  string
+	VotesFile      string
+	RatePerMinute  int
+	MaxConcurrent  int
+	MaxQuestion    int
+}
+
+// loadConfig reads every setting through lookup (the process environment,
+// with .env values underneath, see envLookup), applying defaults.
+func loadConfig(lookup func(string) (string, bool)) (Config, error) {
+	get := func(name string) string {
+		if v, ok := lookup(name); ok {
+			return strings.TrimSpace(v)
+		}
+		for _, s := range settings {
+			if s.Name == name {
+				return s.Default
+			}
+		}
+		panic("unknown setting " + name) // programming error: add it to settings
+	}
+	var errs []string
+	intVal := func(name string, min int) int {
+		v, err := strconv.Atoi(get(name))
+		if err != nil || v < min {
+			errs = append(errs, fmt.Sprintf("%s=%q: want a whole number ≥ %d", name, get(name), min))
+		}
+		return v
+	}
+	durVal := func(name string) time.Duration {
+		v, err := time.ParseDuration(get(name))
+		if err != nil || v <= 0 {
+			errs = append(errs, fmt.Sprintf("%s=%q: want a positive duration such as 30s", name, get(name)))
+		}
+		return v
+	}
+	_, levelSet := lookup("VERBATIM_LOG_LEVEL")
+	c := Config{
+		Corpus:         get("VERBATIM_CORPUS"),
+		Index:          get("VERBATIM_INDEX"),
+		MaxFileBytes:   int64(intVal("VERBATIM_MAX_FILE_BYTES", 1)),
+		TopK:           intVal("VERBATIM_TOP_K", 1),
+		AnswerTimeout:  durVal("VERBATIM_ANSWER_TIMEOUT"),
+		LogLevel:       strings.ToLower(get("VERBATIM_LOG_LEVEL")),
+		LogLevelSet:    levelSet,
+		LogFormat:      strings.ToLower(get("VERBATIM_LOG_FORMAT")),
+		OpenAIKey:      get("OPENAI_API_KEY"),
+		OpenAIBaseURL:  get("OPENAI_BASE_URL"),
+		ChatModel:      get("VERBATIM_CHAT_MODEL"),
+		LLM:            strings.ToLower(get("VERBATIM_LLM")),
+		LLMTimeout:     durVal("VERBATIM_LLM_TIMEOUT"),
+		LLMRetries:     intVal("VERBATIM_LLM_RETRIES", 0),
+		ContextTokens:  intVal("VERBATIM_CONTEXT_TOKENS", 512),
+		HistoryTurns:   intVal("VERBATIM_HISTORY_TURNS", 0),
+		EmbedModel:     get("VERBATIM_EMBED_MODEL"),
+		EmbedBaseURL:   get("VERBATIM_EMBED_BASE_URL"),
+		EmbedAPIKey:    get("VERBATIM_EMBED_API_KEY"),
+		DiscordToken:   get("DISCORD_TOKEN"),
+		DiscordGuildID: get("DISCORD_GUILD_ID"),
+		DiscordAPIURL:  get("DISCORD_API_URL"),
+		VotesFile:      get("VERBATIM_VOTES_FILE"),
+		RatePerMinute:  intVal("VERBATIM_RATE_PER_MINUTE", 1),
+		MaxConcurrent:  intVal("VERBATIM_MAX_CONCURRENT", 1),
+		MaxQuestion:    intVal("VERBATIM_MAX_QUESTION_CHARS", 10),
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Sprintf("VERBATIM_LOG_LEVEL=%q: want debug, info, warn or error", c.LogLevel))
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		errs = append(errs, fmt.Sprintf("VERBATIM_LOG_FORMAT=%q: want text or json", c.LogFormat))
+	}
+	switch c.LLM {
+	case "auto", "on", "off":
+	default:
+		errs = append(errs, fmt.Sprintf("VERBATIM_LLM=%q: want auto, on or off", c.LLM))
+	}
+	if c.EmbedModel == "" {
+		c.EmbedModel = "local"
+	}
+	if c.EmbedBaseURL == "" {
+		c.EmbedBaseURL = c.OpenAIBaseURL
+	}
+	if c.EmbedAPIKey == "" {
+		c.EmbedAPIKey = c.OpenAIKey
+	}
+	if !strings.HasSuffix(c.DiscordAPIURL, "/") {
+		c.DiscordAPIURL += "/"
+	}
+	if len(errs) > 0 {
+		return c, fmt.Errorf("settings: %s", strings.Join(errs, "; "))
+	}
+	return c, nil
+}
+
+// UseLLM reports whether answers are written by a chat model.
+func (c Config) UseLLM() bool {
+	switch c.LLM {
+	case "off":
+		return false
+	case "on":
+		return true
+	}
+	return c.OpenAIKey != "" || c.OpenAIBaseURL != ""
+}
+
+// String prints every setting, secrets redacted, for --verbose and logs.
+func (c Config) String() string {
+	redact := func(s string) string {
+		if s == "" {
+			return ""
+		}
+		return "<redacted>"
+	}
+	return fmt.Sprintf("corpus=%q index=%q top_k=%d llm=%s base_url=%q chat_model=%q api_key=%s embed_model=%q embed_base_url=%q embed_api_key=%s discord_token=%s discord_guild=%q discord_api=%q",
+		c.Corpus, c.Index, c.TopK, c.LLM, c.OpenAIBaseURL, c.ChatModel, redact(c.OpenAIKey), c.EmbedModel, c.EmbedBaseURL, redact(c.EmbedAPIKey), redact(c.DiscordToken), c.DiscordGuildID, c.DiscordAPIURL)
+}
