@@ -11,7 +11,13 @@
 package corpus
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"hash"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -30,9 +36,45 @@ type Article struct {
 	// Source is the path of the file the article came from, relative to the
 	// corpus root (for reporting).
 	Source string
-	// Fingerprint is a content hash of everything above except Source; it
-	// changes when and only when the article's indexed content changes.
+	// Fingerprint is a SHA-256 (hex) over Title, URL, Author, Published and
+	// Paragraphs, each length-prefixed so that moving text across a
+	// paragraph boundary changes it. It leaves out ID and Source: it changes
+	// when and only when the article's indexed content changes.
 	Fingerprint string
+}
+
+// fingerprintVersion starts every fingerprint, so that changing what goes
+// into one changes them all.
+const fingerprintVersion = "verbatim/corpus fingerprint v1"
+
+// fingerprint computes the Fingerprint of a from its other fields.
+func (a *Article) fingerprint() string {
+	h := sha256.New()
+	put := func(s string) { writeField(h, s) }
+	put(fingerprintVersion)
+	put(a.Title)
+	put(a.URL)
+	put(a.Author)
+	if a.Published.IsZero() {
+		put("")
+	} else {
+		put(a.Published.UTC().Format(time.RFC3339Nano))
+	}
+	var n [8]byte
+	binary.BigEndian.PutUint64(n[:], uint64(len(a.Paragraphs)))
+	h.Write(n[:])
+	for _, p := range a.Paragraphs {
+		put(p)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// writeField writes s to h preceded by its length.
+func writeField(h hash.Hash, s string) {
+	var n [8]byte
+	binary.BigEndian.PutUint64(n[:], uint64(len(s)))
+	h.Write(n[:])
+	h.Write([]byte(s))
 }
 
 // Paragraph returns paragraph n (1-based) and whether it exists.
@@ -44,7 +86,8 @@ func (a *Article) Paragraph(n int) (string, bool) {
 }
 
 // Problem is an input file (or JSON line) that could not be loaded and was
-// skipped. Loading goes on without it.
+// skipped, or, in Set.Warnings, a part of a loaded one that was ignored.
+// Loading goes on either way.
 type Problem struct {
 	Path string // relative to the corpus root
 	Line int    // 1-based line for .jsonl records, else 0
@@ -64,7 +107,23 @@ func (p Problem) Unwrap() error { return p.Err }
 // order (sorted by ID), and the inputs that were skipped, with reasons.
 type Set struct {
 	Articles []Article
-	Skipped  []Problem
+	// Skipped lists files and JSON lines that were not loaded, sorted by
+	// path and line.
+	Skipped []Problem
+	// Warnings lists things ignored in articles that did load, such as a
+	// date that could not be parsed, sorted by path and line.
+	Warnings []Problem
+}
+
+// Article returns the article with the given ID and whether it exists.
+func (s *Set) Article(id string) (*Article, bool) {
+	i, ok := slices.BinarySearchFunc(s.Articles, id, func(a Article, id string) int {
+		return strings.Compare(a.ID, id)
+	})
+	if !ok {
+		return nil, false
+	}
+	return &s.Articles[i], true
 }
 
 // Options tune loading.
