@@ -1,0 +1,188 @@
+package retrieval
+
+import (
+	"strings"
+	"sync"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/kljensen/snowball/english"
+)
+
+// Terms analyses text into index terms: lower-cased, Unicode-aware tokens
+// with English stop words removed and Snowball (Porter2) English stemming.
+//
+// Tokens are runs of letters, digits and combining marks. Inside a token a
+// '-', '.', '\” (or '’') or ',' joins two letters or digits, so "S-400",
+// "3.67", "U.S." and "6,000" stay one token ("s-400", "3.67", "u.s", "6000"; a
+// comma is kept only between digits and then dropped). A hyphenated token is
+// also emitted part by part, so "high-ranking" matches "ranking". A
+// possessive "'s" is dropped and other apostrophes removed ("Iran's" → "iran",
+// "don't" → "dont"). Numbers are not stemmed.
+//
+// The BM25 index, the local embedder and the extractive answerer in bot/ all
+// use Terms, so a question and a passage always meet on the same terms.
+func Terms(text string) []string {
+	a := analyzers.Get().(*analyzer)
+	defer analyzers.Put(a)
+	var terms []string
+	a.tokens(text, func(_, term string) { terms = append(terms, term) })
+	return terms
+}
+
+// extraStopWords complements Snowball's English stop word list with common
+// function words it leaves out.
+var extraStopWords = map[string]bool{
+	"also": true, "would": true, "could": true, "us": true, "may": true,
+	"might": true, "must": true, "shall": true, "yet": true, "upon": true,
+	"onto": true, "via": true, "per": true, "among": true, "whose": true,
+	"within": true, "without": true, "however": true,
+}
+
+// IsStopWord reports whether the lower-cased word is dropped by Terms.
+func IsStopWord(word string) bool {
+	return english.IsStopWord(word) || extraStopWords[word]
+}
+
+// analyzer carries a stem cache; stemming dominates the cost of Terms.
+// analyzers are pooled, so the cache is per goroutine in practice.
+type analyzer struct {
+	stems map[string]string
+	buf   []byte
+}
+
+const maxStemCache = 1 << 16
+
+var analyzers = sync.Pool{New: func() any {
+	return &analyzer{stems: make(map[string]string, 1024)}
+}}
+
+// tokens calls emit for every index term of text with the surface form it
+// came from (lower-cased, before stemming).
+func (a *analyzer) tokens(text string, emit func(surface, term string)) {
+	i := 0
+	for i < len(text) {
+		r, n := utf8.DecodeRuneInString(text[i:])
+		if !isWordRune(r) {
+			i += n
+			continue
+		}
+		// Scan one token: word runes, and joiners between word runes.
+		a.buf = a.buf[:0]
+		hyphen, alpha := false, false
+		j := i
+		for j < len(text) {
+			r, n := utf8.DecodeRuneInString(text[j:])
+			if isWordRune(r) {
+				if unicode.IsLetter(r) {
+					alpha = true
+				}
+				a.buf = utf8.AppendRune(a.buf, unicode.ToLower(r))
+				j += n
+				continue
+			}
+			if !isJoiner(r) || len(a.buf) == 0 {
+				break
+			}
+			next, m := utf8.DecodeRuneInString(text[j+n:])
+			if !isWordRune(next) {
+				break
+			}
+			prev, _ := utf8.DecodeLastRune(a.buf)
+			switch r {
+			case ',':
+				if !unicode.IsDigit(prev) || !unicode.IsDigit(next) {
+					goto done
+				}
+			case '\'', '’', 'ʼ':
+				if !unicode.IsLetter(prev) || !unicode.IsLetter(next) {
+					goto done
+				}
+				// Possessive 's: drop it and end the token.
+				if (next == 's' || next == 'S') && !continuesWord(text[j+n+m:]) {
+					j += n + m
+					goto done
+				}
+			case '-', '‐', '‑':
+				hyphen = true
+				a.buf = append(a.buf, '-')
+			case '.':
+				a.buf = append(a.buf, '.')
+			}
+			j += n
+		}
+	done:
+		i = j
+		a.emitToken(string(a.buf), alpha, hyphen, emit)
+	}
+}
+
+func (a *analyzer) emitToken(tok string, alpha, hyphen bool, emit func(surface, term string)) {
+	a.emitWord(tok, alpha, emit)
+	if !hyphen {
+		return
+	}
+	for part := range strings.SplitSeq(tok, "-") {
+		if part != "" && part != tok {
+			a.emitWord(part, containsLetter(part), emit)
+		}
+	}
+}
+
+func (a *analyzer) emitWord(w string, alpha bool, emit func(surface, term string)) {
+	if w == "" {
+		return
+	}
+	if !alpha {
+		emit(w, w) // numbers: "2020", "3.67"
+		return
+	}
+	if utf8.RuneCountInString(w) == 1 || IsStopWord(w) {
+		return
+	}
+	emit(w, a.stem(w))
+}
+
+func (a *analyzer) stem(w string) string {
+	if s, ok := a.stems[w]; ok {
+		return s
+	}
+	var s string
+	if strings.ContainsAny(w, ".-") {
+		s = w // "u.s", "s-400": stemming would mangle them
+	} else {
+		s = english.Stem(w, false)
+	}
+	if len(a.stems) >= maxStemCache {
+		clear(a.stems)
+	}
+	a.stems[w] = s
+	return s
+}
+
+func isWordRune(r rune) bool {
+	return unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r)
+}
+
+func isJoiner(r rune) bool {
+	switch r {
+	case '-', '‐', '‑', '.', '\'', '’', 'ʼ', ',':
+		return true
+	}
+	return false
+}
+
+// continuesWord reports whether s starts with a word rune.
+func continuesWord(s string) bool {
+	r, _ := utf8.DecodeRuneInString(s)
+	return isWordRune(r)
+}
+
+func containsLetter(s string) bool {
+	for _, r := range s {
+		if unicode.IsLetter(r) {
+			return true
+		}
+	}
+	return false
+}

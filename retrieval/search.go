@@ -1,0 +1,74 @@
+package retrieval
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// searchMode selects the signals a search uses; the public Search is
+// hybrid, the others exist for evaluation.
+type searchMode int
+
+const (
+	hybrid searchMode = iota
+	vectorOnly
+	lexicalOnly
+)
+
+// Search returns up to k passages for the query, best first: the top
+// passages by vector (cosine) similarity and by BM25 are fused by reciprocal
+// rank fusion. Each Hit carries its fused Score and, per signal, the rank
+// and score that found it (zero when that signal did not). An empty index
+// returns no hits and no error.
+func (ix *Index) Search(ctx context.Context, query string, k int) ([]Hit, error) {
+	return ix.search(ctx, query, k, hybrid)
+}
+
+func (ix *Index) search(ctx context.Context, query string, k int, mode searchMode) ([]Hit, error) {
+	if k <= 0 {
+		return nil, errors.New("search: k must be positive")
+	}
+	s := ix.snap.Load()
+	if len(s.passages) == 0 {
+		return nil, nil
+	}
+	n := max(k, candidates)
+
+	var vec, lex []scored
+	if mode != lexicalOnly {
+		qv, err := ix.emb.Embed(ctx, []string{query})
+		if err != nil {
+			return nil, fmt.Errorf("embed query: %w", err)
+		}
+		if len(qv) != 1 {
+			return nil, fmt.Errorf("embed query: %d vectors for 1 text", len(qv))
+		}
+		ms, err := s.vectors.Nearest(ctx, qv[0], n)
+		if err != nil {
+			return nil, fmt.Errorf("search: %w", err)
+		}
+		vec = make([]scored, 0, len(ms))
+		for _, m := range ms {
+			if m.Similarity > 0 {
+				vec = append(vec, scored{m.Row, m.Similarity})
+			}
+		}
+	}
+	if mode != vectorOnly {
+		lex = s.lexical.search(Terms(query), n)
+	}
+	fused := fuse(vec, lex, k, 1, 1)
+	hits := make([]Hit, len(fused))
+	for i, f := range fused {
+		hits[i] = Hit{
+			Passage:      s.passages[f.row],
+			Score:        f.score,
+			VectorRank:   f.vectorRank,
+			LexicalRank:  f.lexicalRank,
+			VectorScore:  f.vectorScore,
+			LexicalScore: f.lexicalScore,
+		}
+	}
+	return hits, nil
+}
