@@ -139,7 +139,7 @@ func (l *loader) skip(name string, line int, err error) {
 func (l *loader) walk(ctx context.Context, name, real string, ancestors []string) error {
 	entries, err := fs.ReadDir(l.fsys, real)
 	if err != nil {
-		l.skip(name, 0, fmt.Errorf("read directory: %w", pathless(err)))
+		l.skip(name, 0, pathless("read directory", err))
 		return nil
 	}
 	for _, e := range entries {
@@ -150,19 +150,23 @@ func (l *loader) walk(ctx context.Context, name, real string, ancestors []string
 			continue
 		}
 		childName, childReal := path.Join(name, e.Name()), path.Join(real, e.Name())
-		mode := e.Type()
-		if mode&fs.ModeSymlink != 0 {
+		info, err := e.Info()
+		if err != nil {
+			l.skip(childName, 0, pathless("stat", err))
+			continue
+		}
+		if info.Mode()&fs.ModeSymlink != 0 {
 			// A link that cannot be followed is reported unless its name
 			// says it is some other kind of file (a picture, say), which
 			// the walk would have ignored anyway.
 			quiet := path.Ext(e.Name()) != "" && parserFor(e.Name()) == nil
 			r, err := resolveLink(l.fsys, childReal)
 			if err == nil {
-				var info fs.FileInfo
-				if info, err = fs.Stat(l.fsys, r); err == nil {
-					childReal, mode = r, info.Mode().Type()
+				var target fs.FileInfo
+				if target, err = fs.Stat(l.fsys, r); err == nil {
+					childReal, info = r, target
 				} else {
-					err = fmt.Errorf("%w: %w", errBadLink, pathless(err))
+					err = fmt.Errorf("%w: %w", errBadLink, cause(err))
 				}
 			}
 			if err != nil {
@@ -171,26 +175,25 @@ func (l *loader) walk(ctx context.Context, name, real string, ancestors []string
 				}
 				continue
 			}
-			if mode.IsDir() && slices.Contains(ancestors, childReal) {
-				l.skip(childName, 0, fmt.Errorf("%w: leads to its own ancestor %s", errLoop, childReal))
+			if info.IsDir() && slices.Contains(ancestors, childReal) {
+				what := childReal
+				if what == "." {
+					what = "the corpus root"
+				}
+				l.skip(childName, 0, fmt.Errorf("%w: leads to its own ancestor %s", errLoop, what))
 				continue
 			}
 		}
 		switch {
-		case mode.IsDir():
+		case info.IsDir():
 			if err := l.walk(ctx, childName, childReal, append(ancestors[:len(ancestors):len(ancestors)], childReal)); err != nil {
 				return err
 			}
 		case parserFor(childName) == nil:
 			// not an article file
-		case !mode.IsRegular():
+		case !info.Mode().IsRegular():
 			l.skip(childName, 0, errNotRegular)
 		default:
-			info, err := fs.Stat(l.fsys, childReal)
-			if err != nil {
-				l.skip(childName, 0, fmt.Errorf("stat: %w", pathless(err)))
-				continue
-			}
 			l.files = append(l.files, input{name: childName, real: childReal, size: info.Size()})
 		}
 	}
@@ -256,12 +259,12 @@ func readLimited(fsys fs.FS, name string, size, max int64) ([]byte, error) {
 	}
 	f, err := fsys.Open(name)
 	if err != nil {
-		return nil, fmt.Errorf("open: %w", pathless(err))
+		return nil, pathless("open", err)
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, max+1))
 	if err != nil {
-		return nil, fmt.Errorf("read: %w", pathless(err))
+		return nil, pathless("read", err)
 	}
 	if int64(len(data)) > max {
 		return nil, fmt.Errorf("%w: over %d bytes", errTooLarge, max)
@@ -269,12 +272,22 @@ func readLimited(fsys fs.FS, name string, size, max int64) ([]byte, error) {
 	return data, nil
 }
 
-// pathless drops the path from a *fs.PathError, which the Problem already
-// names, keeping the operation and the cause.
-func pathless(err error) error {
+// pathless describes a failed file operation without the path, which the
+// Problem already names: "op: cause", with the *fs.PathError's own Op if err
+// is one.
+func pathless(op string, err error) error {
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
 		return fmt.Errorf("%s: %w", pe.Op, pe.Err)
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+// cause returns the reason inside a *fs.PathError, or err.
+func cause(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
 	}
 	return err
 }
@@ -305,7 +318,7 @@ func resolveLink(fsys fs.FS, name string) (string, error) {
 		next := path.Join(done, elem)
 		info, err := rl.Lstat(next)
 		if err != nil {
-			return "", fmt.Errorf("%w: %w", errBadLink, pathless(err))
+			return "", fmt.Errorf("%w: %w", errBadLink, cause(err))
 		}
 		if info.Mode()&fs.ModeSymlink == 0 {
 			done = next
@@ -316,7 +329,7 @@ func resolveLink(fsys fs.FS, name string) (string, error) {
 		}
 		target, err := rl.ReadLink(next)
 		if err != nil {
-			return "", fmt.Errorf("%w: %w", errBadLink, pathless(err))
+			return "", fmt.Errorf("%w: %w", errBadLink, cause(err))
 		}
 		if strings.HasPrefix(target, "/") || strings.HasPrefix(target, `\`) || (len(target) > 1 && target[1] == ':') {
 			return "", fmt.Errorf("%w (absolute link to %s)", errOutside, target)
