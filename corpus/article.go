@@ -115,7 +115,8 @@ type Set struct {
 	Warnings []Problem
 }
 
-// Article returns the article with the given ID and whether it exists.
+// Article returns the article with the given ID and whether it exists. It
+// relies on Articles being sorted by ID, as loading leaves them.
 func (s *Set) Article(id string) (*Article, bool) {
 	i, ok := slices.BinarySearchFunc(s.Articles, id, func(a Article, id string) int {
 		return strings.Compare(a.ID, id)

@@ -140,3 +140,15 @@ func TestLoadQuail(t *testing.T) {
 		t.Errorf("articles.jsonl has %d rows, want 60", rows)
 	}
 }
+
+func BenchmarkLoadDirQuail(b *testing.B) {
+	dir := filepath.Join("..", "..", "shared", "eval", "quail-news-blogs", "corpus")
+	if _, err := os.Stat(dir); err != nil {
+		b.Skip("../shared/eval/quail-news-blogs not found")
+	}
+	for b.Loop() {
+		if set, err := LoadDir(b.Context(), dir, Options{}); err != nil || len(set.Articles) != 60 {
+			b.Fatal(len(set.Articles), err)
+		}
+	}
+}

@@ -145,3 +145,16 @@ func FuzzParseHTML(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkParseHTML(b *testing.B) {
+	page, err := os.ReadFile("testdata/corpus/page.html")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(page)))
+	for b.Loop() {
+		if p := parseHTML("page", page); len(p.entries) != 1 {
+			b.Fatal(p.skipped)
+		}
+	}
+}

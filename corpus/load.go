@@ -105,9 +105,6 @@ func LoadFS(ctx context.Context, fsys fs.FS, opts Options) (Set, error) {
 		opts.MaxFileBytes = DefaultMaxFileBytes
 	}
 	l := &loader{fsys: fsys, opts: opts}
-	if _, err := fs.ReadDir(fsys, "."); err != nil {
-		return Set{}, fmt.Errorf("read corpus root: %w", err)
-	}
 	if err := l.walk(ctx, ".", ".", []string{"."}); err != nil {
 		return Set{}, err
 	}
@@ -125,7 +122,7 @@ type loader struct {
 // input is an article file found by the walk.
 type input struct {
 	name string // path as seen from the root, through any symlinks
-	real string // symlink-free path of the file itself
+	actual string // symlink-free path of the file itself
 	size int64
 }
 
@@ -134,10 +131,13 @@ func (l *loader) skip(name string, line int, err error) {
 }
 
 // walk collects the article files under dir. name is dir's path as seen
-// from the root, real its symlink-free path, and ancestors the real paths of
+// from the root, actual its symlink-free path, and ancestors the actual paths of
 // dir and every directory above it, to catch symlink loops.
-func (l *loader) walk(ctx context.Context, name, real string, ancestors []string) error {
-	entries, err := fs.ReadDir(l.fsys, real)
+func (l *loader) walk(ctx context.Context, name, actual string, ancestors []string) error {
+	entries, err := fs.ReadDir(l.fsys, actual)
+	if err != nil && name == "." {
+		return fmt.Errorf("read corpus root: %w", err)
+	}
 	if err != nil {
 		l.skip(name, 0, pathless("read directory", err))
 		return nil
@@ -149,7 +149,7 @@ func (l *loader) walk(ctx context.Context, name, real string, ancestors []string
 		if strings.HasPrefix(e.Name(), ".") {
 			continue
 		}
-		childName, childReal := path.Join(name, e.Name()), path.Join(real, e.Name())
+		childName, childActual := path.Join(name, e.Name()), path.Join(actual, e.Name())
 		info, err := e.Info()
 		if err != nil {
 			l.skip(childName, 0, pathless("stat", err))
@@ -160,11 +160,11 @@ func (l *loader) walk(ctx context.Context, name, real string, ancestors []string
 			// says it is some other kind of file (a picture, say), which
 			// the walk would have ignored anyway.
 			quiet := path.Ext(e.Name()) != "" && parserFor(e.Name()) == nil
-			r, err := resolveLink(l.fsys, childReal)
+			r, err := resolveLink(l.fsys, childActual)
 			if err == nil {
 				var target fs.FileInfo
 				if target, err = fs.Stat(l.fsys, r); err == nil {
-					childReal, info = r, target
+					childActual, info = r, target
 				} else {
 					err = fmt.Errorf("%w: %w", errBadLink, cause(err))
 				}
@@ -175,8 +175,8 @@ func (l *loader) walk(ctx context.Context, name, real string, ancestors []string
 				}
 				continue
 			}
-			if info.IsDir() && slices.Contains(ancestors, childReal) {
-				what := childReal
+			if info.IsDir() && slices.Contains(ancestors, childActual) {
+				what := childActual
 				if what == "." {
 					what = "the corpus root"
 				}
@@ -186,7 +186,7 @@ func (l *loader) walk(ctx context.Context, name, real string, ancestors []string
 		}
 		switch {
 		case info.IsDir():
-			if err := l.walk(ctx, childName, childReal, append(ancestors[:len(ancestors):len(ancestors)], childReal)); err != nil {
+			if err := l.walk(ctx, childName, childActual, append(ancestors[:len(ancestors):len(ancestors)], childActual)); err != nil {
 				return err
 			}
 		case parserFor(childName) == nil:
@@ -194,7 +194,7 @@ func (l *loader) walk(ctx context.Context, name, real string, ancestors []string
 		case !info.Mode().IsRegular():
 			l.skip(childName, 0, errNotRegular)
 		default:
-			l.files = append(l.files, input{name: childName, real: childReal, size: info.Size()})
+			l.files = append(l.files, input{name: childName, actual: childActual, size: info.Size()})
 		}
 	}
 	return nil
@@ -209,7 +209,7 @@ func (l *loader) load(ctx context.Context) (Set, error) {
 		if err := ctx.Err(); err != nil {
 			return Set{}, fmt.Errorf("load corpus: %w", err)
 		}
-		data, err := readLimited(l.fsys, f.real, f.size, l.opts.MaxFileBytes)
+		data, err := readLimited(l.fsys, f.actual, f.size, l.opts.MaxFileBytes)
 		if err != nil {
 			l.skip(f.name, 0, err)
 			continue
