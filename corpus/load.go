@@ -121,18 +121,18 @@ type loader struct {
 
 // input is an article file found by the walk.
 type input struct {
-	name string // path as seen from the root, through any symlinks
+	name   string // path as seen from the root, through any symlinks
 	actual string // symlink-free path of the file itself
-	size int64
+	size   int64
 }
 
 func (l *loader) skip(name string, line int, err error) {
 	l.set.Skipped = append(l.set.Skipped, Problem{Path: name, Line: line, Err: err})
 }
 
-// walk collects the article files under dir. name is dir's path as seen
-// from the root, actual its symlink-free path, and ancestors the actual paths of
-// dir and every directory above it, to catch symlink loops.
+// walk collects the article files in a directory. name is its path as seen
+// from the root, actual its symlink-free path, and ancestors the actual
+// paths of it and every directory above it, to catch symlink loops.
 func (l *loader) walk(ctx context.Context, name, actual string, ancestors []string) error {
 	entries, err := fs.ReadDir(l.fsys, actual)
 	if err != nil && name == "." {
