@@ -3,9 +3,25 @@
 // corpus, and splits each into numbered paragraphs.
 //
 // Paragraph numbers are 1-based, in reading order, and stable: they are what
-// every citation points at. Inside a paragraph, runs of white space are folded
-// to one space; nothing else is changed, so a quote that is a substring of a
-// paragraph is a quote from the source.
+// every citation points at. Inside a paragraph, runs of white space (as
+// unicode.IsSpace defines it, so including no-break spaces and line
+// separators) are folded to one space and the ends trimmed; nothing else is
+// changed, so a quote that is a substring of a paragraph is a quote from the
+// source. Empty paragraphs are dropped.
+//
+// Formats, chosen by file extension:
+//   - .md, .markdown: optional front matter (title, url, author, date);
+//     else a first "# Heading" line is the title; else the file name.
+//     Paragraphs are blank-line-separated blocks, Markdown syntax kept.
+//   - .txt: the first non-blank line is the title; blank-line-separated
+//     paragraphs follow (several blank lines are one separator).
+//   - .html, .htm: the main text found by readability, one paragraph per
+//     block element; title, byline, canonical URL and date from the page.
+//   - .jsonl: one article per line with title, url, author, date and text
+//     (paragraphs separated by blank lines), and optionally an id.
+//
+// Bad input never stops loading: a file or JSON line that cannot be used is
+// listed in Set.Skipped with the reason, and the rest loads.
 //
 // corpus knows nothing about embeddings, retrieval or Discord.
 package corpus

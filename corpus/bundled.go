@@ -32,10 +32,10 @@ func BundledFS() fs.FS {
 func Bundled(ctx context.Context) (Set, error) {
 	set, err := LoadFS(ctx, BundledFS(), Options{})
 	if err != nil {
-		return Set{}, fmt.Errorf("load bundled corpus: %w", err)
+		return Set{}, err
 	}
 	if len(set.Skipped) > 0 {
-		return Set{}, fmt.Errorf("load bundled corpus: %w", set.Skipped[0])
+		return Set{}, fmt.Errorf("bundled article %w", set.Skipped[0])
 	}
 	return set, nil
 }
