@@ -157,7 +157,7 @@ func TestSyncRebuilds(t *testing.T) {
 		reason string
 	}{
 		{"embedder changed", otherModel{NewLocalEmbedder()}, ChunkOptions{}, "embedder changed from local/hash-v1"},
-		{"chunk changed", NewLocalEmbedder(), ChunkOptions{MaxWords: 7}, "chunk settings changed from max 120 words to max 7 words"},
+		{"chunk changed", NewLocalEmbedder(), ChunkOptions{MaxWords: 7}, "chunk settings changed from max 160 words to max 7 words"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

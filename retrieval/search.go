@@ -37,14 +37,11 @@ func (ix *Index) search(ctx context.Context, query string, k int, mode searchMod
 
 	var vec, lex []scored
 	if mode != lexicalOnly {
-		qv, err := ix.emb.Embed(ctx, []string{query})
+		qv, err := ix.embedQuery(ctx, s, query)
 		if err != nil {
-			return nil, fmt.Errorf("embed query: %w", err)
+			return nil, err
 		}
-		if len(qv) != 1 {
-			return nil, fmt.Errorf("embed query: %d vectors for 1 text", len(qv))
-		}
-		ms, err := s.vectors.Nearest(ctx, qv[0], n)
+		ms, err := s.vectors.Nearest(ctx, qv, n)
 		if err != nil {
 			return nil, fmt.Errorf("search: %w", err)
 		}
@@ -58,7 +55,7 @@ func (ix *Index) search(ctx context.Context, query string, k int, mode searchMod
 	if mode != vectorOnly {
 		lex = s.lexical.search(Terms(query), n)
 	}
-	fused := fuse(vec, lex, k, 1, 1)
+	fused := fuse(vec, lex, k, fusionWeightVector, fusionWeightLexical)
 	hits := make([]Hit, len(fused))
 	for i, f := range fused {
 		hits[i] = Hit{
@@ -71,4 +68,31 @@ func (ix *Index) search(ctx context.Context, query string, k int, mode searchMod
 		}
 	}
 	return hits, nil
+}
+
+// queryEmbedder is implemented by embedders that can weight the features of
+// a query by term (LocalEmbedder.EmbedQuery).
+type queryEmbedder interface {
+	EmbedQuery(ctx context.Context, text string, weight func(term string) float64) ([]float32, error)
+}
+
+// queryIDF switches IDF weighting of local query vectors (for evaluation).
+var queryIDF = true
+
+func (ix *Index) embedQuery(ctx context.Context, s *snapshot, query string) ([]float32, error) {
+	if qe, ok := ix.emb.(queryEmbedder); ok && queryIDF {
+		v, err := qe.EmbedQuery(ctx, query, s.lexical.idf)
+		if err != nil {
+			return nil, fmt.Errorf("embed query: %w", err)
+		}
+		return v, nil
+	}
+	qv, err := ix.emb.Embed(ctx, []string{query})
+	if err != nil {
+		return nil, fmt.Errorf("embed query: %w", err)
+	}
+	if len(qv) != 1 {
+		return nil, fmt.Errorf("embed query: %d vectors for 1 text", len(qv))
+	}
+	return qv[0], nil
 }
