@@ -121,7 +121,7 @@ func TestVerifyRenumbers(t *testing.T) {
 		{Marker: 2, ArticleID: iranID, Paragraph: 3, Quote: "coastal defense systems and S-400 missile system"},
 		{Marker: 3, ArticleID: iranID, Paragraph: 5, Quote: "higher than the 3.67% required by the nuclear deal"},
 		{Marker: 4, ArticleID: iranID, Paragraph: 3, Quote: "coastal defense systems and S-400 missile system"}, // duplicate of 2
-		{Marker: 5, ArticleID: iranID, Paragraph: 3, Quote: "S-400"},                                             // too short
+		{Marker: 5, ArticleID: iranID, Paragraph: 3, Quote: "S-400"},                                            // too short
 	}
 	v := Verify(iran, claims, nil, VerifyOptions{})
 	if want := (Stats{Dropped: 2}); v.Stats != want {
