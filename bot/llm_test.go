@@ -2,6 +2,7 @@ package bot
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/verbatimbot/verbatim/corpus"
 	"github.com/verbatimbot/verbatim/prompts"
 	"github.com/verbatimbot/verbatim/retrieval"
 )
@@ -494,4 +496,158 @@ func FuzzParseReply(f *testing.F) {
 			sf.write(p)
 		}
 	})
+}
+
+// articleSearcher is a one-article retrieval index for end-to-end tests:
+// every search returns the article's paragraphs as two passages.
+type articleSearcher struct{ art corpus.Article }
+
+func (s articleSearcher) Search(_ context.Context, _ string, k int) ([]retrieval.Hit, error) {
+	p := s.art.Paragraphs
+	mk := func(first, last int, score float64) retrieval.Hit {
+		return retrieval.Hit{Passage: retrieval.Passage{
+			ID: fmt.Sprintf("%s#p%d-%d", s.art.ID, first, last), ArticleID: s.art.ID, Title: s.art.Title,
+			First: first, Last: last, Text: strings.Join(p[first-1:last], "\n\n")}, Score: score}
+	}
+	hits := []retrieval.Hit{mk(1, 2, 0.9), mk(3, len(p), 0.5)}
+	return hits[:min(k, len(hits))], nil
+}
+
+func (s articleSearcher) Article(id string) (corpus.Article, bool) { return s.art, id == s.art.ID }
+
+func (s articleSearcher) IDF(term string) float64 {
+	for _, t := range retrieval.Terms(s.art.Title + " " + strings.Join(s.art.Paragraphs, " ")) {
+		if t == term {
+			return 2
+		}
+	}
+	return 8
+}
+
+func e2eArticle() corpus.Article {
+	return corpus.Article{ID: "iran-s400", Title: "Tehran eyes Russian air defences", URL: "https://example.org/s400", Paragraphs: []string{
+		"Iran is interested in buying the S-400 missile system, a senior official said on Tuesday.",
+		"The deal, worth $3.67 billion, has not been signed yet, according to the official.",
+		"Russia delivered the older S-300 system to Iran in 2016 after years of delay.",
+	}}
+}
+
+// TestEngineNeverShowsInventedQuotes drives bot.Engine with the LLM answerer
+// against a model that invents, alters and mislabels quotes: whatever it
+// does, every citation the user sees is exact source text of its paragraph.
+func TestEngineNeverShowsInventedQuotes(t *testing.T) {
+	const (
+		exact    = "Iran is interested in buying the S-400 missile system"
+		invented = "Iran has already received its first S-400 battery from Moscow."
+		altered  = "The deal, worth $3.76 billion, has not been signed yet"
+		relabel  = "Russia delivered the older S-300 system to Iran in 2016"
+	)
+	reply := func(cites ...[2]string) string {
+		r := reply{Answer: "Iran wants the S-400 [1] but has not bought it [2]; it got the S-300 before [3] and more [4]."}
+		for i, c := range cites {
+			r.Citations = append(r.Citations, replyCitation{Marker: flexInt(i + 1), Label: c[0], Quote: c[1]})
+		}
+		b, err := json.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	art := e2eArticle()
+	tests := []struct {
+		name         string
+		reply        string
+		wantMode     string
+		wantRefused  bool
+		wantVerified []string // quotes expected among the citations
+	}{
+		{"mixed", reply([2]string{"iran-s400 ¶1", exact}, [2]string{"iran-s400 ¶1", invented},
+			[2]string{"iran-s400 ¶2", altered}, [2]string{"iran-s400 ¶1", relabel}), ModeLLM, false, []string{exact}},
+		{"all invented", reply([2]string{"iran-s400 ¶1", invented}, [2]string{"iran-s400 ¶2", "Moscow and Tehran signed the contract in secret last year."}),
+			ModeExtractive, false, nil},
+		{"model refuses", `{"answer":"The articles do not say.","citations":[],"refused":true}`, ModeLLM, true, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newFakeServer(t, func(w http.ResponseWriter, r *http.Request, n int, req wireRequest) {
+				writeCompletion(t, w, req, tt.reply)
+			})
+			llm := testLLM(t, srv.URL(), nil)
+			e := NewEngine(articleSearcher{art}, EngineOptions{Answerer: llm, Rewriter: llm})
+			var preview strings.Builder
+			ans, err := e.Answer(t.Context(), Question{Text: "Which missile system is Iran interested in buying?",
+				OnDelta: func(s string) { preview.WriteString(s) }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := len(srv.sent()); n != 1 || !srv.sent()[0].Stream {
+				t.Errorf("%d requests (stream=%v), want one streamed", n, n > 0 && srv.sent()[0].Stream)
+			}
+			t.Logf("answer %q, citations %+v, stats %+v", ans.Text, ans.Citations, ans.Stats)
+			if ans.Mode != tt.wantMode || ans.Refused != tt.wantRefused {
+				t.Errorf("mode=%s refused=%v, want %s, %v (answer %q)", ans.Mode, ans.Refused, tt.wantMode, tt.wantRefused, ans.Text)
+			}
+			for i, c := range ans.Citations {
+				if c.Paragraph < 1 || c.Paragraph > len(art.Paragraphs) || !strings.Contains(art.Paragraphs[c.Paragraph-1], c.Quote) {
+					t.Errorf("citation %d: %q is not in ¶%d", i+1, c.Quote, c.Paragraph)
+				}
+				for _, bad := range []string{invented, altered, "Moscow and Tehran signed"} {
+					if strings.Contains(c.Quote, bad) {
+						t.Errorf("citation %d shows the model's %q", i+1, bad)
+					}
+				}
+				if !strings.Contains(ans.Text, fmt.Sprintf("[%d]", c.Marker)) && ans.Mode == ModeLLM {
+					t.Errorf("citation %d has marker %d that the text %q lacks", i+1, c.Marker, ans.Text)
+				}
+			}
+			for _, want := range tt.wantVerified {
+				found := false
+				for _, c := range ans.Citations {
+					found = found || c.Quote == want
+				}
+				if !found {
+					t.Errorf("exact quote %q is not among the citations %+v", want, ans.Citations)
+				}
+			}
+			if tt.name == "mixed" && ans.Stats.Dropped+ans.Stats.Repaired < 2 {
+				t.Errorf("stats %+v: want the invented and altered quotes dropped or repaired", ans.Stats)
+			}
+			if tt.wantMode == ModeExtractive && (len(ans.Citations) == 0 || preview.Len() == 0) {
+				t.Errorf("fallback: %d citations, preview %q; want extractive citations after a streamed preview", len(ans.Citations), preview.String())
+			}
+		})
+	}
+}
+
+// TestEngineLLMFollowUp: the engine asks the model to rewrite a follow-up with
+// the conversation, then answers the standalone question.
+func TestEngineLLMFollowUp(t *testing.T) {
+	const standalone = "How much is Iran's S-400 deal worth?"
+	srv := newFakeServer(t, func(w http.ResponseWriter, r *http.Request, n int, req wireRequest) {
+		if n == 0 {
+			writeCompletion(t, w, req, standalone)
+			return
+		}
+		writeCompletion(t, w, req, `{"answer":"$3.67 billion [1].","citations":[{"marker":1,"label":"iran-s400 ¶2","quote":"The deal, worth $3.67 billion, has not been signed yet"}],"refused":false}`)
+	})
+	llm := testLLM(t, srv.URL(), nil)
+	e := NewEngine(articleSearcher{e2eArticle()}, EngineOptions{Answerer: llm, Rewriter: llm})
+	ans, err := e.Answer(t.Context(), Question{Text: "and how much is it worth?", History: []Turn{
+		{Question: "Which missile system is Iran interested in buying?", Answer: "The S-400 [1]."}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent := srv.sent()
+	if len(sent) != 2 {
+		t.Fatalf("%d requests, want rewrite then answer", len(sent))
+	}
+	if !strings.Contains(sent[0].message("user"), "The S-400 [1].") {
+		t.Errorf("rewrite request lacks the conversation:\n%s", sent[0].message("user"))
+	}
+	if !strings.Contains(sent[1].message("user"), standalone) || ans.Standalone != standalone {
+		t.Errorf("answer request or Answer.Standalone (%q) lacks the standalone question", ans.Standalone)
+	}
+	if len(ans.Citations) != 1 || ans.Citations[0].Paragraph != 2 || ans.Citations[0].Status != Verified {
+		t.Errorf("citations %+v, want ¶2 verified", ans.Citations)
+	}
 }
