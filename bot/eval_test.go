@@ -182,4 +182,8 @@ func TestPublicEval(t *testing.T) {
 	t.Logf("%s: hit@1 %d/%d (%.3f); refusal precision %.3f recall %.3f (%d/%d unanswerable refused, %d answerable refused); p50 %v",
 		filepath.Base(dir), s.hit1, s.answerable, float64(s.hit1)/float64(max(1, s.answerable)),
 		s.precision(), s.recall(), s.refusedOK, s.unanswerable, s.refusedWrong, s.p50())
+	// The same run with refusal switched off shows what the threshold costs.
+	never := SupportOptions{MinSupport: 1e-9, MinPassageSupport: 1e-9}
+	n := runEval(t, NewEngine(ix, EngineOptions{Support: never}), rows)
+	t.Logf("%s without refusal: hit@1 %d/%d (%.3f)", filepath.Base(dir), n.hit1, n.answerable, float64(n.hit1)/float64(max(1, n.answerable)))
 }
