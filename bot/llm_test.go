@@ -651,3 +651,39 @@ func TestEngineLLMFollowUp(t *testing.T) {
 		t.Errorf("citations %+v, want ¶2 verified", ans.Citations)
 	}
 }
+
+// longReply is a 4 KB structured reply with twelve citations.
+func longReply() string {
+	r := reply{Answer: strings.Repeat("Tehran wants the S-400 system, officials said [1]. ", 40)}
+	for i := range 12 {
+		r.Citations = append(r.Citations, replyCitation{Marker: flexInt(i + 1), Label: "iran-s400 ¶3", Quote: "Iran is interested in buying the S-400 missile system, a senior official said on Tuesday."})
+	}
+	b, _ := json.Marshal(r)
+	return string(b)
+}
+
+// BenchmarkStreamFilter measures forwarding a streamed 4 KB reply arriving
+// in deltas of 3 runes (the filter re-reads the growing reply per delta).
+func BenchmarkStreamFilter(b *testing.B) {
+	pieces := splitRunes(longReply(), 3)
+	b.ReportAllocs()
+	for b.Loop() {
+		sf := newStreamFilter(func(string) {}, true)
+		for _, p := range pieces {
+			sf.write(p)
+		}
+	}
+}
+
+// BenchmarkParseTruncatedReply measures the worst case of the lenient
+// parser: a long reply cut inside its last quote.
+func BenchmarkParseTruncatedReply(b *testing.B) {
+	s := longReply()
+	s = s[:len(s)-60]
+	b.ReportAllocs()
+	for b.Loop() {
+		if r := parseReply(s); len(r.Citations) == 0 {
+			b.Fatal("nothing parsed")
+		}
+	}
+}

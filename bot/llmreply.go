@@ -5,7 +5,6 @@ package bot
 // reply still streaming in.
 
 import (
-	"bytes"
 	"encoding/json"
 	"regexp"
 	"strconv"
@@ -413,7 +412,7 @@ func refusalWording(s string) bool { return refusalRE.MatchString(s) }
 // "answer" string of a JSON reply, or the text before the citations of a
 // plain-text reply, never the refusal word, reasoning or citation lines.
 type streamFilter struct {
-	buf        bytes.Buffer
+	buf        strings.Builder
 	sent       string
 	structured bool
 	emit       func(string)
