@@ -1,0 +1,257 @@
+package discord
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/verbatimbot/verbatim/bot/discord/discordtest"
+)
+
+const wait = 5 * time.Second
+
+// harness is a Bot running against a fake Discord.
+type harness struct {
+	fake  *discordtest.Server
+	bot   *Bot
+	ans   *fakeAnswerer
+	logs  *logBuffer
+	votes string
+	stop  func() // cancels Run and waits for it
+}
+
+// start runs a bot against a new fake until the test ends (or stop). Tests
+// using it must not run in parallel: discordgo's endpoints are globals.
+func start(t *testing.T, guildID string) *harness {
+	t.Helper()
+	fake := discordtest.New(t)
+	logs := &logBuffer{}
+	votes := filepath.Join(t.TempDir(), "state", "votes.jsonl")
+	cfg := Config{
+		Token:            testToken,
+		GuildID:          guildID,
+		APIURL:           fake.URL(),
+		RatePerMinute:    4,
+		MaxConcurrent:    3,
+		MaxQuestionChars: 200,
+		HistoryTurns:     2,
+		AnswerTimeout:    5 * time.Second,
+		VotesFile:        votes,
+		Logger:           slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	}
+	ans := newFakeAnswerer()
+	b, err := New(cfg, ans, testLibrary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.editWindow = 500 * time.Millisecond
+	b.retryBase = 10 * time.Millisecond
+	b.typingEvery = time.Hour
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- b.Run(ctx) }()
+	stopped := false
+	stop := func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("Run: %v", err)
+			}
+		case <-time.After(15 * time.Second):
+			t.Errorf("Run did not return after cancel")
+		}
+	}
+	// Registered after the fake's cleanup, so it runs first: the bot's
+	// session closes before the fake.
+	t.Cleanup(stop)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("bot logs:\n%s", logs.String())
+		}
+	})
+	fake.WaitCall(t, wait, "command registration", func(c discordtest.Call) bool {
+		return c.Method == "PUT" && strings.HasSuffix(c.Path, "/commands")
+	})
+	return &harness{fake: fake, bot: b, ans: ans, logs: logs, votes: votes, stop: stop}
+}
+
+// Decoded request bodies.
+
+type embedJSON struct {
+	Title       string `json:"title"`
+	Description string `json:"description"`
+	URL         string `json:"url"`
+	Color       int    `json:"color"`
+	Footer      *struct {
+		Text string `json:"text"`
+	} `json:"footer"`
+}
+
+type buttonJSON struct {
+	Type     int    `json:"type"`
+	Label    string `json:"label"`
+	CustomID string `json:"custom_id"`
+	Emoji    *struct {
+		Name string `json:"name"`
+	} `json:"emoji"`
+}
+
+type rowJSON struct {
+	Type       int          `json:"type"`
+	Components []buttonJSON `json:"components"`
+}
+
+type allowedJSON struct {
+	Parse       []string `json:"parse"`
+	RepliedUser bool     `json:"replied_user"`
+}
+
+type messageJSON struct {
+	Content          string       `json:"content"`
+	Flags            int          `json:"flags"`
+	Embeds           []embedJSON  `json:"embeds"`
+	Components       []rowJSON    `json:"components"`
+	AllowedMentions  *allowedJSON `json:"allowed_mentions"`
+	MessageReference *struct {
+		MessageID string `json:"message_id"`
+		ChannelID string `json:"channel_id"`
+		GuildID   string `json:"guild_id"`
+	} `json:"message_reference"`
+}
+
+type callbackJSON struct {
+	Type int          `json:"type"`
+	Data *messageJSON `json:"data"`
+}
+
+func decode[T any](t *testing.T, c discordtest.Call) T {
+	t.Helper()
+	var v T
+	if err := c.JSON(&v); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// text is everything a message shows, for substring checks.
+func (m messageJSON) text() string {
+	var b strings.Builder
+	b.WriteString(m.Content)
+	for _, e := range m.Embeds {
+		b.WriteString("\n" + e.Title + "\n" + e.Description)
+		if e.Footer != nil {
+			b.WriteString("\n" + e.Footer.Text)
+		}
+	}
+	return b.String()
+}
+
+func (m messageJSON) customIDs() []string {
+	var ids []string
+	for _, r := range m.Components {
+		for _, c := range r.Components {
+			ids = append(ids, c.CustomID)
+		}
+	}
+	return ids
+}
+
+func is(method, path string) func(discordtest.Call) bool {
+	return func(c discordtest.Call) bool { return c.Method == method && c.Path == path }
+}
+
+func callback(in discordtest.Interaction) func(discordtest.Call) bool {
+	return is("POST", in.CallbackPath())
+}
+
+func editOriginal(in discordtest.Interaction) func(discordtest.Call) bool {
+	return is("PATCH", in.OriginalPath())
+}
+
+func followup(in discordtest.Interaction) func(discordtest.Call) bool {
+	return is("POST", in.FollowupPath())
+}
+
+func channelMessage(channelID string) func(discordtest.Call) bool {
+	return is("POST", "/channels/"+channelID+"/messages")
+}
+
+// checkNoMentions asserts allowed_mentions {"parse":[]} on a message body.
+func checkNoMentions(t *testing.T, where string, m messageJSON) {
+	t.Helper()
+	if m.AllowedMentions == nil || m.AllowedMentions.Parse == nil || len(m.AllowedMentions.Parse) != 0 {
+		t.Errorf("%s: allowed_mentions = %+v, want {\"parse\":[]}", where, m.AllowedMentions)
+	}
+}
+
+// checkLimits asserts Discord's size limits on a message body.
+func checkLimits(t *testing.T, where string, m messageJSON) {
+	t.Helper()
+	if n := textLen(m.Content); n > maxContent {
+		t.Errorf("%s: content has %d chars", where, n)
+	}
+	if len(m.Embeds) > maxEmbeds {
+		t.Errorf("%s: %d embeds", where, len(m.Embeds))
+	}
+	total := 0
+	for _, e := range m.Embeds {
+		if n := textLen(e.Description); n > maxDescription {
+			t.Errorf("%s: embed description has %d chars", where, n)
+		}
+		if n := textLen(e.Title); n > maxTitle {
+			t.Errorf("%s: embed title has %d chars", where, n)
+		}
+		total += textLen(e.Title) + textLen(e.Description)
+		if e.Footer != nil {
+			total += textLen(e.Footer.Text)
+		}
+	}
+	if total > maxEmbedsChars {
+		t.Errorf("%s: embeds total %d chars", where, total)
+	}
+}
+
+// messageBodies decodes every recorded call that sends or edits a message.
+func messageBodies(t *testing.T, calls []discordtest.Call) map[string]messageJSON {
+	t.Helper()
+	out := map[string]messageJSON{}
+	for i, c := range calls {
+		key := fmt.Sprintf("call %d: %s %s", i, c.Method, c.Path)
+		switch {
+		case c.Method == "POST" && strings.HasSuffix(c.Path, "/callback"):
+			cb := decode[callbackJSON](t, c)
+			if cb.Data != nil && cb.Type != 5 {
+				out[key] = *cb.Data
+			}
+		case c.Method == "PATCH" && strings.HasPrefix(c.Path, "/webhooks/"),
+			c.Method == "POST" && strings.HasPrefix(c.Path, "/webhooks/"),
+			c.Method == "POST" && strings.HasSuffix(c.Path, "/messages"):
+			out[key] = decode[messageJSON](t, c)
+		}
+	}
+	return out
+}
+
+// settle waits until no answer holds a concurrency slot.
+func (h *harness) settle(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for len(h.bot.slots) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d answers still in progress after %v", len(h.bot.slots), wait)
+		}
+		<-tick.C
+	}
+}
