@@ -5,10 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"go/parser"
+	"go/token"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -561,5 +564,28 @@ func TestLLMConfig(t *testing.T) {
 	}
 	if got := l.Config(); got.Model != "llama3.1" || got.BaseURL != "http://localhost:11434/v1" || got.Timeout != 60*time.Second || got.ContextTokens != 8192 {
 		t.Errorf("defaults not filled: %s", got)
+	}
+}
+
+// TestOnlyLLMClientImportsOpenAI keeps go-openai behind llmclient.go.
+func TestOnlyLLMClientImportsOpenAI(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fset := token.NewFileSet()
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		af, err := parser.ParseFile(fset, f, nil, parser.ImportsOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, imp := range af.Imports {
+			if strings.Contains(imp.Path.Value, "sashabaranov/go-openai") && f != "llmclient.go" {
+				t.Errorf("%s imports go-openai; only llmclient.go may", f)
+			}
+		}
 	}
 }
