@@ -1,0 +1,221 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/joho/godotenv"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+// stdio is the process's standard streams, injected for tests.
+type stdio struct {
+	in       io.Reader
+	out, err io.Writer
+}
+
+// app is what every command gets: settings, logger and streams.
+type app struct {
+	cfg Config
+	log *slog.Logger
+	stdio
+}
+
+// command is one subcommand of verbatim.
+type command struct {
+	name    string
+	args    string // argument synopsis for usage
+	summary string
+	run     func(ctx context.Context, a *app, args []string) error
+}
+
+// commands lists every subcommand in help order.
+func commands() []command {
+	return []command{
+		{"ask", `[flags] "question"`, "answer one question with verbatim quotes", cmdAsk},
+		{"chat", "[flags]", "ask questions interactively (one per line when stdin is not a terminal)", cmdChat},
+		{"index", "[flags]", "build or update the index of a corpus", cmdIndex},
+		{"sources", "[flags]", "list the indexed articles with their paragraph counts", cmdSources},
+		{"eval", "[flags] FILE.jsonl", "measure retrieval and answers against a question set", cmdEval},
+		{"version", "", "print the version", cmdVersion},
+	}
+}
+
+// usageError is a mistake in how verbatim was called: exit code 1.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitUsage   = 1
+	exitFailure = 2
+)
+
+// run is the whole program: it returns the exit code.
+func run(ctx context.Context, args []string, io stdio, lookupEnv func(string) (string, bool)) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" || args[0] == "-help" {
+		if len(args) > 1 {
+			if c, ok := findCommand(args[1]); ok {
+				return runCommand(ctx, c, []string{"--help"}, io, lookupEnv)
+			}
+		}
+		printUsage(io.out)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	c, ok := findCommand(args[0])
+	if !ok {
+		fmt.Fprintf(io.err, "verbatim: unknown command %q (run 'verbatim help')\n", args[0])
+		return exitUsage
+	}
+	return runCommand(ctx, c, args[1:], io, lookupEnv)
+}
+
+func runCommand(ctx context.Context, c command, args []string, io stdio, lookupEnv func(string) (string, bool)) int {
+	lookup, err := envLookup(lookupEnv)
+	if err != nil {
+		fmt.Fprintf(io.err, "verbatim %s: %v\n", c.name, err)
+		return exitUsage
+	}
+	cfg, err := loadConfig(lookup)
+	if err != nil {
+		fmt.Fprintf(io.err, "verbatim %s: %v\n", c.name, err)
+		return exitUsage
+	}
+	if c.name == "discord" && !cfg.LogLevelSet {
+		cfg.LogLevel = "info"
+	}
+	a := &app{cfg: cfg, log: newLogger(cfg, io.err), stdio: io}
+	err = c.run(ctx, a, args)
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, flag.ErrHelp):
+		return exitOK
+	case errors.As(err, new(usageError)):
+		fmt.Fprintf(io.err, "verbatim %s: %v (run 'verbatim %s --help')\n", c.name, err, c.name)
+		return exitUsage
+	case ctx.Err() != nil && errors.Is(err, context.Canceled):
+		fmt.Fprintf(io.err, "verbatim %s: interrupted\n", c.name)
+		return exitFailure
+	default:
+		fmt.Fprintf(io.err, "verbatim %s: %s\n", c.name, oneLine(err.Error()))
+		return exitFailure
+	}
+}
+
+func findCommand(name string) (command, bool) {
+	for _, c := range commands() {
+		if c.name == name {
+			return c, true
+		}
+	}
+	return command{}, false
+}
+
+func printUsage(w io.Writer) {
+	fmt.Fprintf(w, "verbatim answers questions over articles with quotes that appear word for word in them.\n\nUsage:\n  verbatim <command> [flags] [arguments]\n\nCommands:\n")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintf(w, "\nRun 'verbatim <command> --help' for a command's flags. Settings are read from the\nenvironment and a .env file in the current directory; see .env.example.\n")
+}
+
+// envLookup layers the process environment over a .env file in the working
+// directory (the environment wins, as with godotenv.Load).
+func envLookup(lookupEnv func(string) (string, bool)) (func(string) (string, bool), error) {
+	dotenv := map[string]string{}
+	if _, err := os.Stat(".env"); err == nil {
+		m, err := godotenv.Read(".env")
+		if err != nil {
+			return nil, fmt.Errorf("read .env: %w", err)
+		}
+		dotenv = m
+	}
+	return func(name string) (string, bool) {
+		if v, ok := lookupEnv(name); ok {
+			return v, true
+		}
+		v, ok := dotenv[name]
+		return v, ok
+	}, nil
+}
+
+func newLogger(cfg Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel)) // validated by loadConfig
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// oneLine keeps the first line of an error message for stderr.
+func oneLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// newFlagSet returns a flag set that prints its usage to stdout on --help
+// and reports errors as usage errors.
+func (a *app) newFlagSet(name, args, summary string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {
+		fmt.Fprintf(a.out, "%s\n\nUsage:\n  verbatim %s %s\n\nFlags:\n", summary, name, args)
+		fs.SetOutput(a.out)
+		fs.PrintDefaults()
+		fs.SetOutput(io.Discard)
+	}
+	return fs
+}
+
+// parseFlags parses flags placed anywhere among the arguments ("ask 'q'
+// --json" and "ask --json 'q'" both work) and returns the positional ones.
+func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				fs.Usage()
+				return nil, flag.ErrHelp
+			}
+			return nil, usageError{err.Error()}
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return positional, nil
+		}
+		if args[0] == "--" {
+			return append(positional, args[1:]...), nil
+		}
+		positional = append(positional, args[0])
+		args = args[1:]
+	}
+}
+
+func cmdVersion(_ context.Context, a *app, args []string) error {
+	fs := a.newFlagSet("version", "", "Print the version.")
+	if _, err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.out, "verbatim %s\n", version)
+	return nil
+}

@@ -1,0 +1,95 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/verbatimbot/verbatim/bot"
+)
+
+// askFlags are the output switches shared by ask and chat.
+type askFlags struct {
+	json, explain, noStream, verbose, extractive bool
+}
+
+func (a *app) registerAskFlags(fs *flag.FlagSet) *askFlags {
+	f := &askFlags{}
+	fs.BoolVar(&f.json, "json", false, "print the answer as one JSON object")
+	fs.BoolVar(&f.explain, "explain", false, "also show the retrieved passages, their scores and which signal (vector, lexical) found them")
+	fs.BoolVar(&f.noStream, "no-stream", false, "with an LLM, print the answer only when it is complete")
+	fs.BoolVar(&f.verbose, "verbose", false, "report mode, timing and quotes the verifier dropped or repaired on stderr")
+	fs.BoolVar(&f.extractive, "extractive", false, "answer with quoted sentences only, even when an LLM is configured")
+	return f
+}
+
+func cmdAsk(ctx context.Context, a *app, args []string) error {
+	fs := a.newFlagSet("ask", `[flags] "question"`, "Answer one question from the corpus, citing verbatim quotes.")
+	src := a.sourceFlags(fs)
+	f := a.registerAskFlags(fs)
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	question := strings.TrimSpace(strings.Join(pos, " "))
+	if question == "" {
+		return usagef("ask needs a question")
+	}
+	ix, _, _, err := a.openIndex(ctx, *src, nil)
+	if err != nil {
+		return err
+	}
+	eng, err := a.engine(ix, f.extractive)
+	if err != nil {
+		return err
+	}
+	_, err = a.answerOne(ctx, eng, bot.Question{Text: question}, f)
+	return err
+}
+
+// answerOne answers q with its own deadline and prints the result as the
+// flags ask.
+func (a *app) answerOne(ctx context.Context, eng *bot.Engine, q bot.Question, f *askFlags) (bot.Answer, error) {
+	ctx, cancel := context.WithTimeout(ctx, a.cfg.AnswerTimeout)
+	defer cancel()
+	var streamed strings.Builder
+	if !f.json && !f.noStream {
+		q.OnDelta = func(text string) {
+			streamed.WriteString(text)
+			fmt.Fprint(a.out, text)
+		}
+	}
+	start := time.Now()
+	ans, err := eng.Answer(ctx, q)
+	if err != nil {
+		if streamed.Len() > 0 {
+			fmt.Fprintln(a.out)
+		}
+		return ans, fmt.Errorf("answer: %w", err)
+	}
+	if f.verbose {
+		fmt.Fprintf(a.err, "mode=%s refused=%t citations=%d dropped=%d repaired=%d took=%s\n",
+			ans.Mode, ans.Refused, len(ans.Citations), ans.Stats.Dropped, ans.Stats.Repaired, time.Since(start).Round(time.Millisecond))
+	}
+	if f.json {
+		return ans, writeJSON(a.out, ans, f.explain)
+	}
+	showText := true
+	if streamed.Len() > 0 {
+		fmt.Fprintln(a.out)
+		if strings.TrimSpace(streamed.String()) == strings.TrimSpace(ans.Text) {
+			showText = false
+		} else {
+			// Verification changed the text (markers renumbered or dropped,
+			// or a fallback answer): print the verified version.
+			fmt.Fprintln(a.out, "\nVerified answer:")
+		}
+	}
+	writeAnswer(a.out, ans, showText)
+	if f.explain {
+		writeExplain(a.out, ans)
+	}
+	return ans, nil
+}

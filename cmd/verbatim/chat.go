@@ -1,0 +1,117 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/chzyer/readline"
+	"golang.org/x/term"
+
+	"github.com/verbatimbot/verbatim/bot"
+)
+
+func cmdChat(ctx context.Context, a *app, args []string) error {
+	fs := a.newFlagSet("chat", "[flags]", "Ask questions interactively; follow-ups use the conversation so far.\nWith stdin not a terminal, answers one question per input line. Ctrl-D or EOF quits.")
+	src := a.sourceFlags(fs)
+	f := a.registerAskFlags(fs)
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("chat takes no arguments; use 'verbatim ask' for a single question")
+	}
+	ix, _, _, err := a.openIndex(ctx, *src, nil)
+	if err != nil {
+		return err
+	}
+	eng, err := a.engine(ix, f.extractive)
+	if err != nil {
+		return err
+	}
+	next, closeInput, err := a.chatInput()
+	if err != nil {
+		return err
+	}
+	defer closeInput()
+
+	var history []bot.Turn
+	for {
+		line, err := next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		q := strings.TrimSpace(line)
+		if q == "" {
+			continue
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		ans, err := a.answerOne(ctx, eng, bot.Question{Text: q, History: history}, f)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			// One failed question does not end the conversation.
+			fmt.Fprintf(a.err, "verbatim chat: %s\n", oneLine(err.Error()))
+			continue
+		}
+		if !f.json {
+			fmt.Fprintln(a.out)
+		}
+		history = append(history, bot.Turn{Question: q, Answer: ans.Text})
+		if n := a.cfg.HistoryTurns; len(history) > n {
+			history = history[len(history)-n:]
+		}
+	}
+}
+
+// chatInput returns a line reader: readline with editing and history on a
+// terminal, plain lines otherwise.
+func (a *app) chatInput() (next func() (string, error), closeFn func(), err error) {
+	if f, ok := a.in.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		cfg := &readline.Config{Prompt: "? ", InterruptPrompt: "^C", EOFPrompt: "bye"}
+		if dir, err := os.UserCacheDir(); err == nil {
+			cfg.HistoryFile = filepath.Join(dir, "verbatim", "chat_history")
+			_ = os.MkdirAll(filepath.Dir(cfg.HistoryFile), 0o700) // history is a convenience
+		}
+		rl, err := readline.NewEx(cfg)
+		if err != nil {
+			return nil, nil, fmt.Errorf("start line editor: %w", err)
+		}
+		fmt.Fprintln(a.out, "Ask a question about the articles. Ctrl-D quits.")
+		return func() (string, error) {
+			for {
+				line, err := rl.Readline()
+				if errors.Is(err, readline.ErrInterrupt) {
+					if line == "" {
+						return "", io.EOF
+					}
+					continue // Ctrl-C clears the line
+				}
+				return line, err
+			}
+		}, func() { rl.Close() }, nil
+	}
+	sc := bufio.NewScanner(a.in)
+	sc.Buffer(make([]byte, 64*1024), 1<<20)
+	return func() (string, error) {
+		if sc.Scan() {
+			return sc.Text(), nil
+		}
+		if err := sc.Err(); err != nil {
+			return "", fmt.Errorf("read question: %w", err)
+		}
+		return "", io.EOF
+	}, func() {}, nil
+}

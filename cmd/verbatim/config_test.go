@@ -1,0 +1,95 @@
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+var updateEnvExample = flag.Bool("update-env-example", false, "rewrite ../../.env.example from the settings table")
+
+// envExample renders .env.example from the settings table.
+func envExample() string {
+	var b bytes.Buffer
+	b.WriteString("# verbatim settings. Copy to .env (read from the working directory) or set in the\n")
+	b.WriteString("# environment, which wins over .env. Every value shown is the default.\n")
+	sections := map[string]string{
+		"VERBATIM_CORPUS": "Corpus, index and answers",
+		"OPENAI_API_KEY":  "LLM answers and remote embeddings (any OpenAI-compatible server)",
+		"DISCORD_TOKEN":   "Discord bot (verbatim discord)",
+	}
+	for _, s := range settings {
+		if title, ok := sections[s.Name]; ok {
+			fmt.Fprintf(&b, "\n# ---- %s ----\n", title)
+		}
+		fmt.Fprintf(&b, "\n# %s\n%s=%s\n", s.Help, s.Name, s.Default)
+	}
+	return b.String()
+}
+
+// TestEnvExampleListsEverySetting keeps .env.example in step with the
+// settings table (run with -update-env-example to regenerate it).
+func TestEnvExampleListsEverySetting(t *testing.T) {
+	want := envExample()
+	if *updateEnvExample {
+		if err := os.WriteFile("../../.env.example", []byte(want), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := os.ReadFile("../../.env.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != want {
+		t.Errorf(".env.example is out of date with the settings table; run: go test ./cmd/verbatim -run TestEnvExample -update-env-example")
+	}
+}
+
+func TestLoadConfig(t *testing.T) {
+	env := func(m map[string]string) func(string) (string, bool) {
+		return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+	}
+	t.Run("defaults", func(t *testing.T) {
+		c, err := loadConfig(env(nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.UseLLM() || c.EmbedModel != "local" || c.TopK != 8 || c.AnswerTimeout != 90*time.Second || c.DiscordAPIURL != "https://discord.com/" {
+			t.Errorf("unexpected defaults: %+v", c)
+		}
+	})
+	t.Run("llm when base url set", func(t *testing.T) {
+		c, err := loadConfig(env(map[string]string{"OPENAI_BASE_URL": "http://localhost:11434/v1"}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !c.UseLLM() || c.EmbedBaseURL != "http://localhost:11434/v1" {
+			t.Errorf("got %+v", c)
+		}
+	})
+	t.Run("llm off wins", func(t *testing.T) {
+		c, _ := loadConfig(env(map[string]string{"OPENAI_API_KEY": "sk-x", "VERBATIM_LLM": "off"}))
+		if c.UseLLM() {
+			t.Error("VERBATIM_LLM=off still uses the LLM")
+		}
+	})
+	t.Run("bad values are reported together", func(t *testing.T) {
+		_, err := loadConfig(env(map[string]string{"VERBATIM_TOP_K": "zero", "VERBATIM_LLM_TIMEOUT": "soon"}))
+		if err == nil || !strings.Contains(err.Error(), "VERBATIM_TOP_K") || !strings.Contains(err.Error(), "VERBATIM_LLM_TIMEOUT") {
+			t.Errorf("err = %v", err)
+		}
+	})
+	t.Run("secrets redacted", func(t *testing.T) {
+		c, _ := loadConfig(env(map[string]string{"OPENAI_API_KEY": "sk-secret", "DISCORD_TOKEN": "tok.secret"}))
+		if s := c.String(); strings.Contains(s, "secret") {
+			t.Errorf("String() leaks a secret: %s", s)
+		}
+		if s := fmt.Sprintf("%v %+v", c, c); strings.Contains(s, "secret") {
+			t.Errorf("formatting leaks a secret: %s", s)
+		}
+	})
+}

@@ -1,0 +1,134 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net/http"
+	"path/filepath"
+
+	"github.com/verbatimbot/verbatim/bot"
+	"github.com/verbatimbot/verbatim/corpus"
+	"github.com/verbatimbot/verbatim/retrieval"
+)
+
+// source is where a command's articles and index live: --corpus and --index.
+type source struct{ corpus, index string }
+
+// sourceFlags registers --corpus and --index on a command's flags.
+func (a *app) sourceFlags(fs *flag.FlagSet) *source {
+	s := &source{}
+	fs.StringVar(&s.corpus, "corpus", a.cfg.Corpus, "corpus `dir`ectory (default: $VERBATIM_CORPUS, else the bundled articles)")
+	fs.StringVar(&s.index, "index", a.cfg.Index, "index `dir`ectory (default: $VERBATIM_INDEX, else under the user cache directory)")
+	return s
+}
+
+// loadCorpus reads the corpus directory, or the bundled articles when dir is
+// empty, reporting skipped files through the logger.
+func (a *app) loadCorpus(ctx context.Context, dir string) (corpus.Set, string, error) {
+	if dir == "" {
+		set, err := corpus.Bundled(ctx)
+		if err != nil {
+			return corpus.Set{}, "", fmt.Errorf("load bundled corpus: %w", err)
+		}
+		return set, corpus.BundledName, nil
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return corpus.Set{}, "", fmt.Errorf("corpus %s: %w", dir, err)
+	}
+	set, err := corpus.LoadDir(ctx, abs, corpus.Options{MaxFileBytes: a.cfg.MaxFileBytes})
+	if err != nil {
+		return corpus.Set{}, "", fmt.Errorf("load corpus %s: %w", dir, err)
+	}
+	return set, abs, nil
+}
+
+// embedder builds the configured embedder: the local one unless
+// VERBATIM_EMBED_MODEL names a remote model.
+func (a *app) embedder() (retrieval.Embedder, error) {
+	if a.cfg.EmbedModel == "local" {
+		return retrieval.NewLocalEmbedder(), nil
+	}
+	return retrieval.NewOpenAIEmbedder(retrieval.OpenAIEmbedConfig{
+		BaseURL:    a.cfg.EmbedBaseURL,
+		APIKey:     a.cfg.EmbedAPIKey,
+		Model:      a.cfg.EmbedModel,
+		MaxRetries: retries(a.cfg.LLMRetries),
+		HTTPClient: &http.Client{Timeout: a.cfg.LLMTimeout},
+		Logger:     a.log,
+	})
+}
+
+// openIndex loads the corpus and brings its index up to date, so every
+// command works without a prior `verbatim index`.
+func (a *app) openIndex(ctx context.Context, src source, progress func(done, total int)) (*retrieval.Index, corpus.Set, retrieval.SyncReport, error) {
+	set, key, err := a.loadCorpus(ctx, src.corpus)
+	indexDir := src.index
+	if err != nil {
+		return nil, set, retrieval.SyncReport{}, err
+	}
+	for _, p := range set.Skipped {
+		a.log.Warn("skipped corpus file", "path", p.Path, "line", p.Line, "reason", p.Err)
+	}
+	if indexDir == "" {
+		indexDir, err = retrieval.DefaultDir(key)
+		if err != nil {
+			return nil, set, retrieval.SyncReport{}, fmt.Errorf("index directory: %w", err)
+		}
+	}
+	emb, err := a.embedder()
+	if err != nil {
+		return nil, set, retrieval.SyncReport{}, err
+	}
+	ix, err := retrieval.Open(ctx, retrieval.Options{Dir: indexDir, Embedder: emb, Logger: a.log})
+	if err != nil {
+		return nil, set, retrieval.SyncReport{}, fmt.Errorf("open index: %w", err)
+	}
+	rep, err := ix.Sync(ctx, set.Articles, progress)
+	if err != nil {
+		return nil, set, rep, fmt.Errorf("index corpus: %w", err)
+	}
+	if rep.Rebuilt && rep.RebuildReason != "" {
+		a.log.Info("index rebuilt", "reason", rep.RebuildReason)
+	}
+	return ix, set, rep, nil
+}
+
+// engine builds the answering engine over an index: LLM answers when a
+// server is configured (unless extractiveOnly), extractive otherwise.
+func (a *app) engine(ix *retrieval.Index, extractiveOnly bool) (*bot.Engine, error) {
+	opts := bot.EngineOptions{TopK: a.cfg.TopK, Logger: a.log}
+	if a.cfg.UseLLM() && !extractiveOnly {
+		llm, err := a.newLLM()
+		if err != nil {
+			return nil, err
+		}
+		opts.Answerer = llm
+		opts.Rewriter = llm
+	}
+	return bot.NewEngine(ix, opts), nil
+}
+
+// open is openIndex without progress plus the configured engine: what ask,
+// chat and discord need.
+func (a *app) open(ctx context.Context, src source) (*bot.Engine, *retrieval.Index, error) {
+	ix, _, _, err := a.openIndex(ctx, src, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	e, err := a.engine(ix, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	return e, ix, nil
+}
+
+// retries maps VERBATIM_LLM_RETRIES to the embedder's convention, where 0
+// means its default and a negative number means none.
+func retries(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
+}
