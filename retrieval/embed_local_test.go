@@ -132,3 +132,12 @@ func BenchmarkEmbedLocal(b *testing.B) {
 	b.ReportMetric(float64(len(texts)*b.N)/b.Elapsed().Seconds(), "passages/s")
 	_ = fmt.Sprint(words)
 }
+
+func isZero(v []float32) bool {
+	for _, x := range v {
+		if x != 0 {
+			return false
+		}
+	}
+	return true
+}

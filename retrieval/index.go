@@ -27,7 +27,7 @@ import (
 
 // formatVersion is the on-disk layout version; an index of another version
 // is rebuilt.
-const formatVersion = 1
+const formatVersion = 2
 
 const manifestName = "manifest.json"
 
@@ -51,11 +51,13 @@ type Options struct {
 //
 // On-disk layout of Dir: manifest.json (the commit point, naming one
 // generation) and, per generation G, articles-G.gob (the articles with
-// their paragraphs), vectors-G.gob (a chromem-go DB export) and
+// their paragraphs), vectors-G.vec (the passage vectors) and
 // lexical-G.gob (the BM25 postings). Files of a generation are written to
 // temporary files, fsynced and renamed before the manifest that names them
 // is, so a crash or cancellation at any point leaves the previous
-// generation, named by the previous manifest, intact.
+// generation, named by the previous manifest, intact. (vectors-G.vec is a
+// raw float32 matrix, see vectorfile.go: chromem-go's own gob export was
+// too slow to load for the cold-start budget.)
 //
 // Only one process may Sync a Dir at a time: Sync holds an exclusive lock
 // on Dir/lock (flock on Unix; on other systems there is no lock and
@@ -293,7 +295,7 @@ func (ix *Index) load(ctx context.Context) (*snapshot, *manifest, error) {
 			return fmt.Errorf("open vectors: %w", err)
 		}
 		defer f.Close()
-		s.vectors, err = loadChromemStore(ctx, f, passageIDs(s.passages))
+		s.vectors, err = readVectors(ctx, f, passageIDs(s.passages))
 		return err
 	}()
 	wg.Wait()
@@ -327,7 +329,11 @@ func (e EmbedderInfo) String() string {
 }
 
 func fileName(kind string, gen uint64) string {
-	return kind + "-" + strconv.FormatUint(gen, 10) + ".gob"
+	ext := ".gob"
+	if kind == "vectors" {
+		ext = ".vec"
+	}
+	return kind + "-" + strconv.FormatUint(gen, 10) + ext
 }
 
 func passageIDs(ps []Passage) []string {
@@ -849,17 +855,21 @@ func (ix *Index) maxGenOnDisk() uint64 {
 	}
 	entries, _ := os.ReadDir(ix.dir)
 	for _, e := range entries {
-		name, ok := strings.CutSuffix(e.Name(), ".gob")
-		if !ok {
-			continue
-		}
-		if _, num, ok := strings.Cut(name, "-"); ok {
+		name := strings.TrimSuffix(strings.TrimSuffix(e.Name(), ".gob"), ".vec")
+		if _, num, ok := strings.Cut(name, "-"); ok && isGenFile(e.Name()) {
 			if n, err := strconv.ParseUint(num, 10, 64); err == nil {
 				g = max(g, n)
 			}
 		}
 	}
 	return g
+}
+
+// isGenFile reports whether name is a generation's data file.
+func isGenFile(name string) bool {
+	return (strings.HasSuffix(name, ".gob") || strings.HasSuffix(name, ".vec")) &&
+		(strings.HasPrefix(name, "articles-") || strings.HasPrefix(name, "vectors-") ||
+			strings.HasPrefix(name, "lexical-"))
 }
 
 // removeStale deletes generation files other than gen's and leftover
@@ -877,9 +887,7 @@ func (ix *Index) removeStale(gen uint64) {
 	}
 	for _, e := range entries {
 		name := e.Name()
-		stale := strings.HasPrefix(name, ".tmp-") ||
-			(strings.HasSuffix(name, ".gob") && (strings.HasPrefix(name, "articles-") ||
-				strings.HasPrefix(name, "vectors-") || strings.HasPrefix(name, "lexical-")))
+		stale := strings.HasPrefix(name, ".tmp-") || isGenFile(name)
 		if stale && !keep[name] {
 			if err := os.Remove(filepath.Join(ix.dir, name)); err != nil {
 				ix.log.Warn("remove stale index file", "file", name, "err", err)

@@ -197,17 +197,17 @@ func TestOpenUnusableIndex(t *testing.T) {
 		}, "manifest is corrupt"},
 		{"other format", func(t *testing.T, dir string) {
 			m, _ := os.ReadFile(filepath.Join(dir, manifestName))
-			write(t, filepath.Join(dir, manifestName), strings.Replace(string(m), `"format": 1`, `"format": 99`, 1))
+			write(t, filepath.Join(dir, manifestName), strings.Replace(string(m), `"format": 2`, `"format": 99`, 1))
 		}, "index format 99"},
 		{"truncated vectors", func(t *testing.T, dir string) {
 			f := filepath.Join(dir, fileName("vectors", 1))
 			os.Truncate(f, 10)
-		}, "vectors-1.gob has 10 bytes"},
+		}, "vectors-1.vec has 10 bytes"},
 		{"garbled vectors", func(t *testing.T, dir string) {
 			f := filepath.Join(dir, fileName("vectors", 1))
 			fi, _ := os.Stat(f)
 			write(t, f, strings.Repeat("x", int(fi.Size())))
-		}, "import vectors"},
+		}, "read vectors"},
 		{"missing lexical", func(t *testing.T, dir string) {
 			os.Remove(filepath.Join(dir, fileName("lexical", 1)))
 		}, "lexical-1.gob"},

@@ -1,0 +1,201 @@
+package retrieval
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/verbatimbot/verbatim/corpus"
+)
+
+// synthArticles makes n deterministic articles of 10 paragraphs of ~60
+// words (~600 words, the scale target's shape); with DefaultMaxWords that is
+// ~4 passages per article.
+func synthArticles(n int) []corpus.Article {
+	arts := make([]corpus.Article, n)
+	for i := range arts {
+		ps := make([]string, 10)
+		for j := range ps {
+			ps[j] = synthText(uint64(i*10+j), 45+(i+j)%30)
+		}
+		arts[i] = corpus.Article{
+			ID: fmt.Sprintf("synth/%06d", i), Title: synthText(uint64(1e9+i), 6),
+			Paragraphs: ps, Fingerprint: strconv.Itoa(i),
+		}
+	}
+	return arts
+}
+
+// articlesForPassages returns a synthetic corpus of about n passages.
+func articlesForPassages(n int) []corpus.Article {
+	per := len(Chunk(synthArticles(1)[0], ChunkOptions{}))
+	return synthArticles(max(1, n/per))
+}
+
+func benchIndex(b *testing.B, passages int) *Index {
+	dir := b.TempDir()
+	ix, err := Open(b.Context(), Options{Dir: dir, Embedder: NewLocalEmbedder()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	start := time.Now()
+	rep, err := ix.Sync(b.Context(), articlesForPassages(passages), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("built %d articles, %d passages in %v", len(rep.Added), rep.Passages, time.Since(start))
+	return ix
+}
+
+var benchQuestions = func() []string {
+	qs := make([]string, 64)
+	for i := range qs {
+		qs[i] = synthText(uint64(5e8+i), 8) + "?"
+	}
+	return qs
+}()
+
+// BenchmarkSearch is the full hybrid search (query embedding, vector scan,
+// BM25, fusion) for k=10.
+func BenchmarkSearch(b *testing.B) {
+	for _, n := range benchSizes(b) {
+		b.Run(fmt.Sprintf("passages=%d", n), func(b *testing.B) {
+			ix := benchIndex(b, n)
+			i := 0
+			for b.Loop() {
+				if _, err := ix.Search(b.Context(), benchQuestions[i%len(benchQuestions)], 10); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+		})
+	}
+}
+
+// BenchmarkNearest compares chromem-go's own exhaustive query with the
+// contiguous scan over the same vectors (768 dims, as the local embedder).
+func BenchmarkNearest(b *testing.B) {
+	const dims = 768
+	for _, n := range benchSizes(b) {
+		r := rand.New(rand.NewPCG(uint64(n), 1))
+		ids := make([]string, n)
+		vecs := make([][]float32, n)
+		for i := range vecs {
+			ids[i] = "p" + strconv.Itoa(i)
+			v := make([]float32, dims)
+			for j := range v {
+				v[j] = float32(r.NormFloat64())
+			}
+			normalize(v)
+			vecs[i] = v
+		}
+		s, err := newChromemStore(b.Context(), ids, vecs)
+		if err != nil {
+			b.Fatal(err)
+		}
+		q := vecs[n/2]
+		// A local query vector: ~100 of 768 dimensions set.
+		sparse := make([]float32, dims)
+		for range 100 {
+			sparse[r.IntN(dims)] = float32(r.NormFloat64())
+		}
+		normalize(sparse)
+		b.Run(fmt.Sprintf("rows=%d/columns-dense", n), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := s.Nearest(b.Context(), q, candidates); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(n*dims*4)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
+		})
+		b.Run(fmt.Sprintf("rows=%d/columns-sparse", n), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := s.Nearest(b.Context(), sparse, candidates); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("rows=%d/rows", n), func(b *testing.B) {
+			for b.Loop() {
+				top := newTopK(candidates)
+				for i, v := range vecs {
+					top.push(i, dot(q, v))
+				}
+			}
+			b.ReportMetric(float64(n*dims*4)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
+		})
+		b.Run(fmt.Sprintf("rows=%d/chromem", n), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := s.coll.QueryEmbedding(b.Context(), q, candidates, nil, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(n*dims*4)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
+		})
+	}
+}
+
+// BenchmarkOpen is the cold load of a persisted index (manifest, articles,
+// vectors, postings) — the retrieval part of a cold start.
+func BenchmarkOpen(b *testing.B) {
+	for _, n := range benchSizes(b) {
+		b.Run(fmt.Sprintf("passages=%d", n), func(b *testing.B) {
+			ix := benchIndex(b, n)
+			for b.Loop() {
+				ix2, err := Open(b.Context(), Options{Dir: ix.dir, Embedder: NewLocalEmbedder()})
+				if err != nil || ix2.Info().Passages == 0 {
+					b.Fatalf("open: %v %+v", err, ix2.Info())
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkSyncIncremental re-indexes after changing 1% of the articles.
+func BenchmarkSyncIncremental(b *testing.B) {
+	for _, n := range benchSizes(b) {
+		b.Run(fmt.Sprintf("passages=%d", n), func(b *testing.B) {
+			ix := benchIndex(b, n)
+			arts := ix.Articles()
+			round := 0
+			for b.Loop() {
+				round++
+				for i := 0; i < len(arts); i += 100 {
+					arts[i].Fingerprint = fmt.Sprintf("%d-%d", i, round)
+					arts[i].Paragraphs = append([]string{synthText(uint64(round), 40)}, arts[i].Paragraphs[1:]...)
+				}
+				if _, err := ix.Sync(b.Context(), arts, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// benchSizes are the passage counts benchmarked: 1k and 10k, or
+// VERBATIM_BENCH_SIZES, e.g. "40000,100000".
+func benchSizes(b *testing.B) []int {
+	if s := os.Getenv("VERBATIM_BENCH_SIZES"); s != "" {
+		return splitInts(b, s)
+	}
+	return []int{1_000, 10_000}
+}
+
+func splitInts(b *testing.B, s string) []int {
+	var out []int
+	start := 0
+	for i := 0; i <= len(s); i++ {
+		if i == len(s) || s[i] == ',' {
+			n, err := strconv.Atoi(s[start:i])
+			if err != nil {
+				b.Fatal(err)
+			}
+			out = append(out, n)
+			start = i + 1
+		}
+	}
+	return out
+}

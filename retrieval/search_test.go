@@ -1,0 +1,99 @@
+package retrieval
+
+import (
+	"slices"
+	"testing"
+)
+
+func TestSearchSeedQuestions(t *testing.T) {
+	ix := openIndex(t, t.TempDir(), NewLocalEmbedder(), ChunkOptions{})
+	syncIndex(t, ix, bundledArticles(t))
+	const article = "iran-and-russia-on-their-way-to-new-level-of-partnership"
+	tests := []struct {
+		question  string
+		paragraph int
+	}{
+		{"Which missile system is Tehran interested in buying?", 9},
+		{"What does INSTEX stand for?", 24},
+		{"How many times has Zarif visited Moscow?", 11},
+		{"When did the Iranian Defense Minister arrive in Moscow?", 2},
+	}
+	both := 0 // top hits found by both signals
+	for _, tt := range tests {
+		t.Run(tt.question, func(t *testing.T) {
+			hits, err := ix.Search(t.Context(), tt.question, 5)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(hits) == 0 || hits[0].ArticleID != article || !hits[0].Contains(tt.paragraph) {
+				t.Fatalf("top hits %v, want %s ¶%d first", hitIDs(hits), article, tt.paragraph)
+			}
+			h := hits[0]
+			if slices.Equal(h.Signals(), []Signal{SignalVector, SignalLexical}) {
+				both++
+			}
+			for _, h := range hits {
+				if len(h.Signals()) == 0 || (h.VectorRank > 0) != (h.VectorScore > 0) ||
+					(h.LexicalRank > 0) != (h.LexicalScore > 0) {
+					t.Errorf("hit signals inconsistent: %+v", h)
+				}
+			}
+			if h.Text == "" || h.Title == "" || h.First < 1 || h.Last < h.First {
+				t.Errorf("passage not filled: %+v", h.Passage)
+			}
+			for i := 1; i < len(hits); i++ {
+				if hits[i].Score > hits[i-1].Score {
+					t.Errorf("hits not sorted by score at %d", i)
+				}
+			}
+		})
+	}
+	// The local vectors are the weaker signal (a two-word question like
+	// "What does INSTEX stand for?" drowns in hash collisions), but they
+	// agree with BM25 on most of these.
+	if both < 3 {
+		t.Errorf("only %d of %d top hits found by both signals", both, len(tests))
+	}
+}
+
+func TestSearchEdgeCases(t *testing.T) {
+	ix := openIndex(t, t.TempDir(), NewLocalEmbedder(), ChunkOptions{MaxWords: 1})
+	if hits, err := ix.Search(t.Context(), "anything", 5); err != nil || hits != nil {
+		t.Fatalf("empty index: %v, %v", hits, err)
+	}
+	syncIndex(t, ix, testArticles())
+	if _, err := ix.Search(t.Context(), "coffee", 0); err == nil {
+		t.Error("k=0 accepted")
+	}
+	hits, err := ix.Search(t.Context(), "coffee", 100)
+	if err != nil || len(hits) == 0 || len(hits) > 7 {
+		t.Fatalf("k > passages: %d hits, %v", len(hits), err)
+	}
+	// Only stop words: nothing lexical, and no meaningful vector match.
+	hits, err = ix.Search(t.Context(), "what is the", 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range hits {
+		if h.LexicalRank != 0 {
+			t.Errorf("stop-word query matched lexically: %+v", h)
+		}
+	}
+	// A word only the character n-grams know ("Icelandic" vs "Iceland").
+	hits, _ = ix.search(t.Context(), "Icelandic", 3, vectorOnly)
+	if len(hits) == 0 || hits[0].ArticleID != "alpha" {
+		t.Errorf("vector search for a word form: %v", hitIDs(hits))
+	}
+}
+
+func TestIDF(t *testing.T) {
+	ix := openIndex(t, t.TempDir(), NewLocalEmbedder(), ChunkOptions{MaxWords: 1})
+	syncIndex(t, ix, testArticles())
+	rare, common, unknown := ix.IDF("kasparov"), ix.IDF("coffe"), ix.IDF("zzz")
+	if !(unknown > rare && rare > 0 && common > 0) {
+		t.Errorf("IDF unknown %v, rare %v, common %v", unknown, rare, common)
+	}
+	if ix.IDF(Terms("Kasparov")[0]) != rare {
+		t.Error("IDF should take analysed terms")
+	}
+}

@@ -1,0 +1,110 @@
+package retrieval
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"unsafe"
+)
+
+// The vector file holds a store's row-major matrix:
+//
+//	"VBVEC\x00\x01\n"   magic and version (8 bytes)
+//	rows, dims          uint32 little endian each
+//	rows×dims float32   little endian
+//	crc32c              uint32 little endian, of the floats' bytes
+//
+// Row i is the vector of the snapshot's passage i (the manifest lists them).
+const vectorMagic = "VBVEC\x00\x01\n"
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// littleEndian is whether float32s can be written and read as raw bytes.
+var littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
+
+func floatBytes(f []float32) []byte {
+	if len(f) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(&f[0])), len(f)*4)
+}
+
+// writeTo persists the vectors in the vector file format.
+func (s *chromemStore) writeTo(w io.Writer) error {
+	var hdr [16]byte
+	copy(hdr[:], vectorMagic)
+	binary.LittleEndian.PutUint32(hdr[8:], uint32(len(s.ids)))
+	binary.LittleEndian.PutUint32(hdr[12:], uint32(s.dims))
+	if _, err := w.Write(hdr[:]); err != nil {
+		return fmt.Errorf("write vectors: %w", err)
+	}
+	crc := crc32.New(castagnoli)
+	out := io.MultiWriter(w, crc)
+	const chunk = 1 << 16 // floats
+	buf := make([]byte, 0, chunk*4)
+	for lo := 0; lo < len(s.mat); lo += chunk {
+		part := s.mat[lo:min(lo+chunk, len(s.mat))]
+		var b []byte
+		if littleEndian {
+			b = floatBytes(part)
+		} else {
+			b = buf[:len(part)*4]
+			for i, x := range part {
+				binary.LittleEndian.PutUint32(b[i*4:], *(*uint32)(unsafe.Pointer(&x)))
+			}
+		}
+		if _, err := out.Write(b); err != nil {
+			return fmt.Errorf("write vectors: %w", err)
+		}
+	}
+	var tail [4]byte
+	binary.LittleEndian.PutUint32(tail[:], crc.Sum32())
+	if _, err := w.Write(tail[:]); err != nil {
+		return fmt.Errorf("write vectors: %w", err)
+	}
+	return nil
+}
+
+// readVectors reads a vector file whose rows belong to ids, checks its
+// checksum, and builds the store.
+func readVectors(ctx context.Context, r io.Reader, ids []string) (*chromemStore, error) {
+	br := bufio.NewReaderSize(r, 1<<20)
+	var hdr [16]byte
+	if _, err := io.ReadFull(br, hdr[:]); err != nil {
+		return nil, fmt.Errorf("read vectors: %w", err)
+	}
+	if string(hdr[:8]) != vectorMagic {
+		return nil, errors.New("read vectors: not a vector file of this version")
+	}
+	rows := int(binary.LittleEndian.Uint32(hdr[8:]))
+	dims := int(binary.LittleEndian.Uint32(hdr[12:]))
+	if rows != len(ids) {
+		return nil, fmt.Errorf("read vectors: %d vectors for %d passages", rows, len(ids))
+	}
+	if dims > 1<<16 || (rows > 0 && dims == 0) {
+		return nil, fmt.Errorf("read vectors: implausible dims %d", dims)
+	}
+	mat := make([]float32, rows*dims)
+	b := floatBytes(mat)
+	if _, err := io.ReadFull(br, b); err != nil {
+		return nil, fmt.Errorf("read vectors: %w", err)
+	}
+	var tail [4]byte
+	if _, err := io.ReadFull(br, tail[:]); err != nil {
+		return nil, fmt.Errorf("read vectors: %w", err)
+	}
+	if crc32.Checksum(b, castagnoli) != binary.LittleEndian.Uint32(tail[:]) {
+		return nil, errors.New("read vectors: checksum mismatch")
+	}
+	if !littleEndian {
+		for i := range mat {
+			u := binary.LittleEndian.Uint32(b[i*4:])
+			mat[i] = *(*float32)(unsafe.Pointer(&u))
+		}
+	}
+	return storeFromMatrix(ctx, ids, dims, mat)
+}
