@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/verbatimbot/verbatim/bot/discord"
+)
+
+// votesPath is VERBATIM_VOTES_FILE, else <user config dir>/verbatim/votes.jsonl.
+func (a *app) votesPath() (string, error) {
+	if a.cfg.VotesFile != "" {
+		return a.cfg.VotesFile, nil
+	}
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return "", fmt.Errorf("votes file: set VERBATIM_VOTES_FILE: %w", err)
+	}
+	return filepath.Join(dir, "verbatim", "votes.jsonl"), nil
+}
+
+// cmdDiscord runs the Discord bot until SIGINT/SIGTERM, then shuts down
+// gracefully (answers in progress finish, the gateway closes).
+func cmdDiscord(ctx context.Context, a *app, args []string) error {
+	fs := a.newFlagSet("discord", "[flags]", "Run the Discord bot: /ask, /sources, /help, direct messages and @mentions.\nNeeds DISCORD_TOKEN; see docs/discord.md.")
+	src := a.sourceFlags(fs)
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("discord takes no arguments")
+	}
+	if a.cfg.DiscordToken == "" {
+		return usagef("DISCORD_TOKEN is not set (in the environment or .env)")
+	}
+	votes, err := a.votesPath()
+	if err != nil {
+		return err
+	}
+	eng, ix, err := a.open(ctx, *src)
+	if err != nil {
+		return err
+	}
+	cfg := discord.Config{
+		Token:            a.cfg.DiscordToken,
+		GuildID:          a.cfg.DiscordGuildID,
+		APIURL:           a.cfg.DiscordAPIURL,
+		RatePerMinute:    a.cfg.RatePerMinute,
+		MaxConcurrent:    a.cfg.MaxConcurrent,
+		MaxQuestionChars: a.cfg.MaxQuestion,
+		HistoryTurns:     a.cfg.HistoryTurns,
+		AnswerTimeout:    a.cfg.AnswerTimeout,
+		VotesFile:        votes,
+		Logger:           a.log,
+	}
+	b, err := discord.New(cfg, eng, ix)
+	if err != nil {
+		return err
+	}
+	mode := "extractive"
+	if a.cfg.UseLLM() {
+		mode = "llm"
+	}
+	a.log.Info("discord starting", "articles", len(ix.Articles()), "mode", mode, "config", cfg.String())
+	return b.Run(ctx)
+}
+
+// cmdVotes lists the 👍/👎 votes the Discord bot stored.
+func cmdVotes(_ context.Context, a *app, args []string) error {
+	fs := a.newFlagSet("votes", "[flags]", "List the 👍/👎 votes given to Discord answers (a user's last vote per answer).")
+	asJSON := fs.Bool("json", false, "print the votes as a JSON array, with questions, answers and citations")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("votes takes no arguments")
+	}
+	path, err := a.votesPath()
+	if err != nil {
+		return err
+	}
+	votes, err := discord.NewVoteStore(path).List()
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		if votes == nil {
+			votes = []discord.Vote{}
+		}
+		enc := json.NewEncoder(a.out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(votes)
+	}
+	up := 0
+	tw := tabwriter.NewWriter(a.out, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "TIME\tVOTE\tQUOTES\tQUESTION")
+	for _, v := range votes {
+		mark := "👎"
+		if v.Value == "up" {
+			mark = "👍"
+			up++
+		}
+		q := strings.Join(strings.Fields(v.Question), " ")
+		if r := []rune(q); len(r) > 70 {
+			q = string(r[:69]) + "…"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", v.Time.Local().Format("2006-01-02 15:04"), mark, len(v.Citations), q)
+	}
+	tw.Flush()
+	fmt.Fprintf(a.out, "%d votes: %d 👍, %d 👎 (%s)\n", len(votes), up, len(votes)-up, path)
+	return nil
+}
