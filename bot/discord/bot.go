@@ -168,6 +168,9 @@ func (b *Bot) Run(ctx context.Context) error {
 
 	if err := b.registerCommands(ctx, app); err != nil {
 		b.shutdown()
+		if ctx.Err() != nil {
+			return nil // asked to stop while starting
+		}
 		return err
 	}
 	<-ctx.Done()
