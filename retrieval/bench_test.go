@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"runtime"
 	"strconv"
 	"testing"
 	"time"
@@ -144,12 +145,21 @@ func BenchmarkOpen(b *testing.B) {
 	for _, n := range benchSizes(b) {
 		b.Run(fmt.Sprintf("passages=%d", n), func(b *testing.B) {
 			ix := benchIndex(b, n)
+			var ix2 *Index
 			for b.Loop() {
-				ix2, err := Open(b.Context(), Options{Dir: ix.dir, Embedder: NewLocalEmbedder()})
+				var err error
+				ix2, err = Open(b.Context(), Options{Dir: ix.dir, Embedder: NewLocalEmbedder()})
 				if err != nil || ix2.Info().Passages == 0 {
 					b.Fatalf("open: %v %+v", err, ix2.Info())
 				}
 			}
+			// The live heap of one loaded index (the other is dropped).
+			ix = nil
+			runtime.GC()
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			b.ReportMetric(float64(ms.HeapAlloc)/(1<<20), "live-MiB")
+			runtime.KeepAlive(ix2)
 		})
 	}
 }

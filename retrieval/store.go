@@ -41,8 +41,16 @@ type vectorMatch struct {
 // model's) reads every column, the same bytes as a row scan. Rows are split
 // over GOMAXPROCS goroutines, each scoring blocks of rows in cache with its
 // own lock-free top-k; the tops are merged. Measured on this 2-core machine
-// (go test ./retrieval -bench Nearest, 768 dims, top 50 of 1k/10k/55k rows):
-// see the figures in BenchmarkNearest's comment.
+// (go test ./retrieval -bench Nearest, 768 dims, top 50 of 1k / 10k / 55k
+// rows, ms per query):
+//
+//	chromem QueryEmbedding           1.11   12.8   59.7
+//	row-major scan, 1 goroutine      0.49    5.0   24.6  (~6.9 GB/s)
+//	columns, dense query             0.63    4.2   20.8  (~8.1 GB/s)
+//	columns, sparse (100 of 768)     0.11    0.78   2.98
+//
+// and full hybrid Search on 64.6k synthetic passages: 4.3 ms (it was 48 ms
+// with the row-major scan).
 //
 // Why not chromem's persistence (DB.ExportToWriter/ImportFromReader, gob):
 // decoding 55k × 768 floats through gob took 4.5 s (BenchmarkOpen), over
