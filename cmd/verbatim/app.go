@@ -45,6 +45,8 @@ func commands() []command {
 		{"index", "[flags]", "build or update the index of a corpus", cmdIndex},
 		{"sources", "[flags]", "list the indexed articles with their paragraph counts", cmdSources},
 		{"eval", "[flags] FILE.jsonl", "measure retrieval and answers against a question set", cmdEval},
+		{"discord", "[flags]", "run the Discord bot: slash commands, DMs and @mentions (needs DISCORD_TOKEN)", cmdDiscord},
+		{"votes", "[--json]", "list the 👍/👎 votes given to Discord answers", cmdVotes},
 		{"version", "", "print the version", cmdVersion},
 	}
 }
