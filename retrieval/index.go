@@ -204,7 +204,7 @@ func Open(ctx context.Context, opts Options) (*Index, error) {
 		ix.log.Debug("no index yet", "dir", ix.dir)
 	case err != nil:
 		ix.rebuild = err.Error()
-		ix.log.Warn("index needs a rebuild", "dir", ix.dir, "reason", ix.rebuild)
+		ix.log.Info("index needs a rebuild", "dir", ix.dir, "reason", ix.rebuild)
 	default:
 		ix.snap.Store(snap)
 		ix.log.Debug("index loaded", "dir", ix.dir, "articles", len(snap.articles),

@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/joho/godotenv"
+
+	"github.com/verbatimbot/verbatim/bot"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -27,6 +29,8 @@ type app struct {
 	cfg Config
 	log *slog.Logger
 	stdio
+	// llm is the chat-model answerer once engine has built one.
+	llm *bot.LLM
 }
 
 // command is one subcommand of verbatim.

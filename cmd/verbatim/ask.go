@@ -45,6 +45,7 @@ func cmdAsk(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
+	a.describe(ctx, f)
 	_, err = a.answerOne(ctx, eng, bot.Question{Text: question}, f)
 	return err
 }
@@ -67,7 +68,7 @@ func (a *app) answerOne(ctx context.Context, eng *bot.Engine, q bot.Question, f 
 		if streamed.Len() > 0 {
 			fmt.Fprintln(a.out)
 		}
-		return ans, fmt.Errorf("answer: %w", err)
+		return ans, err
 	}
 	if f.verbose {
 		fmt.Fprintf(a.err, "mode=%s refused=%t citations=%d dropped=%d repaired=%d took=%s\n",
@@ -92,4 +93,24 @@ func (a *app) answerOne(ctx context.Context, eng *bot.Engine, q bot.Question, f 
 		writeExplain(a.out, ans)
 	}
 	return ans, nil
+}
+
+// describe reports, with --verbose, the settings in use (secrets redacted)
+// and the chat model.
+func (a *app) describe(ctx context.Context, f *askFlags) {
+	if !f.verbose {
+		return
+	}
+	fmt.Fprintf(a.err, "settings: %s\n", a.cfg)
+	if a.llm == nil {
+		fmt.Fprintln(a.err, "answers: extractive (no LLM configured or --extractive)")
+		return
+	}
+	fmt.Fprintf(a.err, "answers: %s\n", a.llm.Config())
+	model, err := a.llm.Model(ctx)
+	if err != nil {
+		fmt.Fprintf(a.err, "model: unknown (%s)\n", oneLine(err.Error()))
+		return
+	}
+	fmt.Fprintf(a.err, "model: %s\n", model)
 }

@@ -35,6 +35,7 @@ func cmdChat(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
+	a.describe(ctx, f)
 	next, closeInput, err := a.chatInput()
 	if err != nil {
 		return err

@@ -106,6 +106,7 @@ func (a *app) engine(ix *retrieval.Index, extractiveOnly bool) (*bot.Engine, err
 		}
 		opts.Answerer = llm
 		opts.Rewriter = llm
+		a.llm = llm
 	}
 	return bot.NewEngine(ix, opts), nil
 }
