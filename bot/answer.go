@@ -44,7 +44,10 @@ type Citation struct {
 // Turn is one question and answer of a conversation, oldest first.
 type Turn struct {
 	Question string `json:"question"`
-	Answer   string `json:"answer"`
+	// Standalone is the question as it was searched (Answer.Standalone),
+	// so a chain of follow-ups keeps its topic; empty means Question.
+	Standalone string `json:"standalone,omitempty"`
+	Answer     string `json:"answer"`
 }
 
 // Question is what a user asked, with the conversation before it.

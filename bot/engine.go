@@ -108,7 +108,7 @@ func (e *Engine) Answer(ctx context.Context, q Question) (Answer, error) {
 		return Answer{}, fmt.Errorf("answer: search: %w", err)
 	}
 	ans.Passages = hits
-	query := analyzeQuestion(e.search, ans.Standalone, e.opts.Support)
+	query := analyzeFollowUp(e.search, ans.Standalone, q.Text, e.opts.Support)
 	support := passageSupport(query, hits, e.opts.Support)
 	if support < e.opts.Support.MinPassageSupport {
 		e.refuse(&ans)

@@ -242,3 +242,30 @@ func BenchmarkEngineAnswer(b *testing.B) {
 		}
 	}
 }
+
+// TestEngineFollowUpChain follows a conversation whose subject is only
+// named in its first question: each answer must still quote the paragraph
+// about that subject, and a named subject starts a new topic.
+func TestEngineFollowUpChain(t *testing.T) {
+	e := NewEngine(bundledIndex(t), EngineOptions{})
+	var hist []Turn
+	for _, step := range []struct {
+		question, quote string
+		paragraph       int
+	}{
+		{"When was the agreement on the basis of relations between Russia and Iran signed?", "signed in 2001", 15},
+		{"and when is its next extension planned?", "planned in 8 months", 18},
+		{"Who is Zarif?", "Zarif", 0},
+		{"How many times has he visited Moscow?", "30th time", 11},
+		{"and when was his previous visit?", "June 16", 11},
+	} {
+		ans, err := e.Answer(context.Background(), Question{Text: step.question, History: hist})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ans.Refused || !strings.Contains(ans.Citations[0].Quote, step.quote) || (step.paragraph > 0 && ans.Citations[0].Paragraph != step.paragraph) {
+			t.Fatalf("%q (searched as %q): refused=%t citations=%+v, want ¶%d quoting %q", step.question, ans.Standalone, ans.Refused, ans.Citations, step.paragraph, step.quote)
+		}
+		hist = append(hist, Turn{Question: step.question, Standalone: ans.Standalone, Answer: ans.Text})
+	}
+}

@@ -95,13 +95,13 @@ func (x *Extractive) Draft(ctx context.Context, req DraftRequest) (Draft, error)
 	if question == "" {
 		question = req.Question.Text
 	}
-	q := analyzeQuestion(x.src, question, x.opts.Support)
+	q := analyzeFollowUp(x.src, question, req.Question.Text, x.opts.Support)
 	cands, err := x.candidates(ctx, q, req.Hits)
 	if err != nil {
 		return Draft{}, err
 	}
 	if len(cands) == 0 || cands[0].support < x.opts.Support.MinSupport {
-		return Draft{Refused: true, Text: refusalText(question)}, nil
+		return Draft{Refused: true, Text: refusalText(req.Question.Text)}, nil
 	}
 	var d Draft
 	var b strings.Builder

@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"strings"
@@ -11,8 +12,8 @@ import (
 
 // KeywordRewriter is the offline Rewriter: a follow-up that leans on the
 // conversation — it has a pronoun or demonstrative ("it", "that", "they"),
-// starts like a continuation ("and ...", "what about ..."), or has few
-// content words — gets the salient words of the previous questions
+// starts like a continuation ("and ...", "what about ..."), or has no
+// content word of its own — gets the salient words of the previous questions
 // appended, rarest first, so that retrieval sees the topic. Other questions
 // pass unchanged.
 type KeywordRewriter struct {
@@ -47,11 +48,17 @@ func (k *KeywordRewriter) Rewrite(_ context.Context, q Question) (string, error)
 		surface string
 		idf     float64
 	}
-	var carry []word
+	var out []string
 	seen := map[string]bool{}
-	// Most recent question first: it is what the follow-up refers to.
-	for i := len(q.History) - 1; i >= 0 && i >= len(q.History)-2; i-- {
-		for _, w := range strings.FieldsFunc(q.History[i].Question, func(r rune) bool {
+	// Most recent question first: it is what the follow-up refers to. Its
+	// rarest words are carried before any of an older question's.
+	for i := len(q.History) - 1; i >= 0 && i >= len(q.History)-2 && len(out) < k.MaxCarry; i-- {
+		prev := q.History[i].Standalone
+		if prev == "" {
+			prev = q.History[i].Question
+		}
+		var words []word
+		for _, w := range strings.FieldsFunc(prev, func(r rune) bool {
 			return !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '-' && r != '\'' && r != '’'
 		}) {
 			terms := retrieval.Terms(w)
@@ -59,34 +66,20 @@ func (k *KeywordRewriter) Rewrite(_ context.Context, q Question) (string, error)
 				continue
 			}
 			seen[terms[0]] = true
-			carry = append(carry, word{w, k.idf.IDF(terms[0])})
+			words = append(words, word{w, k.idf.IDF(terms[0])})
 		}
-		if len(carry) >= k.MaxCarry {
-			break
+		// Keep this turn's rarest words, in the order the question has them.
+		rarest := slices.Clone(words)
+		slices.SortStableFunc(rarest, func(a, b word) int { return cmp.Compare(b.idf, a.idf) })
+		rarest = rarest[:min(len(rarest), k.MaxCarry-len(out))]
+		for _, w := range words {
+			if slices.Contains(rarest, w) {
+				out = append(out, w.surface)
+			}
 		}
 	}
-	if len(carry) == 0 {
+	if len(out) == 0 {
 		return q.Text, nil
-	}
-	// Keep the rarest words, then restore question order.
-	order := slices.Clone(carry)
-	slices.SortStableFunc(order, func(a, b word) int {
-		switch {
-		case a.idf > b.idf:
-			return -1
-		case a.idf < b.idf:
-			return 1
-		}
-		return 0
-	})
-	if len(order) > k.MaxCarry {
-		order = order[:k.MaxCarry]
-	}
-	var out []string
-	for _, w := range carry {
-		if slices.Contains(order, w) {
-			out = append(out, w.surface)
-		}
 	}
 	return text + " " + strings.Join(out, " "), nil
 }
@@ -106,5 +99,6 @@ func isFollowUp(text string) bool {
 			return true
 		}
 	}
-	return len(retrieval.Terms(text)) <= 1
+	// "Why?", "How so?": nothing of its own to search for.
+	return len(retrieval.Terms(text)) == 0
 }

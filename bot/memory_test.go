@@ -20,6 +20,13 @@ func TestKeywordRewriter(t *testing.T) {
 		{"standalone question unchanged", Question{Text: "When was the agreement with Russia signed in 2001?", History: hist}, "When was the agreement with Russia signed in 2001?"},
 		{"carries the rarest words only", Question{Text: "Was it signed?", History: []Turn{{Question: "Did Iran and Zarif sign the 2001 agreement in Moscow?"}}},
 			"Was it signed? Zarif 2001 agreement Moscow"},
+		{"a named subject is not a follow-up", Question{Text: "Who is Zarif?", History: hist}, "Who is Zarif?"},
+		{"the most recent turn comes first", Question{Text: "When did he arrive?", History: []Turn{
+			{Question: "When was the 2001 agreement signed?"}, {Question: "Who is Zarif?"}}},
+			"When did he arrive? Zarif 2001 agreement signed"},
+		{"a chain of follow-ups keeps its topic", Question{Text: "And when was that?", History: []Turn{
+			{Question: "How many times has he visited Moscow?", Standalone: "How many times has he visited Moscow? Zarif"}}},
+			"And when was that? many times visited Zarif"},
 		{"looks back two turns", Question{Text: "Why?", History: []Turn{{Question: "Who is Iran's Defense Minister?"}, {Question: "Did he?"}}},
 			"Why? Iran's Defense Minister"},
 	}

@@ -83,27 +83,55 @@ type query struct {
 }
 
 func analyzeQuestion(idf IDFer, text string, o SupportOptions) query {
-	q := query{rarest: -1, want: answerTypeOf(text)}
+	return analyzeFollowUp(idf, text, "", o)
+}
+
+// contextWeight scales the weight of terms a follow-up's standalone form
+// took from the conversation: they steer retrieval, but the user's own words
+// decide whether the articles answer.
+const contextWeight = 0.35
+
+// analyzeFollowUp analyses standalone, the question as searched; when own
+// (the user's words) is set and differs, terms that own lacks count for
+// contextWeight and the rarest-term anchor is taken from own's terms.
+func analyzeFollowUp(idf IDFer, standalone, own string, o SupportOptions) query {
+	q := query{rarest: -1, want: answerTypeOf(standalone)}
+	var mine map[string]bool
+	if own != "" && own != standalone {
+		mine = termSet(retrieval.Terms(own))
+		q.want = answerTypeOf(own)
+	}
 	unknown := idf.IDF(unknownProbe)
 	seen := map[string]bool{}
-	best := -1.0
-	for _, t := range retrieval.Terms(text) {
+	best, bestContext, rarestContext := -1.0, -1.0, -1
+	for _, t := range retrieval.Terms(standalone) {
 		if seen[t] {
 			continue
 		}
 		seen[t] = true
+		fromContext := mine != nil && !mine[t]
 		w := idf.IDF(t)
 		if w >= unknown-1e-9 {
 			w = unknown * o.UnknownWeight
+		} else if fromContext {
+			if w > bestContext {
+				bestContext, rarestContext = w, len(q.terms)
+			}
 		} else if w > best {
 			best, q.rarest = w, len(q.terms)
 		}
 		if w <= 0 {
 			w = 1e-3
 		}
+		if fromContext {
+			w *= contextWeight
+		}
 		q.terms = append(q.terms, t)
 		q.weights = append(q.weights, w)
 		q.total += w
+	}
+	if q.rarest < 0 {
+		q.rarest = rarestContext
 	}
 	return q
 }

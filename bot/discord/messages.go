@@ -113,7 +113,7 @@ func (b *Bot) onMessage(ctx context.Context, m *discordgo.Message) {
 		return
 	}
 	if dm {
-		b.history.add(m.Author.ID, bot.Turn{Question: question, Answer: a.Text})
+		b.history.add(m.Author.ID, bot.Turn{Question: question, Standalone: a.Standalone, Answer: a.Text})
 	}
 	id := m.ID
 	b.answers.put(id, a)

@@ -70,7 +70,7 @@ func cmdChat(ctx context.Context, a *app, args []string) error {
 		if !f.json {
 			fmt.Fprintln(a.out)
 		}
-		history = append(history, bot.Turn{Question: q, Answer: ans.Text})
+		history = append(history, bot.Turn{Question: q, Standalone: ans.Standalone, Answer: ans.Text})
 		if n := a.cfg.HistoryTurns; len(history) > n {
 			history = history[len(history)-n:]
 		}
