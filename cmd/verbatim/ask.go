@@ -37,7 +37,7 @@ func cmdAsk(ctx context.Context, a *app, args []string) error {
 	if question == "" {
 		return usagef("ask needs a question")
 	}
-	ix, _, _, err := a.openIndex(ctx, *src, nil)
+	ix, err := a.openForQuestions(ctx, *src)
 	if err != nil {
 		return err
 	}

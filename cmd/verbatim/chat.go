@@ -27,7 +27,7 @@ func cmdChat(ctx context.Context, a *app, args []string) error {
 	if len(pos) > 0 {
 		return usagef("chat takes no arguments; use 'verbatim ask' for a single question")
 	}
-	ix, _, _, err := a.openIndex(ctx, *src, nil)
+	ix, err := a.openForQuestions(ctx, *src)
 	if err != nil {
 		return err
 	}

@@ -140,6 +140,9 @@ func TestAskRefusesUnsupported(t *testing.T) {
 
 func TestExitCodes(t *testing.T) {
 	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "empty"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -150,6 +153,7 @@ func TestExitCodes(t *testing.T) {
 		{"unknown flag", []string{"ask", "--nope", "q"}, 1},
 		{"help", []string{"ask", "--help"}, 0},
 		{"missing corpus", []string{"ask", "--corpus", filepath.Join(dir, "nowhere"), "q"}, 2},
+		{"corpus without articles", []string{"ask", "--corpus", filepath.Join(dir, "empty"), "q"}, 2},
 		{"missing eval file", []string{"eval", filepath.Join(dir, "none.jsonl")}, 1},
 		{"version", []string{"version"}, 0},
 	} {
@@ -213,6 +217,9 @@ func TestIndexAskEvalOnTempCorpus(t *testing.T) {
 	}
 
 	r = verbatim(t, work, "", env, "ask", "--corpus", corpusDir, "--json", "How many eggs can a queen bee lay in a day?")
+	if !strings.Contains(r.stderr, "skipped broken.jsonl:2") || !strings.Contains(r.stderr, "skipped binary.txt") {
+		t.Errorf("ask does not name the skipped files on stderr:\n%s", r.stderr)
+	}
 	var ans jsonAnswer
 	if err := json.Unmarshal([]byte(r.stdout), &ans); err != nil || r.code != 0 {
 		t.Fatalf("ask: exit %d, %v\n%s\n%s", r.code, err, r.stdout, r.stderr)

@@ -82,7 +82,7 @@ func cmdEval(ctx context.Context, a *app, args []string) error {
 			return usagef("unknown mode %q (want retrieval, extractive or llm)", m)
 		}
 	}
-	ix, _, _, err := a.openIndex(ctx, *src, nil)
+	ix, err := a.openForQuestions(ctx, *src)
 	if err != nil {
 		return err
 	}

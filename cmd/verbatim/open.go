@@ -68,9 +68,6 @@ func (a *app) openIndex(ctx context.Context, src source, progress func(done, tot
 	if err != nil {
 		return nil, set, retrieval.SyncReport{}, err
 	}
-	for _, p := range set.Skipped {
-		a.log.Warn("skipped corpus file", "path", p.Path, "line", p.Line, "reason", p.Err)
-	}
 	if indexDir == "" {
 		indexDir, err = retrieval.DefaultDir(key)
 		if err != nil {
@@ -111,11 +108,17 @@ func (a *app) engine(ix *retrieval.Index, extractiveOnly bool) (*bot.Engine, err
 	return bot.NewEngine(ix, opts), nil
 }
 
-// open is openIndex without progress plus the configured engine: what ask,
-// chat and discord need.
+// open is openIndex without progress plus the configured engine, for the
+// long-running discord command: skipped files go to the log.
 func (a *app) open(ctx context.Context, src source) (*bot.Engine, *retrieval.Index, error) {
-	ix, _, _, err := a.openIndex(ctx, src, nil)
+	ix, set, _, err := a.openIndex(ctx, src, nil)
 	if err != nil {
+		return nil, nil, err
+	}
+	for _, p := range set.Skipped {
+		a.log.Warn("skipped corpus file", "path", p.Path, "line", p.Line, "reason", p.Err)
+	}
+	if err := requireArticles(src, set); err != nil {
 		return nil, nil, err
 	}
 	e, err := a.engine(ix, false)
@@ -132,4 +135,31 @@ func retries(n int) int {
 		return -1
 	}
 	return n
+}
+
+// openForQuestions is openIndex for the commands that answer (ask, chat,
+// eval): skipped files are noted on stderr, and a corpus without a single
+// article is an error rather than a string of refusals.
+func (a *app) openForQuestions(ctx context.Context, src source) (*retrieval.Index, error) {
+	ix, set, _, err := a.openIndex(ctx, src, nil)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range set.Skipped {
+		fmt.Fprintf(a.err, "verbatim: skipped %s\n", p.Error())
+	}
+	if err := requireArticles(src, set); err != nil {
+		return nil, err
+	}
+	return ix, nil
+}
+
+func requireArticles(src source, set corpus.Set) error {
+	if len(set.Articles) > 0 {
+		return nil
+	}
+	if len(set.Skipped) > 0 {
+		return fmt.Errorf("no articles could be loaded from %s (%d files skipped)", src.corpus, len(set.Skipped))
+	}
+	return fmt.Errorf("no articles in %s (looked for .md, .txt, .html, .htm and .jsonl files)", src.corpus)
 }
