@@ -37,17 +37,28 @@ func cmdAsk(ctx context.Context, a *app, args []string) error {
 	if question == "" {
 		return usagef("ask needs a question")
 	}
-	ix, err := a.openForQuestions(ctx, *src)
+	eng, err := a.answeringEngine(ctx, *src, f)
 	if err != nil {
 		return err
+	}
+	_, err = a.answerOne(ctx, eng, bot.Question{Text: question}, f)
+	return err
+}
+
+// answeringEngine opens the index of src and builds the engine ask and
+// chat answer with (extractive with --extractive), describing it with
+// --verbose.
+func (a *app) answeringEngine(ctx context.Context, src source, f *askFlags) (*bot.Engine, error) {
+	ix, err := a.openForQuestions(ctx, src)
+	if err != nil {
+		return nil, err
 	}
 	eng, err := a.engine(ix, f.extractive)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	a.describe(ctx, f)
-	_, err = a.answerOne(ctx, eng, bot.Question{Text: question}, f)
-	return err
+	return eng, nil
 }
 
 // answerOne answers q with its own deadline and prints the result as the

@@ -27,15 +27,10 @@ func cmdChat(ctx context.Context, a *app, args []string) error {
 	if len(pos) > 0 {
 		return usagef("chat takes no arguments; use 'verbatim ask' for a single question")
 	}
-	ix, err := a.openForQuestions(ctx, *src)
+	eng, err := a.answeringEngine(ctx, *src, f)
 	if err != nil {
 		return err
 	}
-	eng, err := a.engine(ix, f.extractive)
-	if err != nil {
-		return err
-	}
-	a.describe(ctx, f)
 	next, closeInput, err := a.chatInput()
 	if err != nil {
 		return err
