@@ -3,9 +3,11 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -18,11 +20,17 @@ type fakeOpenAI struct {
 	reply  string
 	status int // non-zero: fail every request with it
 
-	mu       sync.Mutex
-	requests []map[string]any
+	mu          sync.Mutex
+	requests    []map[string]any
+	embedded    int
+	embedModels []string
 }
 
 func (f *fakeOpenAI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/v1/embeddings" {
+		f.embeddings(w, r)
+		return
+	}
 	if r.URL.Path != "/v1/chat/completions" {
 		http.NotFound(w, r)
 		return
@@ -169,5 +177,72 @@ func TestAskWithLLMRejectedKey(t *testing.T) {
 	fake.mu.Unlock()
 	if n != 1 {
 		t.Errorf("401 was retried: %d requests", n)
+	}
+}
+
+// embeddings answers /v1/embeddings with a deterministic bag-of-words
+// vector per input, and counts the texts embedded.
+func (f *fakeOpenAI) embeddings(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Input []string `json:"input"`
+		Model string   `json:"model"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		f.t.Errorf("embeddings request: %v", err)
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	f.mu.Lock()
+	f.embedded += len(req.Input)
+	f.embedModels = append(f.embedModels, req.Model)
+	f.mu.Unlock()
+	data := []any{}
+	for i, text := range req.Input {
+		v := make([]float64, 32)
+		for _, word := range strings.Fields(strings.ToLower(text)) {
+			h := fnv.New32a()
+			h.Write([]byte(word))
+			v[h.Sum32()%32]++
+		}
+		data = append(data, map[string]any{"object": "embedding", "index": i, "embedding": v})
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(map[string]any{"object": "list", "data": data, "model": req.Model,
+		"usage": map[string]any{"prompt_tokens": 1, "total_tokens": 1}})
+}
+
+// TestRemoteEmbeddings indexes through a /v1/embeddings server, reuses the
+// vectors on the next run, and rebuilds with a clear message when the
+// embedder changes back to local.
+func TestRemoteEmbeddings(t *testing.T) {
+	fake := &fakeOpenAI{t: t}
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	work := t.TempDir()
+	index := "VERBATIM_INDEX=" + filepath.Join(work, "index")
+	remote := []string{index, "VERBATIM_EMBED_MODEL=test-embed", "VERBATIM_EMBED_BASE_URL=" + srv.URL + "/v1", "VERBATIM_LLM=off"}
+
+	r := verbatim(t, work, "", remote, "ask", "--json", "What does INSTEX stand for?")
+	if r.code != 0 || !strings.Contains(r.stdout, "Instrument in Support of Trade Exchanges") {
+		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	fake.mu.Lock()
+	first, models := fake.embedded, fake.embedModels
+	fake.mu.Unlock()
+	if first < 10 || models[0] != "test-embed" {
+		t.Fatalf("embedded %d texts with %v; want every passage with test-embed", first, models)
+	}
+
+	r = verbatim(t, work, "", remote, "index")
+	fake.mu.Lock()
+	again := fake.embedded - first
+	fake.mu.Unlock()
+	if r.code != 0 || !strings.Contains(r.stdout, "unchanged 1") || again > 0 {
+		t.Errorf("second run re-embedded %d passages:\n%s", again, r.stdout)
+	}
+
+	r = verbatim(t, work, "", []string{index}, "index")
+	if r.code != 0 || !strings.Contains(r.stdout, "Rebuilt the index") || !strings.Contains(r.stdout, "embedder") {
+		t.Errorf("switching to the local embedder did not rebuild with a reason:\n%s%s", r.stdout, r.stderr)
 	}
 }
