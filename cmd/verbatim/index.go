@@ -72,20 +72,12 @@ func cmdIndex(ctx context.Context, a *app, args []string) error {
 	fmt.Fprintf(a.out, "Indexed %d articles (%d passages) in %s\n", info.Articles, info.Passages, info.Dir)
 	fmt.Fprintf(a.out, "  added %d, updated %d, removed %d, unchanged %d, skipped %d\n",
 		len(rep.Added), len(rep.Updated), len(rep.Removed), len(rep.Unchanged), len(set.Skipped))
+	// Name the changed articles when there are few enough to read.
 	list := func(label string, ids []string) {
-		if len(ids) == 0 {
+		if len(ids) == 0 || len(ids) > 10 {
 			return
 		}
-		const max = 20
-		shown := ids
-		if len(shown) > max {
-			shown = shown[:max]
-		}
-		fmt.Fprintf(a.out, "  %s: %s", label, strings.Join(shown, ", "))
-		if len(ids) > max {
-			fmt.Fprintf(a.out, " and %d more", len(ids)-max)
-		}
-		fmt.Fprintln(a.out)
+		fmt.Fprintf(a.out, "  %s: %s\n", label, strings.Join(ids, ", "))
 	}
 	list("added", rep.Added)
 	list("updated", rep.Updated)
