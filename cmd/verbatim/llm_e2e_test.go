@@ -246,3 +246,30 @@ func TestRemoteEmbeddings(t *testing.T) {
 		t.Errorf("switching to the local embedder did not rebuild with a reason:\n%s%s", r.stdout, r.stderr)
 	}
 }
+
+// TestEvalLLMMode runs `eval` against the fake model and reports the quotes
+// the verifier dropped per answer.
+func TestEvalLLMMode(t *testing.T) {
+	fake := &fakeOpenAI{t: t, reply: llmReply}
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	work := t.TempDir()
+	qa := filepath.Join(work, "qa.jsonl")
+	writeCorpus(t, work, map[string]string{"qa.jsonl": `{"id":"s3","question":"Which missile system is Tehran interested in buying?","answers":["S-400"],"article":"` + bundledID + `","paragraph":9}` + "\n"})
+	env := []string{"OPENAI_BASE_URL=" + srv.URL + "/v1", "VERBATIM_CHAT_MODEL=test-model"}
+
+	r := verbatim(t, work, "", env, "eval", "--json", qa)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	var reps []evalReport
+	if err := json.Unmarshal([]byte(r.stdout), &reps); err != nil {
+		t.Fatalf("%v\n%s", err, r.stdout)
+	}
+	if len(reps) != 3 || reps[2].Mode != "llm" {
+		t.Fatalf("want retrieval, extractive and llm reports, got %+v", reps)
+	}
+	if llm := reps[2]; llm.HitAt1 != 1 || llm.Dropped != 1 || llm.DroppedPerAns != 1 || llm.AnswerInQuote1 != 1 {
+		t.Errorf("llm report = %+v; want hit@1 1, one dropped quote", llm)
+	}
+}
