@@ -129,6 +129,17 @@ type Set struct {
 	// Warnings lists things ignored in articles that did load, such as a
 	// date that could not be parsed, sorted by path and line.
 	Warnings []Problem
+	// Files lists, in path order, the files whose every article loaded
+	// without a problem or warning, as they were when read: a caller may
+	// remember them to answer Options.Reuse in a later load.
+	Files []FileStat
+}
+
+// FileStat identifies a version of an article file without reading it.
+type FileStat struct {
+	Path    string // relative to the corpus root, as Article.Source
+	Size    int64
+	ModTime time.Time
 }
 
 // Article returns the article with the given ID and whether it exists. It
@@ -148,6 +159,15 @@ type Options struct {
 	// MaxFileBytes is the largest file that is read; larger files are
 	// skipped with a Problem. Zero means DefaultMaxFileBytes.
 	MaxFileBytes int64
+	// Reuse, if set, is asked about each article file before it is read.
+	// When it returns ok, the articles it returns (with their
+	// Fingerprints) stand for the file, which is neither read nor parsed:
+	// a caller that remembers Set.Files of an earlier load, and the
+	// articles they gave, answers for files whose size and modification
+	// time are unchanged, so an unchanged corpus loads without reading it.
+	// The articles pass the same checks (duplicate IDs, no paragraphs) as
+	// parsed ones, and get Source set to the file's path.
+	Reuse func(FileStat) ([]Article, bool)
 }
 
 // DefaultMaxFileBytes is the default per-file size limit (16 MiB).

@@ -12,6 +12,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -121,9 +122,10 @@ type loader struct {
 
 // input is an article file found by the walk.
 type input struct {
-	name   string // path as seen from the root, through any symlinks
-	actual string // symlink-free path of the file itself
-	size   int64
+	name    string // path as seen from the root, through any symlinks
+	actual  string // symlink-free path of the file itself
+	size    int64
+	modTime time.Time
 }
 
 func (l *loader) skip(name string, line int, err error) {
@@ -194,7 +196,7 @@ func (l *loader) walk(ctx context.Context, name, actual string, ancestors []stri
 		case !info.Mode().IsRegular():
 			l.skip(childName, 0, errNotRegular)
 		default:
-			l.files = append(l.files, input{name: childName, actual: childActual, size: info.Size()})
+			l.files = append(l.files, input{name: childName, actual: childActual, size: info.Size(), modTime: info.ModTime()})
 		}
 	}
 	return nil
@@ -209,13 +211,27 @@ func (l *loader) load(ctx context.Context) (Set, error) {
 		if err := ctx.Err(); err != nil {
 			return Set{}, fmt.Errorf("load corpus: %w", err)
 		}
-		data, err := readLimited(l.fsys, f.actual, f.size, l.opts.MaxFileBytes)
-		if err != nil {
-			l.skip(f.name, 0, err)
-			continue
+		stat := FileStat{Path: f.name, Size: f.size, ModTime: f.modTime}
+		var p parsed
+		reused := false
+		if l.opts.Reuse != nil {
+			if arts, ok := l.opts.Reuse(stat); ok {
+				reused = true
+				for _, a := range arts {
+					p.entries = append(p.entries, entry{article: a})
+				}
+			}
 		}
-		id := strings.TrimSuffix(f.name, path.Ext(f.name))
-		p := parserFor(f.name)(id, data)
+		if !reused {
+			data, err := readLimited(l.fsys, f.actual, f.size, l.opts.MaxFileBytes)
+			if err != nil {
+				l.skip(f.name, 0, err)
+				continue
+			}
+			id := strings.TrimSuffix(f.name, path.Ext(f.name))
+			p = parserFor(f.name)(id, data)
+		}
+		clean := len(p.skipped) == 0 && len(p.warnings) == 0
 		for _, pr := range p.skipped {
 			l.skip(f.name, pr.Line, pr.Err)
 		}
@@ -231,16 +247,23 @@ func (l *loader) load(ctx context.Context) (Set, error) {
 			}
 			if first, ok := seen[a.ID]; ok {
 				l.skip(f.name, e.line, fmt.Errorf("%w %q: already loaded from %s", errDuplicate, a.ID, first))
+				clean = false
 				continue
 			}
 			if len(a.Paragraphs) == 0 {
 				l.skip(f.name, e.line, errEmpty)
+				clean = false
 				continue
 			}
 			seen[a.ID] = where
 			a.Source = f.name
-			a.Fingerprint = a.fingerprint()
+			if !reused || a.Fingerprint == "" {
+				a.Fingerprint = a.fingerprint()
+			}
 			l.set.Articles = append(l.set.Articles, a)
+		}
+		if clean && len(p.entries) > 0 {
+			l.set.Files = append(l.set.Files, stat)
 		}
 	}
 	slices.SortFunc(l.set.Articles, func(a, b Article) int { return strings.Compare(a.ID, b.ID) })
