@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/verbatimbot/verbatim/corpus/synth"
 )
 
 func cosine(a, b []float32) float64 { return float64(dot(a, b)) }
@@ -83,38 +85,19 @@ func TestLocalEmbedCancelled(t *testing.T) {
 	}
 }
 
-// synthText is deterministic, news-like text of about n words over a
-// Zipf-distributed vocabulary of 20k made-up words and common English.
-func synthText(seed uint64, n int) string {
-	r := rand.New(rand.NewPCG(seed, 7))
-	z := rand.NewZipf(r, 1.1, 2, uint64(len(synthVocab)-1))
-	var b strings.Builder
-	for i := range n {
-		if i > 0 {
-			b.WriteByte(' ')
-		}
-		b.WriteString(synthVocab[z.Uint64()])
-		if r.IntN(14) == 0 {
-			b.WriteString(".")
-		}
-	}
-	return b.String()
-}
+// synthGen is the benchmarks' generator, made once.
+var synthGen = sync.OnceValue(func() *synth.Generator { return synth.New(1) })
 
-var synthVocab = func() []string {
-	common := strings.Fields("the of and to in a is that for on was with said he it as at by from his an have has but are were they which this be not government minister president year people country officials new would after two first military talks economy trade oil market security")
-	r := rand.New(rand.NewPCG(1, 2))
-	const letters = "abcdefghijklmnoprstuvwy"
-	for len(common) < 20000 {
-		n := 3 + r.IntN(8)
-		w := make([]byte, n)
-		for i := range w {
-			w[i] = letters[r.IntN(len(letters))]
-		}
-		common = append(common, string(w))
+// synthText is about n words of deterministic news-like text: the
+// paragraphs of synthetic article seed (corpus/synth, the one generator of
+// the benchmarks), cut at a word.
+func synthText(seed uint64, n int) string {
+	words := strings.Fields(strings.Join(synthGen().Article(int(seed%(1<<31))).Paragraphs, " "))
+	for len(words) < n {
+		words = append(words, words...)
 	}
-	return common
-}()
+	return strings.Join(words[:n], " ")
+}
 
 func BenchmarkEmbedLocal(b *testing.B) {
 	e := NewLocalEmbedder()

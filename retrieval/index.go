@@ -27,7 +27,7 @@ import (
 
 // formatVersion is the on-disk layout version; an index of another version
 // is rebuilt.
-const formatVersion = 2
+const formatVersion = 3
 
 const manifestName = "manifest.json"
 
@@ -76,6 +76,11 @@ type Index struct {
 	// prev is the manifest found on disk, if readable, even when unusable;
 	// Sync reports changes against it.
 	prev *manifest
+
+	// The corpus files remembered for Reuse (files.go).
+	filesMu   sync.Mutex
+	known     map[string]fileRecord
+	knownRead bool
 }
 
 // snapshot is one immutable generation of the index.
@@ -89,14 +94,14 @@ type snapshot struct {
 	// in ID order, paragraph order within an article.
 	passages []Passage
 	artRows  [][2]int // per article: [first, end) passage rows
-	vectors  *chromemStore
+	vectors  *columnStore
 	lexical  *lexicalIndex
 }
 
 func emptySnapshot() *snapshot {
 	return &snapshot{
 		byID:     map[string]int{},
-		vectors:  &chromemStore{},
+		vectors:  &columnStore{},
 		lexical:  newLexicalBuilder(0).build(),
 		articles: nil,
 	}
@@ -295,7 +300,7 @@ func (ix *Index) load(ctx context.Context) (*snapshot, *manifest, error) {
 			return fmt.Errorf("open vectors: %w", err)
 		}
 		defer f.Close()
-		s.vectors, err = readVectors(ctx, f, passageIDs(s.passages))
+		s.vectors, err = readVectors(f, passageIDs(s.passages))
 		return err
 	}()
 	wg.Wait()
@@ -499,31 +504,22 @@ func (ix *Index) Sync(ctx context.Context, articles []corpus.Article, progress f
 		ix.log.Info("rebuilding index", "dir", ix.dir, "reason", rebuild)
 	}
 
-	// Chunk, embed and tokenise what changed.
-	fresh, err := ix.embedArticles(ctx, in, toEmbed, progress)
-	if err != nil {
-		return SyncReport{}, err
-	}
-	for _, f := range fresh {
-		rep.Embedded += len(f.passages)
-	}
+	// Chunk, embed and tokenise what changed, straight into the next
+	// snapshot's store and postings.
 	emb := ix.emb.Info()
-	if emb.Dims == 0 {
-		emb.Dims = firstDims(fresh, old)
-	}
-
-	next, err := ix.assemble(ctx, old, in, fresh, emb, rebuild != "")
+	next, err := ix.build(ctx, old, in, toEmbed, emb, rebuild != "", progress)
 	if err != nil {
 		return SyncReport{}, err
 	}
+	rep.Embedded = next.embedded
 	// Never reuse the generation number of files on disk, even of an
 	// index we could not load: the manifest naming them stays valid until
 	// ours replaces it.
 	next.gen = max(next.gen, ix.maxGenOnDisk()+1)
-	if err := ix.persist(ctx, next); err != nil {
+	if err := ix.persist(ctx, next.snapshot); err != nil {
 		return SyncReport{}, err
 	}
-	ix.snap.Store(next)
+	ix.snap.Store(next.snapshot)
 	ix.rebuild = ""
 	ix.prev = nil
 	ix.removeStale(next.gen)
@@ -548,119 +544,25 @@ func fingerprint(a corpus.Article) string {
 	return "sha256:" + hex.EncodeToString(h.Sum(nil)[:16])
 }
 
-// freshArticle holds the new passages of one article with their vectors
-// and terms.
-type freshArticle struct {
-	passages []Passage
-	vectors  [][]float32
-	terms    [][]string
-}
-
-func firstDims(fresh map[int]*freshArticle, old *snapshot) int {
-	for _, f := range fresh {
-		if len(f.vectors) > 0 {
-			return len(f.vectors[0])
-		}
-	}
-	return old.vectors.dims
-}
-
 // embedBatch is the number of passages sent to the embedder at once.
 const embedBatch = 64
 
-// embedArticles chunks, embeds and tokenises in[i] for every i in which.
-func (ix *Index) embedArticles(ctx context.Context, in []corpus.Article, which []int, progress func(done, total int)) (map[int]*freshArticle, error) {
-	fresh := make(map[int]*freshArticle, len(which))
-	// Batches are whole articles, so progress can count articles.
-	type batch struct{ arts []int }
-	var batches []batch
-	var cur batch
-	n := 0
-	for _, i := range which {
-		f := &freshArticle{passages: Chunk(in[i], ix.chunk)}
-		fresh[i] = f
-		cur.arts = append(cur.arts, i)
-		n += len(f.passages)
-		if n >= embedBatch {
-			batches = append(batches, cur)
-			cur, n = batch{}, 0
-		}
-	}
-	if len(cur.arts) > 0 {
-		batches = append(batches, cur)
-	}
-	if len(batches) == 0 {
-		return fresh, nil
-	}
-
-	workers := runtime.GOMAXPROCS(0)
-	if c, ok := ix.emb.(interface{ Concurrency() int }); ok {
-		workers = c.Concurrency()
-	}
-	workers = max(1, min(workers, len(batches)))
-
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	var (
-		mu   sync.Mutex
-		done int
-		next atomic.Int64
-		wg   sync.WaitGroup
-	)
-	for range workers {
-		wg.Go(func() {
-			for {
-				b := int(next.Add(1)) - 1
-				if b >= len(batches) || ctx.Err() != nil {
-					return
-				}
-				var texts []string
-				for _, i := range batches[b].arts {
-					for _, p := range fresh[i].passages {
-						texts = append(texts, p.EmbedText())
-					}
-				}
-				vecs, err := ix.emb.Embed(ctx, texts)
-				if err == nil && len(vecs) != len(texts) {
-					err = fmt.Errorf("embedder returned %d vectors for %d texts", len(vecs), len(texts))
-				}
-				if err != nil {
-					first := fresh[batches[b].arts[0]].passages
-					id := in[batches[b].arts[0]].ID
-					if len(first) > 0 {
-						id = first[0].ID
-					}
-					cancel(fmt.Errorf("embed passage %s: %w", id, err))
-					return
-				}
-				for _, i := range batches[b].arts {
-					f := fresh[i]
-					f.vectors, vecs = vecs[:len(f.passages)], vecs[len(f.passages):]
-					f.terms = make([][]string, len(f.passages))
-					for j, p := range f.passages {
-						f.terms[j] = Terms(p.Title + "\n\n" + p.Text)
-					}
-				}
-				if progress != nil {
-					mu.Lock()
-					done += len(batches[b].arts)
-					progress(done, len(which))
-					mu.Unlock()
-				}
-			}
-		})
-	}
-	wg.Wait()
-	if err := context.Cause(ctx); err != nil {
-		return nil, fmt.Errorf("sync index: %w", err)
-	}
-	return fresh, nil
+// nextSnapshot is a snapshot being built, with how many passages were
+// embedded for it.
+type nextSnapshot struct {
+	*snapshot
+	embedded int
 }
 
-// assemble builds the next snapshot from the old one and the fresh
-// articles: rows of kept articles are copied (vectors and postings), fresh
-// ones added.
-func (ix *Index) assemble(ctx context.Context, old *snapshot, in []corpus.Article, fresh map[int]*freshArticle, emb EmbedderInfo, rebuild bool) (*snapshot, error) {
+// build makes the next snapshot from the old one: kept articles keep their
+// rows (vectors and postings are copied, nothing is re-embedded), and the
+// articles in[i] for i in which are chunked, embedded and tokenised. Each
+// batch of vectors is written into the new store as soon as it is embedded,
+// so a build holds one copy of the vectors (plus the old snapshot's).
+//
+// Embedding runs in batches of whole articles on bounded parallel workers;
+// the first error cancels the rest.
+func (ix *Index) build(ctx context.Context, old *snapshot, in []corpus.Article, which []int, emb EmbedderInfo, rebuild bool, progress func(done, total int)) (nextSnapshot, error) {
 	s := &snapshot{
 		gen:      old.gen + 1,
 		embedder: emb,
@@ -668,57 +570,181 @@ func (ix *Index) assemble(ctx context.Context, old *snapshot, in []corpus.Articl
 		articles: in,
 		byID:     make(map[string]int, len(in)),
 	}
+	embed := make(map[int]bool, len(which))
+	for _, i := range which {
+		embed[i] = true
+	}
+	// Lay out the rows: kept articles copy runs of old rows, the others
+	// get fresh rows filled by the workers.
 	remap := make([]int, len(old.passages))
 	for i := range remap {
 		remap[i] = -1
 	}
-	var vectors [][]float32
-	type freshRow struct {
-		row   int
-		terms []string
+	var runs []rowRun
+	type job struct {
+		arts  []int // indexes into in
+		first int   // the row of the batch's first passage; its rows are consecutive
+		n     int   // passages
 	}
-	var freshRows []freshRow
+	var jobs []job
+	var cur job
 	for i, a := range in {
 		s.byID[a.ID] = i
 		first := len(s.passages)
-		if f, ok := fresh[i]; ok {
-			for j, p := range f.passages {
-				freshRows = append(freshRows, freshRow{len(s.passages), f.terms[j]})
-				s.passages = append(s.passages, p)
-				vectors = append(vectors, f.vectors[j])
+		if embed[i] {
+			if len(cur.arts) == 0 {
+				cur.first = first
+			}
+			ps := Chunk(a, ix.chunk)
+			s.passages = append(s.passages, ps...)
+			cur.arts = append(cur.arts, i)
+			cur.n += len(ps)
+			if cur.n >= embedBatch {
+				jobs = append(jobs, cur)
+				cur = job{}
 			}
 		} else {
-			if rebuild {
-				return nil, fmt.Errorf("sync index: %s not re-embedded in a rebuild", a.ID)
+			if len(cur.arts) > 0 { // a batch's rows must be consecutive
+				jobs = append(jobs, cur)
+				cur = job{}
 			}
-			r := old.artRows[old.byID[a.ID]]
+			if rebuild {
+				return nextSnapshot{}, fmt.Errorf("sync index: %s not re-embedded in a rebuild", a.ID)
+			}
+			j, ok := old.byID[a.ID]
+			if !ok {
+				return nextSnapshot{}, fmt.Errorf("sync index: %s is neither indexed nor to embed", a.ID)
+			}
+			r := old.artRows[j]
+			if k := len(runs) - 1; k >= 0 && runs[k].from+runs[k].n == r[0] && runs[k].to+runs[k].n == first {
+				runs[k].n += r[1] - r[0]
+			} else {
+				runs = append(runs, rowRun{to: first, from: r[0], n: r[1] - r[0]})
+			}
 			for row := r[0]; row < r[1]; row++ {
 				remap[row] = len(s.passages)
 				s.passages = append(s.passages, old.passages[row])
-				vectors = append(vectors, old.vectors.row(row))
 			}
 		}
 		s.artRows = append(s.artRows, [2]int{first, len(s.passages)})
 	}
+	if len(cur.arts) > 0 {
+		jobs = append(jobs, cur)
+	}
+	embedded := 0
+	for _, j := range jobs {
+		embedded += j.n
+	}
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("sync index: %w", err)
+		return nextSnapshot{}, fmt.Errorf("sync index: %w", err)
 	}
-	var err error
-	if s.vectors, err = newChromemStore(ctx, passageIDs(s.passages), vectors); err != nil {
-		return nil, fmt.Errorf("sync index: %w", err)
-	}
-	if emb.Dims != 0 && s.vectors.Len() > 0 && s.vectors.dims != emb.Dims {
-		return nil, fmt.Errorf("sync index: embedder %s returned %d dims", emb, s.vectors.dims)
-	}
-	b := newLexicalBuilder(len(s.passages))
+
+	ids := passageIDs(s.passages)
+	lex := newLexicalBuilder(len(s.passages))
 	if !rebuild {
-		b.addFrom(old.lexical, remap)
+		lex.addFrom(old.lexical, remap)
 	}
-	for _, f := range freshRows {
-		b.addDoc(f.row, f.terms)
+	// The store is made once the dimensions are known: from the embedder,
+	// the old store, or else the first batch embedded.
+	var (
+		mu    sync.Mutex // guards store creation, lex, done and progress
+		store *columnStore
+		done  int
+	)
+	dims := emb.Dims
+	if dims == 0 && !rebuild && old.vectors.Len() > 0 {
+		dims = old.vectors.dims
 	}
-	s.lexical = b.build()
-	return s, nil
+	makeStore := func(d int) {
+		store = newColumnStore(ids, d)
+		if len(runs) > 0 {
+			store.copyRuns(old.vectors, runs)
+		}
+	}
+	if dims != 0 || len(jobs) == 0 {
+		if len(runs) > 0 {
+			dims = old.vectors.dims
+		}
+		makeStore(dims)
+	}
+
+	workers := runtime.GOMAXPROCS(0)
+	if c, ok := ix.emb.(interface{ Concurrency() int }); ok {
+		workers = c.Concurrency()
+	}
+	workers = max(1, min(workers, len(jobs)))
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var (
+		next atomic.Int64
+		wg   sync.WaitGroup
+	)
+	for range workers {
+		wg.Go(func() {
+			for {
+				b := int(next.Add(1)) - 1
+				if b >= len(jobs) || ctx.Err() != nil {
+					return
+				}
+				j := jobs[b]
+				ps := s.passages[j.first : j.first+j.n]
+				texts := make([]string, len(ps))
+				for k, p := range ps {
+					texts[k] = p.EmbedText()
+				}
+				vecs, err := ix.emb.Embed(ctx, texts)
+				if err == nil && len(vecs) != len(texts) {
+					err = fmt.Errorf("embedder returned %d vectors for %d texts", len(vecs), len(texts))
+				}
+				if err != nil {
+					id := in[j.arts[0]].ID
+					if len(ps) > 0 {
+						id = ps[0].ID
+					}
+					cancel(fmt.Errorf("embed passage %s: %w", id, err))
+					return
+				}
+				mu.Lock()
+				if store == nil {
+					makeStore(len(vecs[0]))
+				}
+				mu.Unlock()
+				for k, v := range vecs {
+					if len(v) != store.dims {
+						cancel(fmt.Errorf("embedder %s returned %d dims, want %d", emb, len(v), store.dims))
+						return
+					}
+					store.setRow(j.first+k, v)
+				}
+				terms := make([][]string, len(ps))
+				for k, p := range ps {
+					terms[k] = Terms(p.Title + "\n\n" + p.Text)
+				}
+				mu.Lock()
+				for k := range ps {
+					lex.addDoc(j.first+k, terms[k])
+				}
+				if progress != nil {
+					done += len(j.arts)
+					progress(done, len(which))
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if err := context.Cause(ctx); err != nil {
+		return nextSnapshot{}, fmt.Errorf("sync index: %w", err)
+	}
+	if store == nil { // no passages at all
+		store = newColumnStore(ids, 0)
+	}
+	s.vectors = store
+	if s.embedder.Dims == 0 {
+		s.embedder.Dims = store.dims
+	}
+	s.lexical = lex.build()
+	return nextSnapshot{snapshot: s, embedded: embedded}, nil
 }
 
 // persist writes the snapshot's generation files and then its manifest.
@@ -882,7 +908,7 @@ func (ix *Index) removeStale(gen uint64) {
 		return
 	}
 	keep := map[string]bool{
-		manifestName: true, lockName: true,
+		manifestName: true, lockName: true, filesName: true,
 		fileName("articles", gen): true, fileName("vectors", gen): true, fileName("lexical", gen): true,
 	}
 	for _, e := range entries {

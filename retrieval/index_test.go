@@ -3,6 +3,7 @@ package retrieval
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -197,7 +198,7 @@ func TestOpenUnusableIndex(t *testing.T) {
 		}, "manifest is corrupt"},
 		{"other format", func(t *testing.T, dir string) {
 			m, _ := os.ReadFile(filepath.Join(dir, manifestName))
-			write(t, filepath.Join(dir, manifestName), strings.Replace(string(m), `"format": 2`, `"format": 99`, 1))
+			write(t, filepath.Join(dir, manifestName), strings.Replace(string(m), fmt.Sprintf(`"format": %d`, formatVersion), `"format": 99`, 1))
 		}, "index format 99"},
 		{"truncated vectors", func(t *testing.T, dir string) {
 			f := filepath.Join(dir, fileName("vectors", 1))

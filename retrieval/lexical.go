@@ -1,11 +1,13 @@
 package retrieval
 
 import (
+	"cmp"
 	"encoding/gob"
 	"errors"
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"sync"
 )
 
@@ -96,6 +98,8 @@ func (b *lexicalBuilder) addFrom(old *lexicalIndex, remap []int) {
 	}
 }
 
+func comparePostings(a, b posting) int { return cmp.Compare(a.doc, b.doc) }
+
 func (b *lexicalBuilder) build() *lexicalIndex {
 	ix := &lexicalIndex{termIDs: b.termIDs, terms: b.terms, docLen: b.docLen}
 	total := 0
@@ -106,6 +110,11 @@ func (b *lexicalBuilder) build() *lexicalIndex {
 	ix.docs = make([]uint32, 0, total)
 	ix.tfs = make([]uint16, 0, total)
 	for t, ps := range b.posts {
+		// Sync adds documents as their batches finish: keep each list in
+		// row order, so the index does not depend on that schedule.
+		if !slices.IsSortedFunc(ps, comparePostings) {
+			slices.SortFunc(ps, comparePostings)
+		}
 		for _, p := range ps {
 			ix.docs = append(ix.docs, p.doc)
 			ix.tfs = append(ix.tfs, p.tf)

@@ -96,3 +96,27 @@ func (ix *Index) embedQuery(ctx context.Context, s *snapshot, query string) ([]f
 	}
 	return qv[0], nil
 }
+
+// ScanBytes is what a Search for query reads from the index, for
+// benchmarks to set against memory bandwidth: the vector columns of the
+// query's non-zero dimensions (all of them for a dense query), and the
+// postings (row, term frequency and the row's length) of its terms.
+func (ix *Index) ScanBytes(ctx context.Context, query string) (vector, lexical int64, err error) {
+	s := ix.snap.Load()
+	if len(s.passages) == 0 {
+		return 0, 0, nil
+	}
+	qv, err := ix.embedQuery(ctx, s, query)
+	if err != nil {
+		return 0, 0, err
+	}
+	vector = s.vectors.scanBytes(qv)
+	seen := map[string]bool{}
+	for _, t := range Terms(query) {
+		if !seen[t] {
+			seen[t] = true
+			lexical += int64(s.lexical.df(t)) * (4 + 2 + 4)
+		}
+	}
+	return vector, lexical, nil
+}

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
-
-	"github.com/philippgille/chromem-go"
 )
 
 // vectorStore holds the passage vectors and finds the nearest ones. It is the
@@ -26,25 +24,20 @@ type vectorMatch struct {
 	Similarity float32
 }
 
-// chromemStore keeps the vectors in a chromem-go collection, the store of
-// record, whose documents alias the rows of one contiguous row-major matrix,
-// and answers queries from a column-major (dimension-major) copy of it.
+// columnStore keeps the vectors in one column-major (dimension-major)
+// float32 matrix and answers queries by an exact, exhaustive scan of it.
 //
-// Why not chromem's own Collection.QueryEmbedding: it walks a map of
-// *Document (pointer chasing, rows scattered over the heap), checks every
-// document against filters and lengths, and takes a mutex per candidate for
-// its top-k heap. Why columns rather than a row-major scan: the local
-// embedder's query vectors are sparse (a question has ~10–150 hashed
-// features, so most of the 768 dimensions are 0), and by columns a query
-// reads only the columns of its non-zero dimensions — the exact same dot
-// products for a fraction of the memory traffic. A dense query (a remote
-// model's) reads every column, the same bytes as a row scan. Rows are split
-// over GOMAXPROCS goroutines, each scoring blocks of rows in cache with its
-// own lock-free top-k; the tops are merged. Measured on this 2-core machine
-// (go test ./retrieval -bench Nearest, 768 dims, top 50 of 1k / 10k / 55k
-// rows, ms per query):
+// Why columns: the local embedder's query vectors are sparse (a question
+// has ~10–150 hashed features, so most of the 768 dimensions are 0), and by
+// columns a query reads only the columns of its non-zero dimensions — the
+// exact same dot products for a fraction of the memory traffic. A dense
+// query (a remote model's) reads every column, the same bytes as a row scan.
+// Rows are split over GOMAXPROCS goroutines, each scoring blocks of rows in
+// cache with its own lock-free top-k; the tops are merged. Measured on this
+// 2-core machine (go test ./retrieval -bench Nearest, 768 dims, top 50 of 1k
+// / 10k / 55k rows, ms per query):
 //
-//	chromem QueryEmbedding           1.11   12.8   59.7
+//	chromem-go QueryEmbedding        1.11   12.8   59.7
 //	row-major scan, 1 goroutine      0.49    5.0   24.6  (~6.9 GB/s)
 //	columns, dense query             0.63    4.2   20.8  (~8.1 GB/s)
 //	columns, sparse (100 of 768)     0.11    0.78   2.98
@@ -52,29 +45,37 @@ type vectorMatch struct {
 // and full hybrid Search on 64.6k synthetic passages: 4.3 ms (it was 48 ms
 // with the row-major scan).
 //
-// Why not chromem's persistence (DB.ExportToWriter/ImportFromReader, gob):
-// decoding 55k × 768 floats through gob took 4.5 s (BenchmarkOpen), over
-// the 2 s cold-start budget on its own. The matrix is persisted raw instead
-// (vectorFile), read at disk speed and handed to chromem without copying.
+// Why not chromem-go, which this store replaced: its Collection wants one
+// []float32 row per document and queries them row by row through a map of
+// *Document (pointer chasing, a mutex per candidate), 20× slower than the
+// column scan; keeping its rows as well as the columns held every vector
+// twice (2 × 3 KiB per passage, and three copies at the peak of a build:
+// 1.75–2.3 GB RSS at 64.6k passages). Its persistence (gob) took 4.5 s to
+// load 55k vectors. One copy, by columns, is persisted as is (vectorFile)
+// and read at disk speed; the vectorStore interface is the seam for another
+// store (pgvector) when one process is not enough.
 //
-// The cost is memory: vectors are held twice (rows and columns),
-// 2 × 4 × dims bytes per passage.
-type chromemStore struct {
-	db   *chromem.DB
-	coll *chromem.Collection
+// A store is built once (rows filled by setRow, possibly concurrently for
+// distinct rows, or copied from another store) and immutable after.
+type columnStore struct {
 	ids  []string  // row -> passage ID
 	dims int       // 0 when empty
-	mat  []float32 // row-major: row r at mat[r*dims:(r+1)*dims]; chromem's documents alias it
-	cols []float32 // column-major: dimension d of row r at cols[d*len(ids)+r]
+	cols []float32 // dimension d of row r at cols[d*len(ids)+r]
 }
 
-var _ vectorStore = (*chromemStore)(nil)
+var _ vectorStore = (*columnStore)(nil)
 
-const chromemCollection = "passages"
+// newColumnStore returns a store of len(ids) zero rows of dims dimensions.
+func newColumnStore(ids []string, dims int) *columnStore {
+	if len(ids) == 0 {
+		dims = 0
+	}
+	return &columnStore{ids: ids, dims: dims, cols: make([]float32, len(ids)*dims)}
+}
 
-// newChromemStore builds a store over the given rows: vectors[i] belongs to
+// storeFromRows builds a store over the given rows: vectors[i] belongs to
 // ids[i]; all must have the same length. The vectors are copied.
-func newChromemStore(ctx context.Context, ids []string, vectors [][]float32) (*chromemStore, error) {
+func storeFromRows(ids []string, vectors [][]float32) (*columnStore, error) {
 	if len(ids) != len(vectors) {
 		return nil, fmt.Errorf("build vector store: %d ids for %d vectors", len(ids), len(vectors))
 	}
@@ -82,67 +83,58 @@ func newChromemStore(ctx context.Context, ids []string, vectors [][]float32) (*c
 	if len(vectors) > 0 {
 		dims = len(vectors[0])
 	}
-	mat := make([]float32, len(ids)*dims)
+	s := newColumnStore(ids, dims)
 	for i, v := range vectors {
 		if len(v) != dims {
 			return nil, fmt.Errorf("build vector store: vector %s has %d dims, want %d", ids[i], len(v), dims)
 		}
-		copy(mat[i*dims:], v)
+		s.setRow(i, v)
 	}
-	return storeFromMatrix(ctx, ids, dims, mat)
-}
-
-// storeFromMatrix builds a store over a row-major matrix it takes over.
-func storeFromMatrix(ctx context.Context, ids []string, dims int, mat []float32) (*chromemStore, error) {
-	s := &chromemStore{ids: ids, dims: dims, mat: mat}
-	s.db = chromem.NewDB()
-	coll, err := s.db.CreateCollection(chromemCollection, nil, nil)
-	if err != nil {
-		return nil, fmt.Errorf("create collection: %w", err)
-	}
-	s.coll = coll
-	for i, id := range ids {
-		// A normalised row is stored by reference. chromem would
-		// normalise a zero vector (a passage without features) into a
-		// private copy of NaNs; the scan reads s.mat/s.cols, never those.
-		if err := coll.AddDocument(ctx, chromem.Document{ID: id, Embedding: s.row(i)}); err != nil {
-			return nil, fmt.Errorf("add vector %s: %w", id, err)
-		}
-	}
-	s.transpose()
 	return s, nil
 }
 
-func (s *chromemStore) row(i int) []float32 {
-	return s.mat[i*s.dims : (i+1)*s.dims : (i+1)*s.dims]
+// setRow sets row r to v (len(v) == dims). Calls for distinct rows may run
+// concurrently.
+func (s *columnStore) setRow(r int, v []float32) {
+	n := len(s.ids)
+	for d, x := range v {
+		s.cols[d*n+r] = x
+	}
 }
 
-// transpose fills s.cols from s.mat in blocks of rows, so that writes stay
-// within a few pages.
-func (s *chromemStore) transpose() {
+// row returns a copy of row r.
+func (s *columnStore) row(r int) []float32 {
 	n := len(s.ids)
-	s.cols = make([]float32, n*s.dims)
-	const block = 64
-	for lo := 0; lo < n; lo += block {
-		hi := min(lo+block, n)
-		for d := range s.dims {
-			col := s.cols[d*n : (d+1)*n]
-			for r := lo; r < hi; r++ {
-				col[r] = s.mat[r*s.dims+d]
-			}
+	v := make([]float32, s.dims)
+	for d := range v {
+		v[d] = s.cols[d*n+r]
+	}
+	return v
+}
+
+// rowRun is a run of consecutive rows copied between stores.
+type rowRun struct{ to, from, n int }
+
+// copyRuns copies runs of rows of src (same dims) into s.
+func (s *columnStore) copyRuns(src *columnStore, runs []rowRun) {
+	n, m := len(s.ids), len(src.ids)
+	for d := range s.dims {
+		dst, col := s.cols[d*n:(d+1)*n], src.cols[d*m:(d+1)*m]
+		for _, r := range runs {
+			copy(dst[r.to:r.to+r.n], col[r.from:r.from+r.n])
 		}
 	}
 }
 
 // Len implements vectorStore.
-func (s *chromemStore) Len() int { return len(s.ids) }
+func (s *columnStore) Len() int { return len(s.ids) }
 
 // scanParallelMin is the work (rows × non-zero query dimensions) below
 // which one goroutine scans: starting goroutines costs more than it saves.
 const scanParallelMin = 1 << 18
 
 // Nearest implements vectorStore by an exhaustive, exact scan.
-func (s *chromemStore) Nearest(ctx context.Context, q []float32, k int) ([]vectorMatch, error) {
+func (s *columnStore) Nearest(ctx context.Context, q []float32, k int) ([]vectorMatch, error) {
 	n := len(s.ids)
 	if n == 0 || k <= 0 {
 		return nil, nil
@@ -195,7 +187,7 @@ func (s *chromemStore) Nearest(ctx context.Context, q []float32, k int) ([]vecto
 // stay in L1 while the columns stream past.
 const scanBlock = 4096
 
-func (s *chromemStore) scan(q []float32, nz []int32, lo, hi int, top *topK) {
+func (s *columnStore) scan(q []float32, nz []int32, lo, hi int, top *topK) {
 	n := len(s.ids)
 	var buf [scanBlock]float32
 	for b := lo; b < hi; b += scanBlock {
@@ -241,4 +233,15 @@ func dot(a, b []float32) float32 {
 		s0 += a[i] * b[i]
 	}
 	return s0 + s1 + s2 + s3
+}
+
+// scanBytes is the number of bytes Nearest reads for query q.
+func (s *columnStore) scanBytes(q []float32) int64 {
+	nz := 0
+	for _, x := range q {
+		if x != 0 {
+			nz++
+		}
+	}
+	return int64(nz) * int64(len(s.ids)) * 4
 }

@@ -10,7 +10,7 @@ import (
 
 // The column scan returns exactly the dot-product ranking, for dense and
 // sparse queries, in parallel or not, and survives a persistence round trip.
-func TestChromemStoreNearest(t *testing.T) {
+func TestColumnStoreNearest(t *testing.T) {
 	for _, n := range []int{1, 7, 5000} {
 		r := rand.New(rand.NewPCG(uint64(n), 3))
 		const dims = 64
@@ -25,7 +25,7 @@ func TestChromemStoreNearest(t *testing.T) {
 			normalize(vecs[i])
 		}
 		vecs[0] = make([]float32, dims) // a zero vector
-		vecs[n-1][0] += 0.5             // not normalised: chromem copies it
+		vecs[n-1][0] += 0.5             // not normalised
 		want := func(q []float32, k int) []int {
 			var all []scored
 			for i, v := range vecs {
@@ -41,7 +41,7 @@ func TestChromemStoreNearest(t *testing.T) {
 			}
 			return rows
 		}
-		s, err := newChromemStore(t.Context(), ids, slices.Clone(vecs))
+		s, err := storeFromRows(ids, slices.Clone(vecs))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -49,7 +49,7 @@ func TestChromemStoreNearest(t *testing.T) {
 		if err := s.writeTo(&buf); err != nil {
 			t.Fatal(err)
 		}
-		loaded, err := readVectors(t.Context(), bytes.NewReader(buf.Bytes()), ids)
+		loaded, err := readVectors(bytes.NewReader(buf.Bytes()), ids)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -57,7 +57,7 @@ func TestChromemStoreNearest(t *testing.T) {
 		sparse := make([]float32, dims)
 		sparse[3], sparse[40] = 0.6, -0.8
 		for name, q := range map[string][]float32{"dense": dense, "sparse": sparse} {
-			for _, st := range []*chromemStore{s, loaded} {
+			for _, st := range []*columnStore{s, loaded} {
 				got, err := st.Nearest(t.Context(), q, 10)
 				if err != nil {
 					t.Fatal(err)

@@ -2,7 +2,6 @@ package retrieval
 
 import (
 	"bufio"
-	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -11,15 +10,15 @@ import (
 	"unsafe"
 )
 
-// The vector file holds a store's row-major matrix:
+// The vector file holds a store's column-major matrix, as it is in memory:
 //
-//	"VBVEC\x00\x01\n"   magic and version (8 bytes)
+//	"VBVEC\x00\x02\n"   magic and version (8 bytes)
 //	rows, dims          uint32 little endian each
-//	rows×dims float32   little endian
+//	dims×rows float32   little endian, dimension by dimension
 //	crc32c              uint32 little endian, of the floats' bytes
 //
 // Row i is the vector of the snapshot's passage i (the manifest lists them).
-const vectorMagic = "VBVEC\x00\x01\n"
+const vectorMagic = "VBVEC\x00\x02\n"
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
@@ -34,7 +33,7 @@ func floatBytes(f []float32) []byte {
 }
 
 // writeTo persists the vectors in the vector file format.
-func (s *chromemStore) writeTo(w io.Writer) error {
+func (s *columnStore) writeTo(w io.Writer) error {
 	var hdr [16]byte
 	copy(hdr[:], vectorMagic)
 	binary.LittleEndian.PutUint32(hdr[8:], uint32(len(s.ids)))
@@ -46,8 +45,8 @@ func (s *chromemStore) writeTo(w io.Writer) error {
 	out := io.MultiWriter(w, crc)
 	const chunk = 1 << 16 // floats
 	buf := make([]byte, 0, chunk*4)
-	for lo := 0; lo < len(s.mat); lo += chunk {
-		part := s.mat[lo:min(lo+chunk, len(s.mat))]
+	for lo := 0; lo < len(s.cols); lo += chunk {
+		part := s.cols[lo:min(lo+chunk, len(s.cols))]
 		var b []byte
 		if littleEndian {
 			b = floatBytes(part)
@@ -71,7 +70,7 @@ func (s *chromemStore) writeTo(w io.Writer) error {
 
 // readVectors reads a vector file whose rows belong to ids, checks its
 // checksum, and builds the store.
-func readVectors(ctx context.Context, r io.Reader, ids []string) (*chromemStore, error) {
+func readVectors(r io.Reader, ids []string) (*columnStore, error) {
 	br := bufio.NewReaderSize(r, 1<<20)
 	var hdr [16]byte
 	if _, err := io.ReadFull(br, hdr[:]); err != nil {
@@ -88,7 +87,8 @@ func readVectors(ctx context.Context, r io.Reader, ids []string) (*chromemStore,
 	if dims > 1<<16 || (rows > 0 && dims == 0) {
 		return nil, fmt.Errorf("read vectors: implausible dims %d", dims)
 	}
-	mat := make([]float32, rows*dims)
+	s := newColumnStore(ids, dims)
+	mat := s.cols
 	b := floatBytes(mat)
 	if _, err := io.ReadFull(br, b); err != nil {
 		return nil, fmt.Errorf("read vectors: %w", err)
@@ -106,5 +106,5 @@ func readVectors(ctx context.Context, r io.Reader, ids []string) (*chromemStore,
 			mat[i] = *(*float32)(unsafe.Pointer(&u))
 		}
 	}
-	return storeFromMatrix(ctx, ids, dims, mat)
+	return s, nil
 }
