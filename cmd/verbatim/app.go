@@ -50,6 +50,7 @@ func commands() []command {
 		{"sources", "[flags]", "list the indexed articles with their paragraph counts", cmdSources},
 		{"eval", "[flags] FILE.jsonl", "measure retrieval and answers against a question set", cmdEval},
 		{"discord", "[flags]", "run the Discord bot: slash commands, DMs and @mentions (needs DISCORD_TOKEN)", cmdDiscord},
+		{"bench", "[flags] | gen [flags]", "measure indexing, latency, cold start and memory on a synthetic corpus", cmdBench},
 		{"votes", "[--json]", "list the 👍/👎 votes given to Discord answers", cmdVotes},
 		{"version", "", "print the version", cmdVersion},
 	}
