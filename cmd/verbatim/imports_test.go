@@ -15,14 +15,15 @@ import (
 const module = "github.com/verbatimbot/verbatim"
 
 // TestImportRules holds the architecture of DESIGN.md: dependencies flow
-// corpus ← retrieval ← bot ← cmd, prompts is a leaf, and each third-party
-// client is imported in exactly one place.
+// corpus ← retrieval ← bot ← cmd, prompts and openaicompat are leaves, and
+// each third-party client is imported in exactly one place.
 func TestImportRules(t *testing.T) {
 	// Which of our packages each package may import.
 	allowed := map[string][]string{
 		"corpus":                  []string{},
 		"corpus/synth":            {"corpus"},
 		"prompts":                 []string{},
+		"openaicompat":            []string{},
 		"retrieval":               {"corpus"},
 		"bot":                     {"corpus", "retrieval", "prompts"},
 		"bot/discord":             {"bot", "corpus"},
@@ -32,7 +33,7 @@ func TestImportRules(t *testing.T) {
 	// Third-party clients and the only files (or packages) that import them.
 	exclusive := map[string][]string{
 		"github.com/philippgille/chromem-go": {"retrieval/store.go"},
-		"github.com/sashabaranov/go-openai":  {"retrieval/embed_openai.go", "bot/llmclient.go"},
+		"github.com/sashabaranov/go-openai":  {"openaicompat/", "retrieval/embed_openai.go", "bot/llmclient.go"},
 		"github.com/bwmarrin/discordgo":      {"bot/discord/"},
 	}
 	root := "../.."
