@@ -31,7 +31,8 @@ type LLMConfig struct {
 	Model string
 	// Timeout bounds one HTTP request (a streamed reply included). Zero: 60s.
 	Timeout time.Duration
-	// Retries on 429, 408 and 5xx; never on 401 or other 4xx. Zero: none.
+	// Retries on 429, 408, 5xx and broken connections (see
+	// openaicompat.Retryable); never on 401 or other 4xx. Zero: none.
 	Retries int
 	// Backoff is the wait before the first retry when the server sends no
 	// Retry-After; it doubles each retry. Zero: 1s.
@@ -385,6 +386,9 @@ func dropLastParagraph(ps []prompts.Passage) []prompts.Passage {
 	}
 	return ps
 }
+
+// oneLine is a model reply on one line, cut at 200 characters, for a log.
+func oneLine(s string) string { return truncateRunes(strings.Join(strings.Fields(s), " "), 200) }
 
 func truncateRunes(s string, n int) string {
 	if utf8.RuneCountInString(s) <= n {

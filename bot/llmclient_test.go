@@ -270,46 +270,6 @@ func TestRetries(t *testing.T) {
 	}
 }
 
-func TestParseRetryAfter(t *testing.T) {
-	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
-	tests := []struct {
-		in     string
-		want   time.Duration
-		wantOK bool
-	}{
-		{"", 0, false},
-		{"3", 3 * time.Second, true},
-		{"0.5", 500 * time.Millisecond, true},
-		{now.Add(7 * time.Second).Format(http.TimeFormat), 7 * time.Second, true},
-		{now.Add(-time.Minute).Format(http.TimeFormat), 0, true},
-		{"soon", 0, false},
-		{"-4", 0, false},
-	}
-	for _, tt := range tests {
-		got, ok := parseRetryAfter(tt.in, now)
-		if got != tt.want || ok != tt.wantOK {
-			t.Errorf("parseRetryAfter(%q) = %s, %v; want %s, %v", tt.in, got, ok, tt.want, tt.wantOK)
-		}
-	}
-}
-
-func TestBackoffDoubles(t *testing.T) {
-	c := &chatClient{backoff: 100 * time.Millisecond, maxDelay: time.Second}
-	for attempt, want := range []time.Duration{100, 200, 400, 800, 1000, 1000} {
-		want *= time.Millisecond
-		if attempt >= 4 {
-			want = time.Second
-		}
-		got := c.delay(attempt, "")
-		if got < want*8/10 || got > want*12/10 {
-			t.Errorf("delay(%d) = %s, want %s ± 20%%", attempt, got, want)
-		}
-	}
-	if got := c.delay(0, "2"); got != 2*time.Second {
-		t.Errorf("delay with Retry-After: 2 = %s, want 2s", got)
-	}
-}
-
 func TestRetryAfterTooLong(t *testing.T) {
 	srv := newFakeServer(t, func(w http.ResponseWriter, r *http.Request, n int, req wireRequest) {
 		w.Header().Set("Retry-After", "3600")
@@ -567,8 +527,9 @@ func TestLLMConfig(t *testing.T) {
 	}
 }
 
-// TestOnlyLLMClientImportsOpenAI keeps go-openai behind llmclient.go.
-func TestOnlyLLMClientImportsOpenAI(t *testing.T) {
+// TestNoOpenAIImport keeps go-openai behind openaicompat: bot talks to the
+// server only through it.
+func TestNoOpenAIImport(t *testing.T) {
 	files, err := filepath.Glob("*.go")
 	if err != nil {
 		t.Fatal(err)
@@ -583,8 +544,8 @@ func TestOnlyLLMClientImportsOpenAI(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, imp := range af.Imports {
-			if strings.Contains(imp.Path.Value, "sashabaranov/go-openai") && f != "llmclient.go" {
-				t.Errorf("%s imports go-openai; only llmclient.go may", f)
+			if strings.Contains(imp.Path.Value, "sashabaranov/go-openai") {
+				t.Errorf("%s imports go-openai; only openaicompat may", f)
 			}
 		}
 	}
