@@ -27,7 +27,7 @@ import (
 
 // formatVersion is the on-disk layout version; an index of another version
 // is rebuilt.
-const formatVersion = 3
+const formatVersion = 4
 
 const manifestName = "manifest.json"
 

@@ -7,18 +7,20 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"math"
 	"unsafe"
 )
 
-// The vector file holds a store's column-major matrix, as it is in memory:
+// The vector file holds a store as it is in memory:
 //
-//	"VBVEC\x00\x02\n"   magic and version (8 bytes)
+//	"VBVEC\x00\x03\n"   magic and version (8 bytes)
 //	rows, dims          uint32 little endian each
-//	dims×rows float32   little endian, dimension by dimension
-//	crc32c              uint32 little endian, of the floats' bytes
+//	rows float32        little endian: the scale of each row
+//	dims×rows int8      the quantised values, dimension by dimension
+//	crc32c              uint32 little endian, of the scales' and values' bytes
 //
 // Row i is the vector of the snapshot's passage i (the manifest lists them).
-const vectorMagic = "VBVEC\x00\x02\n"
+const vectorMagic = "VBVEC\x00\x03\n"
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
@@ -32,6 +34,13 @@ func floatBytes(f []float32) []byte {
 	return unsafe.Slice((*byte)(unsafe.Pointer(&f[0])), len(f)*4)
 }
 
+func int8Bytes(v []int8) []byte {
+	if len(v) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(&v[0])), len(v))
+}
+
 // writeTo persists the vectors in the vector file format.
 func (s *columnStore) writeTo(w io.Writer) error {
 	var hdr [16]byte
@@ -43,22 +52,18 @@ func (s *columnStore) writeTo(w io.Writer) error {
 	}
 	crc := crc32.New(castagnoli)
 	out := io.MultiWriter(w, crc)
-	const chunk = 1 << 16 // floats
-	buf := make([]byte, 0, chunk*4)
-	for lo := 0; lo < len(s.cols); lo += chunk {
-		part := s.cols[lo:min(lo+chunk, len(s.cols))]
-		var b []byte
-		if littleEndian {
-			b = floatBytes(part)
-		} else {
-			b = buf[:len(part)*4]
-			for i, x := range part {
-				binary.LittleEndian.PutUint32(b[i*4:], *(*uint32)(unsafe.Pointer(&x)))
-			}
+	scales := floatBytes(s.scale)
+	if !littleEndian {
+		scales = make([]byte, len(s.scale)*4)
+		for i, x := range s.scale {
+			binary.LittleEndian.PutUint32(scales[i*4:], math.Float32bits(x))
 		}
-		if _, err := out.Write(b); err != nil {
-			return fmt.Errorf("write vectors: %w", err)
-		}
+	}
+	if _, err := out.Write(scales); err != nil {
+		return fmt.Errorf("write vectors: %w", err)
+	}
+	if _, err := out.Write(int8Bytes(s.cols)); err != nil {
+		return fmt.Errorf("write vectors: %w", err)
 	}
 	var tail [4]byte
 	binary.LittleEndian.PutUint32(tail[:], crc.Sum32())
@@ -88,22 +93,24 @@ func readVectors(r io.Reader, ids []string) (*columnStore, error) {
 		return nil, fmt.Errorf("read vectors: implausible dims %d", dims)
 	}
 	s := newColumnStore(ids, dims)
-	mat := s.cols
-	b := floatBytes(mat)
-	if _, err := io.ReadFull(br, b); err != nil {
+	scales, vals := floatBytes(s.scale), int8Bytes(s.cols)
+	if _, err := io.ReadFull(br, scales); err != nil {
+		return nil, fmt.Errorf("read vectors: %w", err)
+	}
+	if _, err := io.ReadFull(br, vals); err != nil {
 		return nil, fmt.Errorf("read vectors: %w", err)
 	}
 	var tail [4]byte
 	if _, err := io.ReadFull(br, tail[:]); err != nil {
 		return nil, fmt.Errorf("read vectors: %w", err)
 	}
-	if crc32.Checksum(b, castagnoli) != binary.LittleEndian.Uint32(tail[:]) {
+	sum := crc32.Update(crc32.Checksum(scales, castagnoli), castagnoli, vals)
+	if sum != binary.LittleEndian.Uint32(tail[:]) {
 		return nil, errors.New("read vectors: checksum mismatch")
 	}
 	if !littleEndian {
-		for i := range mat {
-			u := binary.LittleEndian.Uint32(b[i*4:])
-			mat[i] = *(*float32)(unsafe.Pointer(&u))
+		for i := range s.scale {
+			s.scale[i] = math.Float32frombits(binary.LittleEndian.Uint32(scales[i*4:]))
 		}
 	}
 	return s, nil
