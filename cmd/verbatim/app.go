@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/debug"
 	"strings"
 
 	"github.com/joho/godotenv"
@@ -223,6 +224,39 @@ func cmdVersion(_ context.Context, a *app, args []string) error {
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	fmt.Fprintf(a.out, "verbatim %s\n", version)
+	fmt.Fprintf(a.out, "verbatim %s\n", buildVersion())
 	return nil
+}
+
+// buildVersion is the -ldflags version, else the module version or VCS
+// revision the binary was built from.
+func buildVersion() string {
+	if version != "dev" {
+		return version
+	}
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return version
+	}
+	if v := info.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	var rev, dirty string
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				dirty = "+dirty"
+			}
+		}
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	if rev == "" {
+		return version
+	}
+	return version + " (" + rev + dirty + ", " + info.GoVersion + ")"
 }
