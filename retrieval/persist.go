@@ -1,0 +1,324 @@
+package retrieval
+
+import (
+	"bufio"
+	"context"
+	"encoding/gob"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// formatVersion is the on-disk layout version; an index of another version
+// is rebuilt.
+const formatVersion = 5
+
+const manifestName = "manifest.json"
+
+// load reads the manifest and the generation it names. It returns the
+// manifest whenever it could be parsed, even if the index is unusable.
+func (ix *Index) load(ctx context.Context) (*snapshot, *manifest, error) {
+	data, err := os.ReadFile(filepath.Join(ix.dir, manifestName))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, errNoIndex
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("read manifest: %w", err)
+	}
+	var m manifest
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, nil, fmt.Errorf("manifest is corrupt: %w", err)
+	}
+	if m.Format != formatVersion {
+		return nil, nil, fmt.Errorf("index format %d, this build reads %d", m.Format, formatVersion)
+	}
+	if reason := embedderChange(m.Embedder, ix.emb.Info()); reason != "" {
+		return nil, &m, errors.New(reason)
+	}
+	if m.Chunk.withDefaults() != ix.chunk {
+		return nil, &m, fmt.Errorf("chunk settings changed from %s to %s", m.Chunk, ix.chunk)
+	}
+	for name, size := range m.Files {
+		fi, err := os.Stat(filepath.Join(ix.dir, name))
+		if err != nil {
+			return nil, &m, fmt.Errorf("index file: %w", err)
+		}
+		if fi.Size() != size {
+			return nil, &m, fmt.Errorf("index file %s has %d bytes, manifest says %d", name, fi.Size(), size)
+		}
+	}
+
+	s := &snapshot{gen: m.Generation, embedder: m.Embedder, builtAt: m.BuiltAt}
+	if err := readGob(ix.dir, fileName("articles", m.Generation), &s.articles); err != nil {
+		return nil, &m, err
+	}
+	if len(s.articles) != len(m.Articles) {
+		return nil, &m, fmt.Errorf("articles file has %d articles, manifest %d", len(s.articles), len(m.Articles))
+	}
+	s.byID = make(map[string]int, len(s.articles))
+	for i, a := range s.articles {
+		ma := m.Articles[i]
+		if a.ID != ma.ID || a.Fingerprint != ma.Fingerprint {
+			return nil, &m, fmt.Errorf("articles file disagrees with manifest at %q", ma.ID)
+		}
+		s.byID[a.ID] = i
+		first := len(s.passages)
+		s.passages = append(s.passages, Chunk(a, ix.chunk)...)
+		if got := passageIDs(s.passages[first:]); !slices.Equal(got, ma.Passages) {
+			return nil, &m, fmt.Errorf("passages of %q differ from the manifest", a.ID)
+		}
+		s.artRows = append(s.artRows, [2]int{first, len(s.passages)})
+	}
+	if len(s.passages) != m.Passages {
+		return nil, &m, fmt.Errorf("%d passages, manifest says %d", len(s.passages), m.Passages)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, &m, err
+	}
+
+	// Vectors and postings decode in parallel: they are the bulk of a cold
+	// start.
+	var wg sync.WaitGroup
+	var lexErr error
+	wg.Go(func() {
+		f, err := os.Open(filepath.Join(ix.dir, fileName("lexical", m.Generation)))
+		if err != nil {
+			lexErr = fmt.Errorf("open lexical index: %w", err)
+			return
+		}
+		defer f.Close()
+		s.lexical, lexErr = readLexical(bufio.NewReaderSize(f, 1<<20), len(s.passages))
+	})
+	vecErr := func() error {
+		f, err := os.Open(filepath.Join(ix.dir, fileName("vectors", m.Generation)))
+		if err != nil {
+			return fmt.Errorf("open vectors: %w", err)
+		}
+		defer f.Close()
+		s.vectors, err = readVectors(ctx, f, ix.vectors, passageIDs(s.passages))
+		return err
+	}()
+	wg.Wait()
+	if err := errors.Join(vecErr, lexErr); err != nil {
+		if s.vectors != nil {
+			ix.vectors.release(s.vectors, emptyStore(ix.vectors))
+		}
+		return nil, &m, err
+	}
+	if d := m.Embedder.Dims; d != 0 && s.vectors.Len() > 0 && s.vectors.dims != d {
+		ix.vectors.release(s.vectors, emptyStore(ix.vectors))
+		return nil, &m, fmt.Errorf("vectors have %d dims, manifest says %d", s.vectors.dims, d)
+	}
+	return s, &m, nil
+}
+
+func fileName(kind string, gen uint64) string {
+	ext := ".gob"
+	if kind == "vectors" {
+		ext = ".vec"
+	}
+	return kind + "-" + strconv.FormatUint(gen, 10) + ext
+}
+
+func passageIDs(ps []Passage) []string {
+	ids := make([]string, len(ps))
+	for i, p := range ps {
+		ids[i] = p.ID
+	}
+	return ids
+}
+
+func readGob(dir, name string, v any) error {
+	f, err := os.Open(filepath.Join(dir, name))
+	if err != nil {
+		return fmt.Errorf("open %s: %w", name, err)
+	}
+	defer f.Close()
+	if err := gob.NewDecoder(bufio.NewReaderSize(f, 1<<20)).Decode(v); err != nil {
+		return fmt.Errorf("decode %s: %w", name, err)
+	}
+	return nil
+}
+
+// persist writes the snapshot's generation files and then its manifest.
+func (ix *Index) persist(ctx context.Context, s *snapshot) error {
+	files := map[string]func(io.Writer) error{
+		fileName("articles", s.gen): func(w io.Writer) error {
+			return gob.NewEncoder(w).Encode(s.articles)
+		},
+		fileName("vectors", s.gen): s.vectors.writeTo,
+		fileName("lexical", s.gen): s.lexical.writeTo,
+	}
+	m := manifest{
+		Format:     formatVersion,
+		Generation: s.gen,
+		BuiltAt:    s.builtAt,
+		Embedder:   s.embedder,
+		Chunk:      ix.chunk,
+		Files:      map[string]int64{},
+		Passages:   len(s.passages),
+	}
+	for i, a := range s.articles {
+		r := s.artRows[i]
+		m.Articles = append(m.Articles, manifestArticle{
+			ID: a.ID, Fingerprint: a.Fingerprint, Passages: passageIDs(s.passages[r[0]:r[1]]),
+		})
+	}
+	var written []string
+	fail := func(err error) error {
+		for _, name := range written {
+			os.Remove(filepath.Join(ix.dir, name))
+		}
+		return fmt.Errorf("persist index: %w", err)
+	}
+	// The three files are independent; write them in parallel.
+	type result struct {
+		name string
+		size int64
+		err  error
+	}
+	results := make(chan result, len(files))
+	for name, write := range files {
+		go func() {
+			size, err := writeFileAtomic(ctx, filepath.Join(ix.dir, name), write)
+			results <- result{name, size, err}
+		}()
+	}
+	var errs []error
+	for range files {
+		r := <-results
+		if r.err != nil {
+			errs = append(errs, r.err)
+			continue
+		}
+		written = append(written, r.name)
+		m.Files[r.name] = r.size
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fail(err)
+	}
+	data, err := json.MarshalIndent(m, "", " ")
+	if err != nil {
+		return fail(err)
+	}
+	// The commit point: after this rename the new generation is the index.
+	if _, err := writeFileAtomic(ctx, filepath.Join(ix.dir, manifestName), func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	}); err != nil {
+		return fail(err)
+	}
+	return nil
+}
+
+// writeFileAtomic writes path through a temporary file in the same
+// directory: write, fsync, rename, fsync the directory. It checks ctx before
+// the rename, so a cancelled write never replaces path.
+func writeFileAtomic(ctx context.Context, path string, write func(io.Writer) error) (int64, error) {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(path)+"-*")
+	if err != nil {
+		return 0, fmt.Errorf("write %s: %w", filepath.Base(path), err)
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	bw := bufio.NewWriterSize(tmp, 1<<20)
+	cw := &countingWriter{w: bw}
+	if err := write(cw); err != nil {
+		return 0, fmt.Errorf("write %s: %w", filepath.Base(path), err)
+	}
+	if err := bw.Flush(); err != nil {
+		return 0, fmt.Errorf("write %s: %w", filepath.Base(path), err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return 0, fmt.Errorf("sync %s: %w", filepath.Base(path), err)
+	}
+	if err := tmp.Close(); err != nil {
+		return 0, fmt.Errorf("close %s: %w", filepath.Base(path), err)
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("write %s: %w", filepath.Base(path), err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return 0, fmt.Errorf("rename %s: %w", filepath.Base(path), err)
+	}
+	ok = true
+	if d, err := os.Open(dir); err == nil {
+		d.Sync() // best effort: not supported everywhere
+		d.Close()
+	}
+	return cw.n, nil
+}
+
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// maxGenOnDisk is the highest generation named by a file in the directory.
+func (ix *Index) maxGenOnDisk() uint64 {
+	var g uint64
+	if ix.prev != nil {
+		g = ix.prev.Generation
+	}
+	entries, _ := os.ReadDir(ix.dir)
+	for _, e := range entries {
+		name := strings.TrimSuffix(strings.TrimSuffix(e.Name(), ".gob"), ".vec")
+		if _, num, ok := strings.Cut(name, "-"); ok && isGenFile(e.Name()) {
+			if n, err := strconv.ParseUint(num, 10, 64); err == nil {
+				g = max(g, n)
+			}
+		}
+	}
+	return g
+}
+
+// isGenFile reports whether name is a generation's data file.
+func isGenFile(name string) bool {
+	return (strings.HasSuffix(name, ".gob") || strings.HasSuffix(name, ".vec")) &&
+		(strings.HasPrefix(name, "articles-") || strings.HasPrefix(name, "vectors-") ||
+			strings.HasPrefix(name, "lexical-"))
+}
+
+// removeStale deletes generation files other than gen's and leftover
+// temporary files. Failures are only logged: stale files waste space but
+// never confuse a later Open, which reads what the manifest names.
+func (ix *Index) removeStale(gen uint64) {
+	entries, err := os.ReadDir(ix.dir)
+	if err != nil {
+		ix.log.Warn("list index dir", "dir", ix.dir, "err", err)
+		return
+	}
+	keep := map[string]bool{
+		manifestName: true, lockName: true, filesName: true,
+		fileName("articles", gen): true, fileName("vectors", gen): true, fileName("lexical", gen): true,
+	}
+	for _, e := range entries {
+		name := e.Name()
+		stale := strings.HasPrefix(name, ".tmp-") || isGenFile(name)
+		if stale && !keep[name] {
+			if err := os.Remove(filepath.Join(ix.dir, name)); err != nil {
+				ix.log.Warn("remove stale index file", "file", name, "err", err)
+			}
+		}
+	}
+}
