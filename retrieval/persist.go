@@ -103,7 +103,7 @@ func (ix *Index) load(ctx context.Context) (*snapshot, *manifest, error) {
 			return fmt.Errorf("open vectors: %w", err)
 		}
 		defer f.Close()
-		s.vectors, err = readVectors(ctx, f, ix.vectors, passageIDs(s.passages))
+		s.vectors, err = readVectors(ctx, f, ix.vectors, passageIDs(s.passages), s.artRows)
 		return err
 	}()
 	wg.Wait()

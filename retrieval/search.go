@@ -98,9 +98,9 @@ func (ix *Index) embedQuery(ctx context.Context, s *snapshot, query string) ([]f
 }
 
 // ScanBytes is what a Search for query reads from the index, for
-// benchmarks to set against memory bandwidth: the vector columns of the
-// query's non-zero dimensions (all of them for a dense query), and the
-// postings (row, term frequency and the row's length) of its terms.
+// benchmarks to set against memory bandwidth: the float32 vectors chromem
+// compares the query with (the article centroids and the probed articles'
+// passages), and the postings (row, term frequency and the row's length) of its terms.
 func (ix *Index) ScanBytes(ctx context.Context, query string) (vector, lexical int64, err error) {
 	s := ix.snap.Load()
 	if len(s.passages) == 0 {
@@ -110,7 +110,7 @@ func (ix *Index) ScanBytes(ctx context.Context, query string) (vector, lexical i
 	if err != nil {
 		return 0, 0, err
 	}
-	vector = s.vectors.scanBytes(qv)
+	vector = s.vectors.scanBytes(ctx, qv)
 	seen := map[string]bool{}
 	for _, t := range Terms(query) {
 		if !seen[t] {

@@ -32,72 +32,72 @@ type vectorMatch struct {
 }
 
 // chromemStore keeps the passage vectors in chromem-go, the product's
-// in-process vector store, laid out as an inverted file (IVF): the
-// passages are partitioned by k-means over their vectors, each partition is
-// one chromem.Collection (documents with an ID — the passage ID — and an
-// Embedding, nothing else), and a query scores the partition centroids and
-// runs chromem's exhaustive Collection.QueryEmbedding on the nprobe
-// nearest partitions concurrently, merging their top hits. An index of at
-// most exactMaxRows passages is one partition: exact search.
+// in-process vector store, laid out as an inverted file (IVF) whose
+// partitions are the articles: each article's passages are one
+// chromem.Collection (documents with an ID — the passage ID — and an
+// Embedding, nothing else), and one more collection holds a centroid per
+// article (the normalised mean of its passage vectors). A query asks
+// chromem for the nprobe articles whose centroids are nearest, then runs
+// chromem's Collection.QueryEmbedding on those articles' collections
+// concurrently and merges their top hits. An index of at most exactMaxRows
+// passages is one collection: exact search.
 //
-// Why partitions: chromem's query is exhaustive and costs ~1.1 µs per
-// document at 768 dims on this 2-core machine (every document goes through
-// a channel in filterDocs, a dense dot product, and a mutex-guarded heap):
-// ~60 ms for the 55k passages of 10k articles, over the 25 ms answer
-// budget. Probing a few of ~55 partitions reads a fraction of them; the
-// recall this costs is measured in BENCHMARKS.md.
+// Why partitions: chromem's query is exhaustive and costs ~1 µs per
+// document on this 2-core machine (every document goes through a channel
+// in filterDocs, a dense dot product and a mutex-guarded heap): ~45–60 ms
+// for the 55k passages of 10k articles, over the 25 ms answer budget. The
+// centroid query reads one vector per article (10k) and the probed
+// articles a few hundred passages.
+//
+// Why articles and not k-means clusters: k-means partitions of ~1,000
+// passages (tried first, BENCHMARKS.md) had near-random recall for the
+// local embedder's sparse word-feature queries — scanning 12 of 54
+// partitions found 41% of the exact top 50 — while a passage's own article
+// is where a question's words are. Article centroids need no training, so
+// the index stays deterministic and an incremental sync only touches the
+// changed articles' collections.
 //
 // One copy of the vectors: chromem keeps the []float32 it is given when it
 // is already normalised (collection.go: AddDocument copies only to
 // normalise), so every row is normalised before it is added and rows holds
-// the same slices (for persisting, re-partitioning and copying kept rows
-// into the next generation). Generations share the slices of unchanged
-// passages, and partitions whose passages did not change share their
-// Collection.
+// the same slices (for persisting and for carrying kept rows into the next
+// generation). Generations share the slices and the collections of
+// unchanged articles. The centroids are extra vectors (one per article).
 //
-// Every vector is quantised to int8 as soon as it is embedded (round(v ·
-// 127 / max|v|), then normalised back to a float32 unit vector: see
+// Every vector is quantised to int8 as soon as it is embedded (see
 // quantise), so the vectors in memory are exactly those the vector file
 // holds and a search gives the same answer before and after a restart.
 type chromemStore struct {
-	db        *vectorDB
-	dims      int
-	ids       []string         // row -> passage ID (shared with the snapshot's passages)
-	rows      [][]float32      // row -> its unit vector (chromem's slice); nil for a zero vector
-	rowOf     map[string]int32 // passage ID -> row
-	part      []int32          // row -> partition
-	centroids [][]float32      // unit vectors; one per partition
-	colls     []*chromem.Collection
-	counts    []int // documents per partition
-	// trainedRows is the row count the partitions were trained for; a sync
-	// that moves far from it re-partitions.
-	trainedRows int
+	db    *vectorDB
+	dims  int
+	ids   []string         // row -> passage ID (shared with the snapshot's passages)
+	rows  [][]float32      // row -> its unit vector (chromem's slice); nil for a zero vector
+	rowOf map[string]int32 // passage ID -> row
+	// groups are the partitions' row ranges [first, end): one per
+	// article, or one for all rows when the index is exact.
+	groups [][2]int
+	colls  []*chromem.Collection // per partition; nil for one without vectors
+	// cents are the partitions' centroids (nil when exact, or for a
+	// partition without vectors) and centColl the collection holding them,
+	// document ID = partition number.
+	cents    [][]float32
+	centColl *chromem.Collection
 	// nprobe is the number of partitions a query scans.
 	nprobe int
 }
 
 var _ vectorStore = (*chromemStore)(nil)
 
-// Partitioning parameters (BENCHMARKS.md has the measurements behind them).
 const (
-	// exactMaxRows is the largest index kept in one partition (exact).
+	// exactMaxRows is the largest index kept in one collection (exact).
 	exactMaxRows = 5000
-	// rowsPerPartition is the target partition size: k = rows/rowsPerPartition.
-	rowsPerPartition = 1000
-	// defaultProbe is the number of partitions a query scans.
-	defaultProbe = 12
-	// trainPerPartition is the k-means training sample per partition.
-	trainPerPartition = 128
-	// trainIterations is the number of k-means (Lloyd) iterations.
-	trainIterations = 8
-	// trainSeed makes partitions deterministic.
-	trainSeed = 0x5eed
+	// defaultProbe is the number of articles a query scans.
+	defaultProbe = 64
 )
 
-// vectorDB is the chromem-go database an Index keeps its collections in,
-// one per partition of the generations in use. Collections are named
-// uniquely ("p<n>"); a generation that replaces another releases the
-// collections it does not share.
+// vectorDB is the chromem-go database an Index keeps its collections in.
+// Collections are named uniquely ("c<n>"); a generation that replaces
+// another releases the collections it does not share.
 type vectorDB struct {
 	db   *chromem.DB
 	next atomic.Int64
@@ -112,7 +112,7 @@ var errNoEmbedding = errors.New("vectors are computed by the index's embedder, n
 func noEmbedding(context.Context, string) ([]float32, error) { return nil, errNoEmbedding }
 
 func (v *vectorDB) newCollection() (*chromem.Collection, error) {
-	c, err := v.db.CreateCollection("p"+strconv.FormatInt(v.next.Add(1), 10), nil, noEmbedding)
+	c, err := v.db.CreateCollection("c"+strconv.FormatInt(v.next.Add(1), 10), nil, noEmbedding)
 	if err != nil {
 		return nil, fmt.Errorf("create vector collection: %w", err)
 	}
@@ -126,12 +126,12 @@ func (v *vectorDB) release(old, next *chromemStore) {
 	if old == nil || old.db != v {
 		return
 	}
-	keep := make(map[*chromem.Collection]bool, len(next.colls))
+	keep := map[*chromem.Collection]bool{next.centColl: true}
 	for _, c := range next.colls {
 		keep[c] = true
 	}
-	for _, c := range old.colls {
-		if !keep[c] {
+	for _, c := range append(slices.Clone(old.colls), old.centColl) {
+		if c != nil && !keep[c] {
 			v.db.DeleteCollection(c.Name) // in memory: never fails
 		}
 	}
@@ -199,18 +199,17 @@ type storeInput struct {
 	ids  []string    // row -> passage ID
 	rows [][]float32 // row -> quantised unit vector (see quantise), nil if zero
 	dims int
-	// old is the previous generation; kept[r] is the old row of new row r,
-	// or -1 for a new passage. With repartition (or no old partitions) the
-	// partitions are trained afresh.
+	// articles are the articles' row ranges [first, end), in row order.
+	articles [][2]int
+	// old is the previous generation and keptArticle[a] the old partition
+	// of new article a when its passages are unchanged, else -1 (nil: none
+	// kept).
 	old         *chromemStore
-	kept        []int32
-	repartition bool
+	keptArticle []int
 }
 
-// buildStore partitions the rows (training k-means, or assigning new rows
-// to the old centroids) and fills the chromem collections, reusing the old
-// generation's collection for every partition whose passages are all
-// unchanged.
+// buildStore fills the chromem collections for the rows, reusing the old
+// generation's collection and centroid of every unchanged article.
 func buildStore(ctx context.Context, db *vectorDB, in storeInput) (*chromemStore, error) {
 	n := len(in.ids)
 	s := emptyStore(db)
@@ -223,112 +222,84 @@ func buildStore(ctx context.Context, db *vectorDB, in storeInput) (*chromemStore
 	for r, id := range in.ids {
 		s.rowOf[id] = int32(r)
 	}
+	if n <= exactMaxRows || len(in.articles) <= 1 {
+		s.groups = [][2]int{{0, n}}
+		s.colls = make([]*chromem.Collection, 1)
+		if err := s.fill(ctx); err != nil {
+			return nil, fmt.Errorf("build vector store: %w", err)
+		}
+		return s, nil
+	}
+	s.groups = in.articles
+	s.colls = make([]*chromem.Collection, len(s.groups))
+	s.cents = make([][]float32, len(s.groups))
 	old := in.old
-	reuse := !in.repartition && old != nil && len(old.centroids) > 0 && old.dims == in.dims &&
-		!needsRepartition(len(old.centroids), old.trainedRows, n)
-	s.part = make([]int32, n)
-	if reuse {
-		s.centroids, s.trainedRows = old.centroids, old.trainedRows
-		var fresh []int
-		for r, o := range in.kept {
+	if old != nil && old.centColl != nil && len(in.keptArticle) == len(s.groups) {
+		for a, o := range in.keptArticle {
 			if o >= 0 {
-				s.part[r] = old.part[o]
-			} else {
-				fresh = append(fresh, r)
-			}
-		}
-		assign(s.rows, fresh, s.centroids, s.part)
-	} else {
-		s.centroids = trainCentroids(ctx, s.rows, s.dims, partitionsFor(n))
-		s.trainedRows = n
-		all := make([]int, n)
-		for r := range all {
-			all[r] = r
-		}
-		assign(s.rows, all, s.centroids, s.part)
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("build vector store: %w", err)
-	}
-
-	// Members of each partition, and whether the old collection can stay.
-	k := len(s.centroids)
-	members := s.members()
-	s.colls, s.counts = newPartitions(k)
-	if reuse {
-		oldCount := make([]int, k)
-		for p := range old.counts {
-			oldCount[p] = old.counts[p]
-		}
-		for p, m := range members {
-			same := len(m) == oldCount[p]
-			for _, r := range m {
-				if !same {
-					break
-				}
-				o := in.kept[r]
-				same = o >= 0 && (s.rows[r] == nil) == (old.rows[o] == nil)
-			}
-			if same {
-				s.colls[p], s.counts[p] = old.colls[p], old.counts[p]
+				s.colls[a], s.cents[a] = old.colls[o], old.cents[o]
 			}
 		}
 	}
-	if err := s.fill(ctx, members); err != nil {
+	if err := s.fill(ctx); err != nil {
 		return nil, fmt.Errorf("build vector store: %w", err)
 	}
 	return s, nil
 }
 
-// newPartitions returns k partitions without collections yet.
-func newPartitions(k int) ([]*chromem.Collection, []int) {
-	return make([]*chromem.Collection, k), make([]int, k)
-}
-
-// members lists the rows of each partition.
-func (s *chromemStore) members() [][]int {
-	m := make([][]int, len(s.centroids))
-	for r, p := range s.part {
-		m[p] = append(m[p], r)
-	}
-	return m
-}
-
-// fill creates a collection for every partition that has none and adds
-// its rows, partitions on bounded parallel workers; the first error
-// cancels the rest (and the collections made so far are released).
-func (s *chromemStore) fill(ctx context.Context, members [][]int) error {
+// fill creates a collection (and, when partitioned, a centroid) for every
+// partition that has none and adds its rows, then the centroid collection;
+// partitions on bounded parallel workers, the first error cancels the rest
+// (and the collections made so far are released).
+func (s *chromemStore) fill(ctx context.Context) error {
 	var todo []int
 	for p := range s.colls {
 		if s.colls[p] == nil {
 			todo = append(todo, p)
 		}
 	}
+	fresh := make([]*chromem.Collection, len(s.colls))
 	err := forEach(ctx, len(todo), runtime.GOMAXPROCS(0), func(ctx context.Context, i int) error {
 		p := todo[i]
-		c, err := s.db.newCollection()
-		if err != nil {
-			return err
-		}
-		s.colls[p] = c
-		count := 0
-		for _, r := range members[p] {
-			if ctx.Err() != nil {
-				return ctx.Err()
+		g := s.groups[p]
+		var sum []float64
+		for r := g[0]; r < g[1]; r++ {
+			v := s.rows[r]
+			if v == nil {
+				continue // a zero vector matches nothing
 			}
-			count++
-			if s.rows[r] == nil {
-				continue // a zero vector matches nothing: counted, not added
+			if fresh[p] == nil {
+				c, err := s.db.newCollection()
+				if err != nil {
+					return err
+				}
+				fresh[p] = c
+				if s.cents != nil {
+					sum = make([]float64, s.dims)
+				}
 			}
-			// Embedding is a unit vector, so chromem keeps this slice
-			// rather than a normalised copy.
-			if err := c.AddDocument(ctx, chromem.Document{ID: s.ids[r], Embedding: s.rows[r]}); err != nil {
+			// v is a unit vector, so chromem keeps this slice rather than
+			// a normalised copy.
+			if err := fresh[p].AddDocument(ctx, chromem.Document{ID: s.ids[r], Embedding: v}); err != nil {
 				return fmt.Errorf("add vector %s: %w", s.ids[r], err)
 			}
+			for d, x := range v {
+				if sum != nil {
+					sum[d] += float64(x)
+				}
+			}
 		}
-		s.counts[p] = count
+		if sum != nil {
+			s.cents[p] = unit(sum)
+		}
 		return nil
 	})
+	for _, p := range todo {
+		s.colls[p] = fresh[p]
+	}
+	if err == nil && s.cents != nil {
+		err = s.fillCentroids(ctx)
+	}
 	if err != nil {
 		for _, p := range todo {
 			if c := s.colls[p]; c != nil {
@@ -340,22 +311,40 @@ func (s *chromemStore) fill(ctx context.Context, members [][]int) error {
 	return nil
 }
 
-// partitionsFor is the number of partitions for n rows.
-func partitionsFor(n int) int {
-	if n <= exactMaxRows {
-		return 1
+// fillCentroids makes the collection of partition centroids.
+func (s *chromemStore) fillCentroids(ctx context.Context) error {
+	c, err := s.db.newCollection()
+	if err != nil {
+		return err
 	}
-	return max(1, n/rowsPerPartition)
+	for p, v := range s.cents {
+		if v == nil {
+			continue
+		}
+		if err := c.AddDocument(ctx, chromem.Document{ID: strconv.Itoa(p), Embedding: v}); err != nil {
+			s.db.db.DeleteCollection(c.Name)
+			return fmt.Errorf("add centroid %d: %w", p, err)
+		}
+	}
+	s.centColl = c
+	return nil
 }
 
-// needsRepartition reports whether partitions trained as k for trained rows
-// no longer suit n rows: the exact/partitioned boundary was crossed, or the
-// row count halved or doubled.
-func needsRepartition(k, trained, n int) bool {
-	if (k == 1) != (partitionsFor(n) == 1) {
-		return true
+// unit returns sum scaled to unit length as float32, or nil if it is zero.
+func unit(sum []float64) []float32 {
+	var norm float64
+	for _, x := range sum {
+		norm += x * x
 	}
-	return n > 2*trained || 2*n < trained
+	if norm == 0 {
+		return nil
+	}
+	inv := 1 / math.Sqrt(norm)
+	v := make([]float32, len(sum))
+	for d, x := range sum {
+		v[d] = float32(x * inv)
+	}
+	return v
 }
 
 // Nearest implements vectorStore.
@@ -373,9 +362,12 @@ func (s *chromemStore) Nearest(ctx context.Context, q []float32, k int) ([]vecto
 	if norm == 0 {
 		return nil, nil // chromem would divide by zero; nothing is similar to nothing
 	}
-	probe := s.probes(q)
+	probe, err := s.probes(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("nearest vectors: %w", err)
+	}
 	results := make([][]chromem.Result, len(probe))
-	err := forEach(ctx, len(probe), runtime.GOMAXPROCS(0), func(ctx context.Context, i int) error {
+	err = forEach(ctx, len(probe), runtime.GOMAXPROCS(0), func(ctx context.Context, i int) error {
 		c := s.colls[probe[i]]
 		n := min(k, c.Count())
 		if n == 0 {
@@ -406,154 +398,50 @@ func (s *chromemStore) Nearest(ctx context.Context, q []float32, k int) ([]vecto
 	return out, nil
 }
 
-// probes returns the partitions a query scans: all of them if there are at
-// most nprobe, else the nprobe whose centroids are most similar to q.
-func (s *chromemStore) probes(q []float32) []int {
-	k := len(s.centroids)
-	if k <= s.nprobe {
-		all := make([]int, k)
-		for p := range all {
-			all[p] = p
+// probes returns the partitions a query scans: the only one when exact,
+// else the nprobe whose centroids chromem finds nearest to q.
+func (s *chromemStore) probes(ctx context.Context, q []float32) ([]int, error) {
+	if s.centColl == nil {
+		var all []int
+		for p, c := range s.colls {
+			if c != nil {
+				all = append(all, p)
+			}
 		}
-		return all
+		return all, nil
 	}
-	nz := make([]int, 0, len(q))
-	for d, x := range q {
-		if x != 0 {
-			nz = append(nz, d)
+	n := min(s.nprobe, s.centColl.Count())
+	if n == 0 {
+		return nil, nil
+	}
+	res, err := s.centColl.QueryEmbedding(ctx, q, n, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]int, len(res))
+	for i, r := range res {
+		if out[i], err = strconv.Atoi(r.ID); err != nil {
+			return nil, fmt.Errorf("centroid id %q: %w", r.ID, err)
 		}
 	}
-	top := newTopK(s.nprobe)
-	for p, c := range s.centroids {
-		var sc float32
-		for _, d := range nz { // local queries are sparse: only their dimensions count
-			sc += q[d] * c[d]
-		}
-		top.push(p, sc)
-	}
-	var out []int
-	for _, e := range top.sorted() {
-		out = append(out, e.row)
-	}
-	return out
+	return out, nil
 }
 
 // scanBytes is the number of vector bytes Nearest reads for query q: the
 // centroids and the float32 rows of the probed partitions.
-func (s *chromemStore) scanBytes(q []float32) int64 {
+func (s *chromemStore) scanBytes(ctx context.Context, q []float32) int64 {
 	if len(s.ids) == 0 {
 		return 0
 	}
-	n := int64(len(s.centroids)) * int64(s.dims) * 4
-	for _, p := range s.probes(q) {
-		n += int64(s.counts[p]) * int64(s.dims) * 4
+	var n int64
+	if s.centColl != nil {
+		n = int64(s.centColl.Count()) * int64(s.dims) * 4
+	}
+	probe, _ := s.probes(ctx, q)
+	for _, p := range probe {
+		n += int64(s.colls[p].Count()) * int64(s.dims) * 4
 	}
 	return n
-}
-
-// trainCentroids runs spherical k-means (unit centroids, cosine
-// assignment) on a deterministic sample of the non-zero rows and returns k
-// unit centroids (fewer if there are fewer distinct rows). One partition
-// needs no training: its centroid is never scored.
-func trainCentroids(ctx context.Context, rows [][]float32, dims, k int) [][]float32 {
-	var idx []int
-	for r, v := range rows {
-		if v != nil {
-			idx = append(idx, r)
-		}
-	}
-	if k <= 1 || len(idx) <= k {
-		return [][]float32{make([]float32, dims)}
-	}
-	// A sample spread evenly over the rows (which are in article order).
-	if want := k * trainPerPartition; len(idx) > want {
-		sample := make([]int, want)
-		for i := range sample {
-			sample[i] = idx[i*len(idx)/want]
-		}
-		idx = sample
-	}
-	// Initial centroids: k sample rows at evenly spaced positions of a
-	// seeded shuffle.
-	perm := slices.Clone(idx)
-	rng := newSplitMix(trainSeed)
-	for i := len(perm) - 1; i > 0; i-- {
-		j := int(rng.next() % uint64(i+1))
-		perm[i], perm[j] = perm[j], perm[i]
-	}
-	cents := make([][]float32, k)
-	for p := range cents {
-		cents[p] = slices.Clone(rows[perm[p]])
-	}
-	part := make([]int32, len(rows))
-	for range trainIterations {
-		if ctx.Err() != nil {
-			break
-		}
-		assign(rows, idx, cents, part)
-		sums := make([][]float64, k)
-		for p := range sums {
-			sums[p] = make([]float64, dims)
-		}
-		sizes := make([]int, k)
-		for _, r := range idx {
-			p := part[r]
-			sizes[p]++
-			for d, x := range rows[r] {
-				sums[p][d] += float64(x)
-			}
-		}
-		for p := range cents {
-			if sizes[p] == 0 { // an empty partition starts again from a random row
-				copy(cents[p], rows[idx[int(rng.next()%uint64(len(idx)))]])
-				continue
-			}
-			var norm float64
-			for _, x := range sums[p] {
-				norm += x * x
-			}
-			if norm == 0 {
-				continue
-			}
-			inv := 1 / math.Sqrt(norm)
-			for d, x := range sums[p] {
-				cents[p][d] = float32(x * inv)
-			}
-		}
-	}
-	return cents
-}
-
-// assign sets part[r] to the nearest centroid of rows[r] for each r in
-// which, on GOMAXPROCS goroutines. A zero row goes to partition 0.
-func assign(rows [][]float32, which []int, cents [][]float32, part []int32) {
-	if len(cents) == 1 {
-		for _, r := range which {
-			part[r] = 0
-		}
-		return
-	}
-	workers := max(1, min(runtime.GOMAXPROCS(0), len(which)/256))
-	var wg sync.WaitGroup
-	per := (len(which) + workers - 1) / workers
-	for w := range workers {
-		lo, hi := min(w*per, len(which)), min((w+1)*per, len(which))
-		wg.Go(func() {
-			for _, r := range which[lo:hi] {
-				v := rows[r]
-				best, bestSim := 0, float32(math.Inf(-1))
-				if v != nil {
-					for p, c := range cents {
-						if sim := dot(v, c); sim > bestSim {
-							best, bestSim = p, sim
-						}
-					}
-				}
-				part[r] = int32(best)
-			}
-		})
-	}
-	wg.Wait()
 }
 
 // forEach calls f(ctx, i) for i in [0, n) on at most workers goroutines;
@@ -584,19 +472,6 @@ func forEach(ctx context.Context, n, workers int, f func(context.Context, int) e
 	work() // the calling goroutine is one of the workers
 	wg.Wait()
 	return context.Cause(ctx)
-}
-
-// splitMix is a tiny deterministic generator for k-means initialisation.
-type splitMix struct{ s uint64 }
-
-func newSplitMix(seed uint64) *splitMix { return &splitMix{seed} }
-
-func (g *splitMix) next() uint64 {
-	g.s += 0x9e3779b97f4a7c15
-	z := g.s
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
-	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
-	return z ^ (z >> 31)
 }
 
 // dot is the inner product, unrolled by four.

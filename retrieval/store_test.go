@@ -9,7 +9,8 @@ import (
 )
 
 // randomRows returns n quantised unit vectors of dims dimensions around
-// clusters centres (0 for plain random vectors); row 0 is a zero vector.
+// clusters centres (0 for plain random vectors), the rows of an article
+// (artRows long) around the same centre; row 0 is a zero vector.
 func randomRows(n, dims, clusters int, seed uint64) ([]string, [][]float32) {
 	r := rand.New(rand.NewPCG(seed, 3))
 	centres := make([][]float32, clusters)
@@ -28,7 +29,7 @@ func randomRows(n, dims, clusters int, seed uint64) ([]string, [][]float32) {
 		for d := range v {
 			v[d] = float32(r.NormFloat64())
 			if clusters > 0 {
-				v[d] += centres[i%clusters][d]
+				v[d] += centres[(i/artRows)%clusters][d]
 			}
 		}
 		if i > 0 && quantise(v, q) {
@@ -39,6 +40,17 @@ func randomRows(n, dims, clusters int, seed uint64) ([]string, [][]float32) {
 }
 
 // exactTop is the brute-force cosine ranking of rows for q.
+// artRows is the number of rows per article in the store tests.
+const artRows = 6
+
+func articleRanges(n int) [][2]int {
+	var out [][2]int
+	for lo := 0; lo < n; lo += artRows {
+		out = append(out, [2]int{lo, min(lo+artRows, n)})
+	}
+	return out
+}
+
 func exactTop(rows [][]float32, q []float32, k int) []int {
 	top := newTopK(k)
 	for i, v := range rows {
@@ -72,7 +84,7 @@ func roundTrip(t *testing.T, s *chromemStore, db *vectorDB) *chromemStore {
 	if err := s.writeTo(&buf); err != nil {
 		t.Fatal(err)
 	}
-	loaded, err := readVectors(t.Context(), bytes.NewReader(buf.Bytes()), db, s.ids)
+	loaded, err := readVectors(t.Context(), bytes.NewReader(buf.Bytes()), db, s.ids, articleRanges(len(s.ids)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +99,7 @@ func TestChromemStoreExact(t *testing.T) {
 	for _, n := range []int{1, 2, 7, exactMaxRows} {
 		ids, rows := randomRows(n, 64, 0, uint64(n))
 		db := newVectorDB()
-		s, err := buildStore(t.Context(), db, storeInput{ids: ids, rows: rows, dims: 64})
+		s, err := buildStore(t.Context(), db, storeInput{ids: ids, rows: rows, dims: 64, articles: articleRanges(n)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -128,33 +140,32 @@ func TestChromemStoreExact(t *testing.T) {
 	}
 }
 
-// A large store is partitioned; probing every partition is exact, the
-// default probe finds most of the exact top 10 on clustered vectors, and
-// the partitions survive a round trip.
+// A large store is partitioned by article; probing every article is
+// exact, the default probe finds most of the exact top 10 on clustered
+// vectors, and partitions and vectors survive a round trip.
 func TestChromemStorePartitioned(t *testing.T) {
 	const n, dims = 12_000, 32
-	ids, rows := randomRows(n, dims, 40, 7)
+	ids, rows := randomRows(n, dims, 200, 7)
 	db := newVectorDB()
-	s, err := buildStore(t.Context(), db, storeInput{ids: ids, rows: rows, dims: dims})
+	s, err := buildStore(t.Context(), db, storeInput{ids: ids, rows: rows, dims: dims, articles: articleRanges(n)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(s.colls) != partitionsFor(n) {
-		t.Fatalf("%d partitions, want %d", len(s.colls), partitionsFor(n))
+	if len(s.colls) != len(articleRanges(n)) || s.centColl == nil || s.centColl.Count() != len(s.colls) {
+		t.Fatalf("%d partitions, want one per article and a centroid each", len(s.colls))
 	}
 	total := 0
-	for p, c := range s.colls {
-		total += s.counts[p]
-		if c.Count() > s.counts[p] {
-			t.Errorf("partition %d: %d documents, counted %d", p, c.Count(), s.counts[p])
-		}
+	for _, c := range s.colls {
+		total += c.Count()
 	}
-	if total != n {
-		t.Errorf("partitions hold %d rows, want %d", total, n)
+	if total != n-1 { // row 0 is zero
+		t.Errorf("partitions hold %d rows, want %d", total, n-1)
 	}
 	loaded := roundTrip(t, s, db)
-	if !slices.Equal(loaded.part, s.part) || len(loaded.centroids) != len(s.centroids) {
-		t.Fatal("partitions changed in a round trip")
+	for r := range rows {
+		if !slices.Equal(loaded.rows[r], rows[r]) {
+			t.Fatalf("row %d changed in a round trip", r)
+		}
 	}
 	found, want := 0, 0
 	for i := 1; i < 50; i++ {
@@ -164,7 +175,6 @@ func TestChromemStorePartitioned(t *testing.T) {
 		if got := nearestRows(t, s, q, 10); !slices.Equal(got, exact) {
 			t.Errorf("query %d, all partitions: %v, want %v", i, got, exact)
 		}
-		loaded.nprobe = defaultProbe
 		for _, r := range nearestRows(t, loaded, q, 10) {
 			if slices.Contains(exact, r) {
 				found++
@@ -177,52 +187,44 @@ func TestChromemStorePartitioned(t *testing.T) {
 	}
 }
 
-// An incremental build keeps the partitions: kept rows stay where they
-// were (sharing their vectors), new ones go to the nearest centroid,
-// partitions whose rows did not change keep their collection, and removed
-// rows are no longer found.
+// An incremental build keeps the collections of unchanged articles (and
+// their vectors); a new article gets its own, and removed rows are no
+// longer found.
 func TestChromemStoreIncremental(t *testing.T) {
-	const n, dims = 8_000, 32
+	const n, dims = 8_004, 32
 	ids, rows := randomRows(n, dims, 20, 9)
 	db := newVectorDB()
-	old, err := buildStore(t.Context(), db, storeInput{ids: ids, rows: rows, dims: dims})
+	old, err := buildStore(t.Context(), db, storeInput{ids: ids, rows: rows, dims: dims, articles: articleRanges(n)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Drop the last 10 rows and add 5 copies of row 1 under new IDs.
-	var ids2 []string
-	var rows2 [][]float32
-	var kept []int32
-	for r := range n - 10 {
-		ids2 = append(ids2, ids[r])
-		rows2 = append(rows2, rows[r])
-		kept = append(kept, int32(r))
+	// Drop the last two articles and add one of 5 copies of row 1.
+	m := n - 2*artRows
+	ids2, rows2 := slices.Clone(ids[:m]), slices.Clone(rows[:m])
+	arts := articleRanges(m)
+	keptArticle := make([]int, len(arts))
+	for a := range keptArticle {
+		keptArticle[a] = a
 	}
 	for i := range 5 {
 		ids2 = append(ids2, "new"+strconv.Itoa(i))
 		rows2 = append(rows2, rows[1])
-		kept = append(kept, -1)
 	}
-	s, err := buildStore(t.Context(), db, storeInput{ids: ids2, rows: rows2, dims: dims, old: old, kept: kept})
+	arts = append(arts, [2]int{m, m + 5})
+	keptArticle = append(keptArticle, -1)
+	s, err := buildStore(t.Context(), db, storeInput{ids: ids2, rows: rows2, dims: dims, articles: arts, old: old, keptArticle: keptArticle})
 	if err != nil {
 		t.Fatal(err)
 	}
-	changed := map[int32]bool{old.part[1]: true}
-	for r := n - 10; r < n; r++ {
-		changed[old.part[r]] = true
-	}
-	for p := range s.colls {
-		if shared := s.colls[p] == old.colls[p]; shared == changed[int32(p)] {
-			t.Errorf("partition %d: shared %v, changed %v", p, shared, changed[int32(p)])
+	for a := range arts[:len(arts)-1] {
+		if s.colls[a] != old.colls[a] {
+			t.Fatalf("article %d: collection not shared", a)
 		}
-	}
-	if s.part[n-10] != old.part[1] {
-		t.Errorf("new row went to partition %d, its twin is in %d", s.part[n-10], old.part[1])
 	}
 	s.nprobe = len(s.colls)
 	got := nearestRows(t, s, rows[1], 6)
 	slices.Sort(got)
-	if want := []int{1, n - 10, n - 9, n - 8, n - 7, n - 6}; !slices.Equal(got, want) {
+	if want := []int{1, m, m + 1, m + 2, m + 3, m + 4}; !slices.Equal(got, want) {
 		t.Errorf("nearest to row 1: %v, want %v", got, want)
 	}
 	for _, r := range nearestRows(t, s, rows[n-1], 20) {
@@ -231,7 +233,7 @@ func TestChromemStoreIncremental(t *testing.T) {
 		}
 	}
 	db.release(old, s)
-	if len(db.db.ListCollections()) != len(s.colls) {
-		t.Errorf("%d collections after release, want %d", len(db.db.ListCollections()), len(s.colls))
+	if got, want := len(db.db.ListCollections()), len(s.colls)+1; got != want {
+		t.Errorf("%d collections after release, want %d", got, want)
 	}
 }

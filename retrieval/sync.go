@@ -347,8 +347,18 @@ func (ix *Index) build(ctx context.Context, old *snapshot, in []corpus.Article, 
 	if err := context.Cause(ctx); err != nil {
 		return nextSnapshot{}, fmt.Errorf("sync index: %w", err)
 	}
+	// An article whose passages were all kept keeps its collection.
+	keptArticle := make([]int, len(s.artRows))
+	for a, r := range s.artRows {
+		keptArticle[a] = -1
+		if r[1] > r[0] && !rebuild && kept[r[0]] >= 0 {
+			if j, ok := old.byID[in[a].ID]; ok && old.artRows[j] == [2]int{int(kept[r[0]]), int(kept[r[0]]) + r[1] - r[0]} {
+				keptArticle[a] = j
+			}
+		}
+	}
 	store, err := buildStore(ctx, ix.vectors, storeInput{
-		ids: ids, rows: rows, dims: dims, old: old.vectors, kept: kept, repartition: rebuild,
+		ids: ids, rows: rows, dims: dims, articles: s.artRows, old: old.vectors, keptArticle: keptArticle,
 	})
 	if err != nil {
 		return nextSnapshot{}, fmt.Errorf("sync index: %w", err)

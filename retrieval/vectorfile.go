@@ -8,22 +8,19 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
-	"math"
 	"runtime"
 	"unsafe"
 )
 
-// The vector file holds a store's vectors and its partitions:
+// The vector file holds a store's vectors:
 //
-//	"VBVEC\x00\x05\n"      magic and version (8 bytes)
-//	rows, dims, parts,     uint32 little endian each; trained is the row
-//	trained                count the partitions were trained for
-//	parts×dims float32     little endian: the partition centroids
-//	rows uint32            little endian: each row's partition
-//	rows×dims int8         row by row: q with the row's vector = q/|q|
-//	crc32c                 uint32 little endian, of everything after the header
+//	"VBVEC\x00\x05\n"   magic and version (8 bytes)
+//	rows, dims          uint32 little endian each
+//	rows×dims int8      row by row: q, with the row's vector q/|q|
+//	crc32c              uint32 little endian, of the values
 //
-// Row i is the vector of the snapshot's passage i (the manifest lists them).
+// Row i is the vector of the snapshot's passage i (the manifest lists them);
+// the partitions (articles) and their centroids follow from the rows.
 //
 // Why our own file and not chromem-go's export (DB.ExportToWriter /
 // ImportFromReader): its gob of 55k 768-dim float32 documents took 4.5 s
@@ -34,7 +31,7 @@ import (
 // it is written through writeFileAtomic like every index file.
 const vectorMagic = "VBVEC\x00\x05\n"
 
-const vectorHeader = 8 + 4*4
+const vectorHeader = 8 + 2*4
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
@@ -54,50 +51,26 @@ func (s *chromemStore) writeTo(w io.Writer) error {
 	copy(hdr[:], vectorMagic)
 	binary.LittleEndian.PutUint32(hdr[8:], uint32(len(s.ids)))
 	binary.LittleEndian.PutUint32(hdr[12:], uint32(s.dims))
-	binary.LittleEndian.PutUint32(hdr[16:], uint32(len(s.centroids)))
-	binary.LittleEndian.PutUint32(hdr[20:], uint32(s.trainedRows))
 	if _, err := w.Write(hdr[:]); err != nil {
 		return fmt.Errorf("write vectors: %w", err)
 	}
 	crc := crc32.New(castagnoli)
 	out := io.MultiWriter(w, crc)
-	buf := make([]byte, 0, 1<<16)
-	flush := func(need int) error {
-		if len(buf)+need <= cap(buf) {
-			return nil
-		}
-		_, err := out.Write(buf)
-		buf = buf[:0]
-		return err
-	}
-	for _, c := range s.centroids {
-		for _, x := range c {
-			if err := flush(4); err != nil {
-				return fmt.Errorf("write vectors: %w", err)
+	const per = 256 // rows per write
+	buf := make([]int8, per*s.dims)
+	for lo := 0; lo < len(s.rows); lo += per {
+		hi := min(lo+per, len(s.rows))
+		for r := lo; r < hi; r++ {
+			q := buf[(r-lo)*s.dims : (r-lo+1)*s.dims]
+			if v := s.rows[r]; v != nil {
+				toInt8(v, q)
+			} else {
+				clear(q)
 			}
-			buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(x))
 		}
-	}
-	for _, p := range s.part {
-		if err := flush(4); err != nil {
+		if _, err := out.Write(int8Bytes(buf[:(hi-lo)*s.dims])); err != nil {
 			return fmt.Errorf("write vectors: %w", err)
 		}
-		buf = binary.LittleEndian.AppendUint32(buf, uint32(p))
-	}
-	q := make([]int8, s.dims)
-	for _, v := range s.rows {
-		if err := flush(s.dims); err != nil {
-			return fmt.Errorf("write vectors: %w", err)
-		}
-		if v == nil {
-			clear(q)
-		} else {
-			toInt8(v, q)
-		}
-		buf = append(buf, int8Bytes(q)...)
-	}
-	if err := flush(cap(buf) + 1); err != nil {
-		return fmt.Errorf("write vectors: %w", err)
 	}
 	var tail [4]byte
 	binary.LittleEndian.PutUint32(tail[:], crc.Sum32())
@@ -107,9 +80,10 @@ func (s *chromemStore) writeTo(w io.Writer) error {
 	return nil
 }
 
-// readVectors reads a vector file whose rows belong to ids, checks it, and
-// loads the vectors into new collections of db.
-func readVectors(ctx context.Context, r io.Reader, db *vectorDB, ids []string) (*chromemStore, error) {
+// readVectors reads a vector file whose rows belong to ids (articles are
+// their articles' row ranges), checks it, and loads the vectors into new
+// collections of db.
+func readVectors(ctx context.Context, r io.Reader, db *vectorDB, ids []string, articles [][2]int) (*chromemStore, error) {
 	br := bufio.NewReaderSize(r, 1<<20)
 	var hdr [vectorHeader]byte
 	if _, err := io.ReadFull(br, hdr[:]); err != nil {
@@ -120,67 +94,38 @@ func readVectors(ctx context.Context, r io.Reader, db *vectorDB, ids []string) (
 	}
 	rows := int(binary.LittleEndian.Uint32(hdr[8:]))
 	dims := int(binary.LittleEndian.Uint32(hdr[12:]))
-	parts := int(binary.LittleEndian.Uint32(hdr[16:]))
-	trained := int(binary.LittleEndian.Uint32(hdr[20:]))
 	if rows != len(ids) {
 		return nil, fmt.Errorf("read vectors: %d vectors for %d passages", rows, len(ids))
 	}
-	if dims > 1<<16 || (rows > 0 && (dims == 0 || parts == 0)) || parts > max(rows, 1) {
-		return nil, fmt.Errorf("read vectors: implausible dims %d or partitions %d", dims, parts)
+	if dims > 1<<16 || (rows > 0 && dims == 0) {
+		return nil, fmt.Errorf("read vectors: implausible dims %d", dims)
 	}
 	if rows == 0 {
-		s := emptyStore(db)
-		return s, nil
+		return emptyStore(db), nil
 	}
 	// The whole body is read at once (42 MB at 55k passages) and checked
 	// before anything is decoded.
-	body := make([]byte, parts*dims*4+rows*4+rows*dims)
-	if _, err := io.ReadFull(br, body); err != nil {
+	vals := make([]byte, rows*dims)
+	if _, err := io.ReadFull(br, vals); err != nil {
 		return nil, fmt.Errorf("read vectors: %w", err)
 	}
 	var tail [4]byte
 	if _, err := io.ReadFull(br, tail[:]); err != nil {
 		return nil, fmt.Errorf("read vectors: %w", err)
 	}
-	if crc32.Checksum(body, castagnoli) != binary.LittleEndian.Uint32(tail[:]) {
+	if crc32.Checksum(vals, castagnoli) != binary.LittleEndian.Uint32(tail[:]) {
 		return nil, errors.New("read vectors: checksum mismatch")
 	}
-	s := emptyStore(db)
-	s.ids, s.dims, s.trainedRows = ids, dims, trained
-	s.centroids = make([][]float32, parts)
-	off := 0
-	for p := range s.centroids {
-		c := make([]float32, dims)
-		for d := range c {
-			c[d] = math.Float32frombits(binary.LittleEndian.Uint32(body[off:]))
-			off += 4
-		}
-		s.centroids[p] = c
-	}
-	s.part = make([]int32, rows)
-	for r := range s.part {
-		p := binary.LittleEndian.Uint32(body[off:])
-		off += 4
-		if int(p) >= parts {
-			return nil, fmt.Errorf("read vectors: row %d in partition %d of %d", r, p, parts)
-		}
-		s.part[r] = int32(p)
-	}
-	vals := body[off:]
-	s.rowOf = make(map[string]int32, rows)
-	for r, id := range ids {
-		s.rowOf[id] = int32(r)
-	}
+	rowVecs := make([][]float32, rows)
 	// Dequantise on bounded parallel workers, a block of rows each, into
 	// one slice per row (so a later sync can drop any row alone).
-	s.rows = make([][]float32, rows)
 	const block = 1024
 	err := forEach(ctx, (rows+block-1)/block, runtime.GOMAXPROCS(0), func(ctx context.Context, b int) error {
 		for r := b * block; r < min((b+1)*block, rows); r++ {
 			q := unsafe.Slice((*int8)(unsafe.Pointer(&vals[r*dims])), dims)
 			v := make([]float32, dims)
 			if dequantise(q, v) {
-				s.rows[r] = v
+				rowVecs[r] = v
 			}
 		}
 		return ctx.Err()
@@ -188,8 +133,8 @@ func readVectors(ctx context.Context, r io.Reader, db *vectorDB, ids []string) (
 	if err != nil {
 		return nil, fmt.Errorf("read vectors: %w", err)
 	}
-	s.colls, s.counts = newPartitions(parts)
-	if err := s.fill(ctx, s.members()); err != nil {
+	s, err := buildStore(ctx, db, storeInput{ids: ids, rows: rowVecs, dims: dims, articles: articles})
+	if err != nil {
 		return nil, fmt.Errorf("read vectors: %w", err)
 	}
 	return s, nil
