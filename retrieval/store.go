@@ -92,7 +92,7 @@ const (
 	// exactMaxRows is the largest index kept in one collection (exact).
 	exactMaxRows = 5000
 	// defaultProbe is the number of articles a query scans.
-	defaultProbe = 64
+	defaultProbe = 128
 )
 
 // vectorDB is the chromem-go database an Index keeps its collections in.
