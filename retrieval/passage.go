@@ -3,7 +3,9 @@
 //
 // Articles are chunked into passages (each remembers its article and
 // paragraph range), embedded by an Embedder (the weight-free local one by
-// default, or an OpenAI-compatible endpoint), stored in chromem-go and
+// default, or an OpenAI-compatible endpoint), stored in chromem-go (one
+// collection per article and one of article centroids that chooses which
+// articles a query scans; one collection, exact, for small indexes) and
 // persisted under an index directory, next to a BM25 lexical index over
 // stemmed terms. Search fuses the vector and lexical rankings.
 //
