@@ -95,7 +95,7 @@ func BenchmarkNearest(b *testing.B) {
 		q := vecs[n/2]
 		b.Run(fmt.Sprintf("rows=%d/ivf", n), func(b *testing.B) {
 			for b.Loop() {
-				if _, err := s.Nearest(b.Context(), q, candidates); err != nil {
+				if _, err := s.Nearest(b.Context(), q, candidates, nil); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -105,7 +105,7 @@ func BenchmarkNearest(b *testing.B) {
 			all := *s
 			all.nprobe = len(s.colls)
 			for b.Loop() {
-				if _, err := all.Nearest(b.Context(), q, candidates); err != nil {
+				if _, err := all.Nearest(b.Context(), q, candidates, nil); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -36,12 +36,21 @@ func (ix *Index) search(ctx context.Context, query string, k int, mode searchMod
 	n := max(k, candidates)
 
 	var vec, lex []scored
+	if mode != vectorOnly {
+		lex = s.lexical.search(Terms(query), n)
+	}
 	if mode != lexicalOnly {
 		qv, err := ix.embedQuery(ctx, s, query)
 		if err != nil {
 			return nil, err
 		}
-		ms, err := s.vectors.Nearest(ctx, qv, n)
+		// The articles BM25 found are scanned by vector too, beside those
+		// whose centroids are nearest (see chromemStore).
+		near := make([]int, len(lex))
+		for i, l := range lex {
+			near[i] = l.row
+		}
+		ms, err := s.vectors.Nearest(ctx, qv, n, near)
 		if err != nil {
 			return nil, fmt.Errorf("search: %w", err)
 		}
@@ -51,9 +60,6 @@ func (ix *Index) search(ctx context.Context, query string, k int, mode searchMod
 				vec = append(vec, scored{m.Row, m.Similarity})
 			}
 		}
-	}
-	if mode != vectorOnly {
-		lex = s.lexical.search(Terms(query), n)
 	}
 	fused := fuse(vec, lex, k, fusionWeightVector, fusionWeightLexical)
 	hits := make([]Hit, len(fused))

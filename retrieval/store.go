@@ -20,8 +20,10 @@ import (
 // (copy on write), so searches never see a half-updated index.
 type vectorStore interface {
 	// Nearest returns up to k passages most similar to the query, best
-	// first, by cosine similarity.
-	Nearest(ctx context.Context, query []float32, k int) ([]vectorMatch, error)
+	// first, by cosine similarity. near are rows another signal (the
+	// lexical index) found for the same question: a store that scans only
+	// part of the vectors scans theirs too; an exact store ignores them.
+	Nearest(ctx context.Context, query []float32, k int, near []int) ([]vectorMatch, error)
 	// Len is the number of vectors.
 	Len() int
 }
@@ -37,9 +39,10 @@ type vectorMatch struct {
 // chromem.Collection (documents with an ID — the passage ID — and an
 // Embedding, nothing else), and one more collection holds a centroid per
 // article (the normalised mean of its passage vectors). A query asks
-// chromem for the nprobe articles whose centroids are nearest, then runs
-// chromem's Collection.QueryEmbedding on those articles' collections
-// concurrently and merges their top hits. An index of at most exactMaxRows
+// chromem for the nprobe articles whose centroids are nearest, adds the
+// articles of the rows the lexical index found for the same question
+// (Nearest's near), then runs chromem's Collection.QueryEmbedding on those
+// articles' collections concurrently and merges their top hits. An index of at most exactMaxRows
 // passages is one collection: exact search.
 //
 // Why partitions: chromem's query is exhaustive and costs ~1 µs per
@@ -91,8 +94,11 @@ var _ vectorStore = (*chromemStore)(nil)
 const (
 	// exactMaxRows is the largest index kept in one collection (exact).
 	exactMaxRows = 5000
-	// defaultProbe is the number of articles a query scans.
-	defaultProbe = 128
+	// defaultProbe is the number of articles whose centroids are nearest
+	// that a query scans, beside the articles its lexical hits come from
+	// (TestIVFRecall at 10k articles: hybrid hit@1 .870 at 32 or 64
+	// probes, .867 at 128, .860 exact).
+	defaultProbe = 64
 )
 
 // vectorDB is the chromem-go database an Index keeps its collections in.
@@ -348,7 +354,7 @@ func unit(sum []float64) []float32 {
 }
 
 // Nearest implements vectorStore.
-func (s *chromemStore) Nearest(ctx context.Context, q []float32, k int) ([]vectorMatch, error) {
+func (s *chromemStore) Nearest(ctx context.Context, q []float32, k int, near []int) ([]vectorMatch, error) {
 	if len(s.ids) == 0 || k <= 0 {
 		return nil, nil
 	}
@@ -362,7 +368,7 @@ func (s *chromemStore) Nearest(ctx context.Context, q []float32, k int) ([]vecto
 	if norm == 0 {
 		return nil, nil // chromem would divide by zero; nothing is similar to nothing
 	}
-	probe, err := s.probes(ctx, q)
+	probe, err := s.probes(ctx, q, near)
 	if err != nil {
 		return nil, fmt.Errorf("nearest vectors: %w", err)
 	}
@@ -399,8 +405,9 @@ func (s *chromemStore) Nearest(ctx context.Context, q []float32, k int) ([]vecto
 }
 
 // probes returns the partitions a query scans: the only one when exact,
-// else the nprobe whose centroids chromem finds nearest to q.
-func (s *chromemStore) probes(ctx context.Context, q []float32) ([]int, error) {
+// else the nprobe whose centroids chromem finds nearest to q, plus the
+// partitions (articles) of the rows in near that those miss.
+func (s *chromemStore) probes(ctx context.Context, q []float32, near []int) ([]int, error) {
 	if s.centColl == nil {
 		var all []int
 		for p, c := range s.colls {
@@ -418,13 +425,36 @@ func (s *chromemStore) probes(ctx context.Context, q []float32) ([]int, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]int, len(res))
+	out := make([]int, len(res), len(res)+len(near))
 	for i, r := range res {
 		if out[i], err = strconv.Atoi(r.ID); err != nil {
 			return nil, fmt.Errorf("centroid id %q: %w", r.ID, err)
 		}
 	}
+	for _, row := range near {
+		p := s.partitionOf(row)
+		if p >= 0 && s.colls[p] != nil && !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
 	return out, nil
+}
+
+// partitionOf is the partition holding row, -1 if none does.
+func (s *chromemStore) partitionOf(row int) int {
+	p, found := slices.BinarySearchFunc(s.groups, row, func(g [2]int, r int) int {
+		switch {
+		case r < g[0]:
+			return 1
+		case r >= g[1]:
+			return -1
+		}
+		return 0
+	})
+	if !found {
+		return -1
+	}
+	return p
 }
 
 // scanBytes is the number of vector bytes Nearest reads for query q: the
@@ -437,7 +467,7 @@ func (s *chromemStore) scanBytes(ctx context.Context, q []float32) int64 {
 	if s.centColl != nil {
 		n = int64(s.centColl.Count()) * int64(s.dims) * 4
 	}
-	probe, _ := s.probes(ctx, q)
+	probe, _ := s.probes(ctx, q, nil)
 	for _, p := range probe {
 		n += int64(s.colls[p].Count()) * int64(s.dims) * 4
 	}

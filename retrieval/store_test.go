@@ -67,7 +67,7 @@ func exactTop(rows [][]float32, q []float32, k int) []int {
 
 func nearestRows(t *testing.T, s *chromemStore, q []float32, k int) []int {
 	t.Helper()
-	ms, err := s.Nearest(t.Context(), q, k)
+	ms, err := s.Nearest(t.Context(), q, k, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -235,5 +235,53 @@ func TestChromemStoreIncremental(t *testing.T) {
 	db.release(old, s)
 	if got, want := len(db.db.ListCollections()), len(s.colls)+1; got != want {
 		t.Errorf("%d collections after release, want %d", got, want)
+	}
+}
+
+// The articles of the rows another signal found (Nearest's near) are
+// scanned beside those whose centroids are nearest.
+func TestChromemStoreScansNearRows(t *testing.T) {
+	const n, dims = 6_000, 32
+	ids, rows := randomRows(n, dims, 200, 11)
+	s, err := buildStore(t.Context(), newVectorDB(), storeInput{ids: ids, rows: rows, dims: dims, articles: articleRanges(n)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.nprobe = 1
+	q := rows[artRows*10+1] // in article 10
+	far := artRows*500 + 2  // a row of article 500
+	for _, tc := range []struct {
+		name     string
+		near     []int
+		wantFar  bool
+		wantPart int
+	}{
+		{"centroids only", nil, false, 10},
+		{"with a lexical hit elsewhere", []int{far, far + 1}, true, 10},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ms, err := s.Nearest(t.Context(), q, 50, tc.near)
+			if err != nil {
+				t.Fatal(err)
+			}
+			gotFar := false
+			for _, m := range ms {
+				switch p := s.partitionOf(m.Row); p {
+				case tc.wantPart:
+				case 500:
+					gotFar = true
+				default:
+					t.Errorf("row %d of article %d scanned", m.Row, p)
+				}
+			}
+			if gotFar != tc.wantFar {
+				t.Errorf("rows of article 500 found: %t, want %t", gotFar, tc.wantFar)
+			}
+		})
+	}
+	for _, tc := range []struct{ row, part int }{{0, 0}, {artRows - 1, 0}, {artRows, 1}, {n - 1, len(s.groups) - 1}, {n, -1}, {-1, -1}} {
+		if got := s.partitionOf(tc.row); got != tc.part {
+			t.Errorf("partitionOf(%d) = %d, want %d", tc.row, got, tc.part)
+		}
 	}
 }
