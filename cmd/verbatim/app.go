@@ -107,6 +107,9 @@ func runCommand(ctx context.Context, c command, args []string, io stdio, lookupE
 	if c.name == "discord" && !cfg.LogLevelSet {
 		cfg.LogLevel = "info"
 	}
+	if cfg.MemoryLimit > 0 {
+		debug.SetMemoryLimit(cfg.MemoryLimit)
+	}
 	a := &app{cfg: cfg, log: newLogger(cfg, io.err), stdio: io}
 	err = c.run(ctx, a, args)
 	switch {

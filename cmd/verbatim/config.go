@@ -23,6 +23,7 @@ var settings = []setting{
 	{Name: "VERBATIM_MAX_FILE_BYTES", Default: "16777216", Help: "Corpus files larger than this are skipped (and reported)."},
 	{Name: "VERBATIM_TOP_K", Default: "8", Help: "Passages retrieved per question."},
 	{Name: "VERBATIM_ANSWER_TIMEOUT", Default: "90s", Help: "Deadline for answering one question (retrieval, model, verification)."},
+	{Name: "VERBATIM_MEMORY_LIMIT", Default: "768MiB", Help: "Soft memory limit for the Go runtime (e.g. 512MiB, 2GiB; off: none). GOMEMLIMIT, when set, wins."},
 	{Name: "VERBATIM_LOG_LEVEL", Default: "warn", Help: "Log level: debug, info, warn or error (discord defaults to info when unset)."},
 	{Name: "VERBATIM_LOG_FORMAT", Default: "text", Help: "Log format: text or json."},
 
@@ -54,6 +55,7 @@ type Config struct {
 	MaxFileBytes  int64
 	TopK          int
 	AnswerTimeout time.Duration
+	MemoryLimit   int64 // bytes; 0: none (or GOMEMLIMIT rules)
 	LogLevel      string
 	LogLevelSet   bool
 	LogFormat     string
@@ -108,12 +110,27 @@ func loadConfig(lookup func(string) (string, bool)) (Config, error) {
 		return v
 	}
 	_, levelSet := lookup("VERBATIM_LOG_LEVEL")
+	memLimit := func() int64 {
+		if _, ok := lookup("GOMEMLIMIT"); ok {
+			return 0 // the runtime applied it already
+		}
+		v := get("VERBATIM_MEMORY_LIMIT")
+		if strings.EqualFold(v, "off") || v == "0" {
+			return 0
+		}
+		n, err := parseBytes(v)
+		if err != nil {
+			errs = append(errs, fmt.Sprintf("VERBATIM_MEMORY_LIMIT=%q: %v", v, err))
+		}
+		return n
+	}
 	c := Config{
 		Corpus:         get("VERBATIM_CORPUS"),
 		Index:          get("VERBATIM_INDEX"),
 		MaxFileBytes:   int64(intVal("VERBATIM_MAX_FILE_BYTES", 1)),
 		TopK:           intVal("VERBATIM_TOP_K", 1),
 		AnswerTimeout:  durVal("VERBATIM_ANSWER_TIMEOUT"),
+		MemoryLimit:    memLimit(),
 		LogLevel:       strings.ToLower(get("VERBATIM_LOG_LEVEL")),
 		LogLevelSet:    levelSet,
 		LogFormat:      strings.ToLower(get("VERBATIM_LOG_FORMAT")),
@@ -190,4 +207,24 @@ func (c Config) String() string {
 	}
 	return fmt.Sprintf("corpus=%q index=%q top_k=%d llm=%s base_url=%q chat_model=%q api_key=%s embed_model=%q embed_base_url=%q embed_api_key=%s discord_token=%s discord_guild=%q discord_api=%q",
 		c.Corpus, c.Index, c.TopK, c.LLM, c.OpenAIBaseURL, c.ChatModel, redact(c.OpenAIKey), c.EmbedModel, c.EmbedBaseURL, redact(c.EmbedAPIKey), redact(c.DiscordToken), c.DiscordGuildID, c.DiscordAPIURL)
+}
+
+// parseBytes reads a size such as 768MiB, 2GiB, 512MB or 1048576.
+func parseBytes(s string) (int64, error) {
+	units := []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"B", 1}}
+	mult := int64(1)
+	for _, u := range units {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = strings.TrimSpace(strings.TrimSuffix(s, u.suffix)), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("want a size such as 768MiB or 2GiB")
+	}
+	return n * mult, nil
 }

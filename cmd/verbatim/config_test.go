@@ -83,6 +83,26 @@ func TestLoadConfig(t *testing.T) {
 			t.Errorf("err = %v", err)
 		}
 	})
+	t.Run("memory limit", func(t *testing.T) {
+		for _, tc := range []struct {
+			env  map[string]string
+			want int64
+		}{
+			{nil, 768 << 20},
+			{map[string]string{"VERBATIM_MEMORY_LIMIT": "2GiB"}, 2 << 30},
+			{map[string]string{"VERBATIM_MEMORY_LIMIT": "500MB"}, 500e6},
+			{map[string]string{"VERBATIM_MEMORY_LIMIT": "off"}, 0},
+			{map[string]string{"GOMEMLIMIT": "1GiB"}, 0},
+		} {
+			c, err := loadConfig(env(tc.env))
+			if err != nil || c.MemoryLimit != tc.want {
+				t.Errorf("%v: limit %d, err %v; want %d", tc.env, c.MemoryLimit, err, tc.want)
+			}
+		}
+		if _, err := loadConfig(env(map[string]string{"VERBATIM_MEMORY_LIMIT": "lots"})); err == nil {
+			t.Error("a bad size is accepted")
+		}
+	})
 	t.Run("secrets redacted", func(t *testing.T) {
 		c, _ := loadConfig(env(map[string]string{"OPENAI_API_KEY": "sk-secret", "DISCORD_TOKEN": "tok.secret"}))
 		if s := c.String(); strings.Contains(s, "secret") {
