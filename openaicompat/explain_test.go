@@ -43,7 +43,7 @@ func TestExplain(t *testing.T) {
 	}{
 		{"401", apiError(t, 401, "Incorrect API key provided: sk-test", "invalid_api_key"),
 			"the server rejected the API key (401)"},
-		{"401 without JSON", func(w http.ResponseWriter) { http.Error(w, "Unauthorized", 401) },
+		{"401 without JSON", func(w http.ResponseWriter) { http.Error(w, "Unauthorized", http.StatusUnauthorized) },
 			"the server rejected the API key (401)"},
 		{"403", apiError(t, 403, "Project  does not\nhave access", ""),
 			"the server refused access (403): Project does not have access"},

@@ -1,7 +1,6 @@
 package retrieval
 
 import (
-	"fmt"
 	"os"
 	"slices"
 	"strconv"
@@ -89,9 +88,9 @@ func TestIVFRecall(t *testing.T) {
 		}
 		v1, v5 := hit(vectorOnly)
 		h1, h5 := hit(hybrid)
-		t.Log(fmt.Sprintf("nprobe %3d: recall@50 %.3f  recall@10 %.3f  vector hit@1 %.3f hit@5 %.3f  hybrid hit@1 %.3f hit@5 %.3f  Nearest %v/query, %.1f MB scanned",
+		t.Logf("nprobe %3d: recall@50 %.3f  recall@10 %.3f  vector hit@1 %.3f hit@5 %.3f  hybrid hit@1 %.3f hit@5 %.3f  Nearest %v/query, %.1f MB scanned",
 			probe, float64(found50)/float64(want50), float64(found10)/float64(want10), v1, v5, h1, h5,
-			(took / time.Duration(len(qvs))).Round(time.Microsecond), float64(scanned)/float64(len(qvs))/1e6))
+			(took / time.Duration(len(qvs))).Round(time.Microsecond), float64(scanned)/float64(len(qvs))/1e6)
 	}
 }
 

@@ -35,9 +35,6 @@ const vectorHeader = 8 + 2*4
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-// littleEndian is whether float32s can be written and read as raw bytes.
-var littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
-
 func int8Bytes(v []int8) []byte {
 	if len(v) == 0 {
 		return nil
