@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,35 +17,66 @@ import (
 // TestDiscordEndToEnd runs the real binary's `discord` command against the
 // fake Discord: the same engine as the CLI answers a slash command and a DM,
 // and SIGTERM shuts the bot down cleanly.
-func TestDiscordEndToEnd(t *testing.T) {
-	fake := discordtest.New(t)
-	defer fake.Close()
+// discordProcess is `verbatim discord` running against a fake Discord.
+type discordProcess struct {
+	cmd    *exec.Cmd
+	stderr bytes.Buffer
+	exited chan error
+}
 
-	var stderr bytes.Buffer
-	cmd := exec.Command(binPath, "discord")
-	cmd.Dir = t.TempDir()
-	cmd.Env = []string{
+// startDiscord starts the binary's discord command with env added and waits
+// until it has connected and registered its commands; the process is
+// killed at the end of the test if it is still running.
+func startDiscord(t *testing.T, fake *discordtest.Server, env ...string) *discordProcess {
+	t.Helper()
+	p := &discordProcess{cmd: exec.Command(binPath, "discord"), exited: make(chan error, 1)}
+	p.cmd.Dir = t.TempDir()
+	p.cmd.Env = append([]string{
 		"HOME=" + t.TempDir(), "XDG_CACHE_HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH"),
 		"DISCORD_TOKEN=test-token-secret", "DISCORD_API_URL=" + fake.URL(), "DISCORD_GUILD_ID=" + discordtest.GuildID,
 		"VERBATIM_VOTES_FILE=" + filepath.Join(t.TempDir(), "votes.jsonl"),
-	}
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
+	}, env...)
+	p.cmd.Stderr = &p.stderr
+	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	defer func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-			<-exited
+	go func() { p.exited <- p.cmd.Wait() }()
+	t.Cleanup(func() {
+		if p.cmd.ProcessState == nil {
+			_ = p.cmd.Process.Kill()
+			<-p.exited
 		}
-	}()
-
+	})
 	fake.WaitConnected(t, 30*time.Second)
 	fake.WaitCall(t, 10*time.Second, "command registration", func(c discordtest.Call) bool {
 		return c.Method == "PUT" && strings.HasSuffix(c.Path, "/guilds/"+discordtest.GuildID+"/commands")
 	})
+	return p
+}
+
+// stop sends SIGTERM and expects a clean exit.
+func (p *discordProcess) stop(t *testing.T) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-p.exited:
+		if err != nil {
+			t.Errorf("discord exited with %v after SIGTERM; stderr:\n%s", err, p.stderr.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("discord did not stop within 20s of SIGTERM; stderr:\n%s", p.stderr.String())
+	}
+	if strings.Contains(p.stderr.String(), "test-token-secret") {
+		t.Error("the token appears in the logs")
+	}
+}
+
+func TestDiscordEndToEnd(t *testing.T) {
+	fake := discordtest.New(t)
+	defer fake.Close()
+	p := startDiscord(t, fake)
 
 	user := discordtest.User{ID: "700000000000000001", Name: "reader"}
 	in := fake.SendSlash(t, discordtest.Slash{Name: "ask", User: user, GuildID: discordtest.GuildID,
@@ -77,18 +109,32 @@ func TestDiscordEndToEnd(t *testing.T) {
 		t.Errorf("DM reply does not quote ¶24:\n%s", reply.Body)
 	}
 
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
+	p.stop(t)
+}
+
+// TestDiscordWithLLM answers /ask through the fake model: the answer is
+// streamed into the deferred response by edits, and the final edit carries
+// only the verified quote — never the invented one.
+func TestDiscordWithLLM(t *testing.T) {
+	model := &fakeOpenAI{t: t, reply: llmReply}
+	srv := httptest.NewServer(model)
+	defer srv.Close()
+	fake := discordtest.New(t)
+	defer fake.Close()
+	p := startDiscord(t, fake, "OPENAI_BASE_URL="+srv.URL+"/v1", "VERBATIM_CHAT_MODEL=test-model")
+
+	user := discordtest.User{ID: "700000000000000002", Name: "reader"}
+	in := fake.SendSlash(t, discordtest.Slash{Name: "ask", User: user, GuildID: discordtest.GuildID,
+		Options: []discordtest.Option{{Name: "question", Value: "Which missile system is Tehran interested in buying?"}}})
+	final := fake.WaitCall(t, 15*time.Second, "final answer edit", func(c discordtest.Call) bool {
+		return c.Method == "PATCH" && c.Path == in.OriginalPath() && strings.Contains(string(c.Body), "¶9")
+	})
+	body := string(final.Body)
+	if !strings.Contains(body, "Firstly, the Tehran’s interest") || strings.Contains(body, "record price") {
+		t.Errorf("final edit does not show exactly the verified quote:\n%s", body)
 	}
-	select {
-	case err := <-exited:
-		if err != nil {
-			t.Errorf("discord exited with %v after SIGTERM; stderr:\n%s", err, stderr.String())
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatalf("discord did not stop within 20s of SIGTERM; stderr:\n%s", stderr.String())
+	if stream, _ := model.lastRequest()["stream"].(bool); !stream {
+		t.Error("the bot did not ask the model to stream")
 	}
-	if strings.Contains(stderr.String(), "test-token-secret") {
-		t.Error("the token appears in the logs")
-	}
+	p.stop(t)
 }
