@@ -24,16 +24,8 @@ func cmdIndex(ctx context.Context, a *app, args []string) error {
 		return usagef("index takes no arguments (use --corpus DIR)")
 	}
 	var progress func(done, total int)
-	if f, ok := a.err.(*os.File); ok && term.IsTerminal(int(f.Fd())) && !*asJSON {
-		var bar *progressbar.ProgressBar
-		progress = func(done, total int) {
-			if bar == nil {
-				bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(a.err),
-					progressbar.OptionSetDescription("embedding"), progressbar.OptionShowCount(),
-					progressbar.OptionClearOnFinish(), progressbar.OptionThrottle(100_000_000))
-			}
-			_ = bar.Set(done) // drawing errors are cosmetic
-		}
+	if !*asJSON {
+		progress = a.progressBar()
 	}
 	ix, set, rep, err := a.openIndex(ctx, *src, progress)
 	if err != nil {
@@ -95,6 +87,24 @@ func cmdIndex(ctx context.Context, a *app, args []string) error {
 		tw.Flush()
 	}
 	return nil
+}
+
+// progressBar returns a progress callback that draws a bar on stderr when
+// stderr is a terminal, else nil (no output).
+func (a *app) progressBar() func(done, total int) {
+	f, ok := a.err.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return nil
+	}
+	var bar *progressbar.ProgressBar
+	return func(done, total int) {
+		if bar == nil {
+			bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(a.err),
+				progressbar.OptionSetDescription("indexing articles"), progressbar.OptionShowCount(),
+				progressbar.OptionClearOnFinish(), progressbar.OptionThrottle(100_000_000))
+		}
+		_ = bar.Set(done) // drawing errors are cosmetic
+	}
 }
 
 func nonNil(s []string) []string {

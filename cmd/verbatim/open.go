@@ -169,10 +169,12 @@ func retries(n int) int {
 }
 
 // openForQuestions is openIndex for the commands that answer (ask, chat,
-// eval): skipped files are noted on stderr, and a corpus without a single
-// article is an error rather than a string of refusals.
+// eval): indexing shows a progress bar on a terminal (a first run over a
+// large corpus takes a while), skipped files are noted on stderr, and a
+// corpus without a single article is an error rather than a string of
+// refusals.
 func (a *app) openForQuestions(ctx context.Context, src source) (*retrieval.Index, error) {
-	ix, set, _, err := a.openIndex(ctx, src, nil)
+	ix, set, _, err := a.openIndex(ctx, src, a.progressBar())
 	if err != nil {
 		return nil, err
 	}
