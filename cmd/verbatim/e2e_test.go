@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 )
 
 // binPath is the verbatim binary built once for the end-to-end tests.
@@ -279,5 +280,61 @@ func TestChatScripted(t *testing.T) {
 	}
 	if !strings.Contains(r.stdout, "Qasem Jalali") || !strings.Contains(r.stdout, "Instrument in Support of Trade Exchanges") {
 		t.Errorf("chat did not answer both lines:\n%s", r.stdout)
+	}
+}
+
+// TestIndexInterrupted stops `verbatim index` with SIGINT while it embeds
+// new articles: it exits 2 with a one-line reason, and the previous index is
+// still there — the next run adds the new articles and re-embeds none of
+// the old ones.
+func TestIndexInterrupted(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds two synthetic corpora")
+	}
+	work := t.TempDir()
+	corpusDir := filepath.Join(work, "corpus")
+	env := []string{"VERBATIM_INDEX=" + filepath.Join(work, "index")}
+	if r := verbatim(t, work, "", nil, "bench", "gen", "--articles", "150", "--seed", "1", "--out", filepath.Join(corpusDir, "first")); r.code != 0 {
+		t.Fatalf("bench gen: %s", r.stderr)
+	}
+	if r := verbatim(t, work, "", env, "index", "--corpus", corpusDir); r.code != 0 {
+		t.Fatalf("first index: %s", r.stderr)
+	}
+	if r := verbatim(t, work, "", nil, "bench", "gen", "--articles", "3000", "--seed", "2", "--out", filepath.Join(corpusDir, "more")); r.code != 0 {
+		t.Fatalf("bench gen: %s", r.stderr)
+	}
+
+	cmd := exec.Command(binPath, "index", "--corpus", corpusDir)
+	cmd.Dir = work
+	cmd.Env = append([]string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")}, env...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond) // into loading or embedding the 3,000 new articles
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) {
+		t.Skipf("index finished before the interrupt (err %v); machine too fast for this test", err)
+	}
+	if exit.ExitCode() != 2 || !strings.Contains(stderr.String(), "interrupted") || strings.Count(strings.TrimSpace(stderr.String()), "\n") != 0 {
+		t.Errorf("exit %d, stderr:\n%s\nwant exit 2 and one line saying it was interrupted", exit.ExitCode(), stderr.String())
+	}
+
+	r := verbatim(t, work, "", env, "index", "--corpus", corpusDir, "--json")
+	var rep struct {
+		Added     []string `json:"added"`
+		Unchanged int      `json:"unchanged"`
+		Rebuilt   bool     `json:"rebuilt"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil || r.code != 0 {
+		t.Fatalf("index after the interrupt: exit %d, %v\n%s%s", r.code, err, r.stdout, r.stderr)
+	}
+	if rep.Rebuilt || rep.Unchanged != 150 || len(rep.Added) != 3000 {
+		t.Errorf("after the interrupt: rebuilt=%t unchanged=%d added=%d; want the 150 old articles kept and 3000 added", rep.Rebuilt, rep.Unchanged, len(rep.Added))
 	}
 }
