@@ -32,7 +32,7 @@ var settings = []setting{
 	{Name: "VERBATIM_CHAT_MODEL", Default: "", Help: "Chat model. Empty: gpt-4o-mini on OpenAI, llama3.1 on Ollama, the server's first model elsewhere."},
 	{Name: "VERBATIM_LLM", Default: "auto", Help: "auto (LLM when a key or base URL is set), off (always extractive) or on (fail if no server is configured)."},
 	{Name: "VERBATIM_LLM_TIMEOUT", Default: "60s", Help: "Per-request timeout for chat and embedding calls."},
-	{Name: "VERBATIM_LLM_RETRIES", Default: "3", Help: "Retries on 429 and 5xx (honouring Retry-After); never on 401."},
+	{Name: "VERBATIM_LLM_RETRIES", Default: "3", Help: "Retries on 429, 408, 5xx and broken connections (honouring Retry-After); never on 401 or other 4xx."},
 	{Name: "VERBATIM_CONTEXT_TOKENS", Default: "8192", Help: "The chat model's context window; passages are trimmed to fit."},
 	{Name: "VERBATIM_HISTORY_TURNS", Default: "6", Help: "Conversation turns kept for follow-up questions (chat and Discord DMs)."},
 	{Name: "VERBATIM_EMBED_MODEL", Default: "local", Help: "local (weight-free, offline) or the name of a /v1/embeddings model. Changing it rebuilds the index."},
