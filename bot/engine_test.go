@@ -49,7 +49,7 @@ func checkCitations(t *testing.T, ix Searcher, ans Answer) {
 func TestEngineExtractive(t *testing.T) {
 	ix := bundledIndex(t)
 	e := NewEngine(ix, EngineOptions{})
-	ans, err := e.Answer(context.Background(), Question{Text: "Which missile system is Tehran interested in buying?"})
+	ans, err := e.Answer(t.Context(), Question{Text: "Which missile system is Tehran interested in buying?"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +70,7 @@ func TestEngineRefusesWithoutDrafting(t *testing.T) {
 	ix := bundledIndex(t)
 	llm := &fakeAnswerer{draft: Draft{Text: "Argentina [1]", Claims: []Claim{{Marker: 1, ArticleID: bundledID, Paragraph: 1, Quote: "The coronavirus pandemic has had a significant impact"}}}}
 	e := NewEngine(ix, EngineOptions{Answerer: llm})
-	ans, err := e.Answer(context.Background(), Question{Text: "Who won the 2018 FIFA World Cup?"})
+	ans, err := e.Answer(t.Context(), Question{Text: "Who won the 2018 FIFA World Cup?"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +123,7 @@ func TestEngineGeneratedAnswers(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			e := NewEngine(ix, EngineOptions{Answerer: &fakeAnswerer{draft: tc.draft}})
-			ans, err := e.Answer(context.Background(), Question{Text: q})
+			ans, err := e.Answer(t.Context(), Question{Text: q})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -147,12 +147,12 @@ func (failingSearch) Search(context.Context, string, int) ([]retrieval.Hit, erro
 
 func TestEngineErrors(t *testing.T) {
 	ix := bundledIndex(t)
-	_, err := NewEngine(failingSearch{ix}, EngineOptions{}).Answer(context.Background(), Question{Text: "Who is Iran's Defense Minister?"})
+	_, err := NewEngine(failingSearch{ix}, EngineOptions{}).Answer(t.Context(), Question{Text: "Who is Iran's Defense Minister?"})
 	if !errors.Is(err, errIndexGone) {
 		t.Errorf("search error: got %v", err)
 	}
 	errModel := errors.New("401 unauthorized")
-	_, err = NewEngine(ix, EngineOptions{Answerer: &fakeAnswerer{err: errModel}}).Answer(context.Background(), Question{Text: "Who is Iran's Defense Minister?"})
+	_, err = NewEngine(ix, EngineOptions{Answerer: &fakeAnswerer{err: errModel}}).Answer(t.Context(), Question{Text: "Who is Iran's Defense Minister?"})
 	if !errors.Is(err, errModel) {
 		t.Errorf("answerer error: got %v", err)
 	}
@@ -165,7 +165,7 @@ func TestEngineFollowUp(t *testing.T) {
 		Text:    "When did he arrive in Moscow?",
 		History: []Turn{{Question: "Who is Iran's Defense Minister?", Answer: "Amir Khatami [1]"}},
 	}
-	ans, err := e.Answer(context.Background(), q)
+	ans, err := e.Answer(t.Context(), q)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +186,7 @@ func (failingRewriter) Rewrite(context.Context, Question) (string, error) {
 
 func TestEngineRewriterFallback(t *testing.T) {
 	e := NewEngine(bundledIndex(t), EngineOptions{Rewriter: failingRewriter{}})
-	ans, err := e.Answer(context.Background(), Question{
+	ans, err := e.Answer(t.Context(), Question{
 		Text:    "And where did it happen?",
 		History: []Turn{{Question: "Who did Zarif meet in Moscow?"}},
 	})
@@ -204,7 +204,7 @@ func TestEngineConcurrent(t *testing.T) {
 	rows := loadEval(t, "../testdata/seed-qa.jsonl")
 	want := make([]Answer, len(rows))
 	for i, r := range rows {
-		a, err := e.Answer(context.Background(), Question{Text: r.Question})
+		a, err := e.Answer(t.Context(), Question{Text: r.Question})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -214,7 +214,7 @@ func TestEngineConcurrent(t *testing.T) {
 	for range 4 {
 		wg.Go(func() {
 			for i, r := range rows {
-				a, err := e.Answer(context.Background(), Question{Text: r.Question})
+				a, err := e.Answer(t.Context(), Question{Text: r.Question})
 				if err != nil {
 					t.Error(err)
 					return
@@ -235,7 +235,7 @@ var _ ParagraphSource = articles(nil)
 func BenchmarkEngineAnswer(b *testing.B) {
 	ix := bundledIndex(b)
 	e := NewEngine(ix, EngineOptions{})
-	ctx := context.Background()
+	ctx := b.Context()
 	for b.Loop() {
 		if _, err := e.Answer(ctx, Question{Text: "Which missile system is Tehran interested in buying?"}); err != nil {
 			b.Fatal(err)
@@ -259,7 +259,7 @@ func TestEngineFollowUpChain(t *testing.T) {
 		{"How many times has he visited Moscow?", "30th time", 11},
 		{"and when was his previous visit?", "June 16", 11},
 	} {
-		ans, err := e.Answer(context.Background(), Question{Text: step.question, History: hist})
+		ans, err := e.Answer(t.Context(), Question{Text: step.question, History: hist})
 		if err != nil {
 			t.Fatal(err)
 		}

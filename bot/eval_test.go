@@ -2,7 +2,6 @@ package bot
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -52,7 +51,7 @@ func loadEval(t testing.TB, path string) []evalRow {
 // the local embedder.
 func openIndex(t testing.TB, arts []corpus.Article) *retrieval.Index {
 	t.Helper()
-	ctx := context.Background()
+	ctx := t.Context()
 	ix, err := retrieval.Open(ctx, retrieval.Options{Dir: t.TempDir(), Embedder: retrieval.NewLocalEmbedder()})
 	if err != nil {
 		t.Fatal(err)
@@ -66,7 +65,7 @@ func openIndex(t testing.TB, arts []corpus.Article) *retrieval.Index {
 
 func bundledIndex(t testing.TB) *retrieval.Index {
 	t.Helper()
-	set, err := corpus.Bundled(context.Background())
+	set, err := corpus.Bundled(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +109,7 @@ func runEval(t testing.TB, e *Engine, rows []evalRow) evalScore {
 	var s evalScore
 	for _, r := range rows {
 		start := time.Now()
-		ans, err := e.Answer(context.Background(), Question{Text: r.Question})
+		ans, err := e.Answer(t.Context(), Question{Text: r.Question})
 		s.latencies = append(s.latencies, time.Since(start))
 		if err != nil {
 			t.Fatalf("%s: %v", r.ID, err)
@@ -172,7 +171,7 @@ func TestPublicEval(t *testing.T) {
 	if dir == "" {
 		t.Skip("set VERBATIM_EVAL_SET to a shared eval folder")
 	}
-	set, err := corpus.LoadDir(context.Background(), filepath.Join(dir, "corpus"), corpus.Options{})
+	set, err := corpus.LoadDir(t.Context(), filepath.Join(dir, "corpus"), corpus.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

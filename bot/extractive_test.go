@@ -21,11 +21,11 @@ func TestExtractiveDraft(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.question, func(t *testing.T) {
-			hits, err := ix.Search(context.Background(), tc.question, 8)
+			hits, err := ix.Search(t.Context(), tc.question, 8)
 			if err != nil {
 				t.Fatal(err)
 			}
-			d, err := x.Draft(context.Background(), DraftRequest{Question: Question{Text: tc.question}, Hits: hits})
+			d, err := x.Draft(t.Context(), DraftRequest{Question: Question{Text: tc.question}, Hits: hits})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -59,11 +59,11 @@ func TestExtractiveDraft(t *testing.T) {
 		// ("Army-2020", "games", "countries"); the answer is the second,
 		// which the draft must still quote.
 		q := "How many countries were invited to the Army-2020 games?"
-		hits, err := ix.Search(context.Background(), q, 8)
+		hits, err := ix.Search(t.Context(), q, 8)
 		if err != nil {
 			t.Fatal(err)
 		}
-		d, err := x.Draft(context.Background(), DraftRequest{Question: Question{Text: q}, Hits: hits})
+		d, err := x.Draft(t.Context(), DraftRequest{Question: Question{Text: q}, Hits: hits})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -73,11 +73,11 @@ func TestExtractiveDraft(t *testing.T) {
 	})
 	t.Run("refuses", func(t *testing.T) {
 		q := "How much did Iran pay for the S-400 systems?"
-		hits, err := ix.Search(context.Background(), q, 8)
+		hits, err := ix.Search(t.Context(), q, 8)
 		if err != nil {
 			t.Fatal(err)
 		}
-		d, err := x.Draft(context.Background(), DraftRequest{Question: Question{Text: q}, Hits: hits})
+		d, err := x.Draft(t.Context(), DraftRequest{Question: Question{Text: q}, Hits: hits})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -86,9 +86,9 @@ func TestExtractiveDraft(t *testing.T) {
 		}
 	})
 	t.Run("cancelled", func(t *testing.T) {
-		ctx, cancel := context.WithCancel(context.Background())
+		ctx, cancel := context.WithCancel(t.Context())
 		cancel()
-		hits, _ := ix.Search(context.Background(), "Who is Iran's Defense Minister?", 8)
+		hits, _ := ix.Search(t.Context(), "Who is Iran's Defense Minister?", 8)
 		if _, err := x.Draft(ctx, DraftRequest{Question: Question{Text: "Who is Iran's Defense Minister?"}, Hits: hits}); err == nil {
 			t.Error("want context error")
 		}
@@ -99,13 +99,13 @@ func BenchmarkExtractiveDraft(b *testing.B) {
 	ix := bundledIndex(b)
 	x := NewExtractive(ix, ExtractiveOptions{})
 	q := "Which missile system is Tehran interested in buying?"
-	hits, err := ix.Search(context.Background(), q, 8)
+	hits, err := ix.Search(b.Context(), q, 8)
 	if err != nil {
 		b.Fatal(err)
 	}
 	req := DraftRequest{Question: Question{Text: q}, Hits: hits}
 	for b.Loop() {
-		if _, err := x.Draft(context.Background(), req); err != nil {
+		if _, err := x.Draft(b.Context(), req); err != nil {
 			b.Fatal(err)
 		}
 	}

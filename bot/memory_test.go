@@ -1,7 +1,6 @@
 package bot
 
 import (
-	"context"
 	"testing"
 )
 
@@ -32,7 +31,7 @@ func TestKeywordRewriter(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := k.Rewrite(context.Background(), tc.q)
+			got, err := k.Rewrite(t.Context(), tc.q)
 			if err != nil {
 				t.Fatal(err)
 			}

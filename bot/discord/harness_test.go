@@ -52,7 +52,7 @@ func start(t *testing.T, guildID string) *harness {
 	b.retryBase = 10 * time.Millisecond
 	b.typingEvery = time.Hour
 
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- b.Run(ctx) }()
 	stopped := false

@@ -35,7 +35,7 @@ func TestRateLimiter(t *testing.T) {
 func TestEditLimiter(t *testing.T) {
 	const window = 200 * time.Millisecond
 	l := newEditLimiter(5, window)
-	ctx := context.Background()
+	ctx := t.Context()
 	var times []time.Time
 	start := time.Now()
 	for range 11 {
