@@ -329,6 +329,32 @@ func TestSyncLocked(t *testing.T) {
 	}
 }
 
+// A Sync with nothing to change takes no lock, so readers of an up-to-date
+// index (a running bot, scripted asks) never trip over a writer's lock.
+func TestSyncUnchangedNeedsNoLock(t *testing.T) {
+	dir := t.TempDir()
+	ix := openIndex(t, dir, NewLocalEmbedder(), ChunkOptions{})
+	if _, err := ix.Sync(t.Context(), testArticles(), nil); err != nil {
+		t.Fatal(err)
+	}
+	unlock, err := lockDir(dir)
+	if err != nil {
+		t.Skipf("no locking here: %v", err)
+	}
+	defer unlock()
+	again := openIndex(t, dir, NewLocalEmbedder(), ChunkOptions{})
+	rep, err := again.Sync(t.Context(), testArticles(), nil)
+	if err != nil || rep.Changed() {
+		t.Fatalf("unchanged Sync under another's lock: %+v, %v", rep, err)
+	}
+	changed := testArticles()
+	changed[0].Paragraphs = append(changed[0].Paragraphs, "A new paragraph.")
+	changed[0].Fingerprint = ""
+	if _, err := again.Sync(t.Context(), changed, nil); !errors.Is(err, errLocked) {
+		t.Fatalf("changing Sync under another's lock: %v, want errLocked", err)
+	}
+}
+
 func TestSyncDuplicateIDs(t *testing.T) {
 	ix := openIndex(t, t.TempDir(), NewLocalEmbedder(), ChunkOptions{})
 	arts := testArticles()

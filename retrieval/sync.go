@@ -29,16 +29,13 @@ import (
 // the number of articles embedded so far and the number to embed. The new
 // index is persisted atomically before Sync returns and before searches see
 // it; on error or cancellation the previous index stays in place, on disk
-// and in memory.
+// and in memory. Writing takes an exclusive lock on the directory, and a
+// Sync that would write while another process holds it fails (errLocked);
+// a Sync with nothing to change takes no lock.
 func (ix *Index) Sync(ctx context.Context, articles []corpus.Article, progress func(done, total int)) (SyncReport, error) {
 	start := time.Now()
 	ix.syncMu.Lock()
 	defer ix.syncMu.Unlock()
-	unlock, err := lockDir(ix.dir)
-	if err != nil {
-		return SyncReport{}, fmt.Errorf("sync index: %w", err)
-	}
-	defer unlock()
 
 	old := ix.snap.Load()
 	in := make([]corpus.Article, len(articles))
@@ -103,10 +100,17 @@ func (ix *Index) Sync(ctx context.Context, articles []corpus.Article, progress f
 	slices.Sort(rep.Removed)
 
 	if !rep.Changed() && old.gen > 0 {
+		// Nothing to write, so no lock: any number of processes (a running
+		// bot, scripted asks) can use an up-to-date index at once.
 		rep.Passages = len(old.passages)
 		rep.Duration = time.Since(start)
 		return rep, nil
 	}
+	unlock, err := lockDir(ix.dir)
+	if err != nil {
+		return SyncReport{}, fmt.Errorf("sync index: %w", err)
+	}
+	defer unlock()
 	if rep.Rebuilt {
 		ix.log.Info("rebuilding index", "dir", ix.dir, "reason", rebuild)
 	}

@@ -104,9 +104,6 @@ func (a *app) openIndex(ctx context.Context, src source, progress func(done, tot
 	if err != nil {
 		return nil, set, retrieval.SyncReport{}, err
 	}
-	for _, p := range set.Skipped {
-		a.log.Warn("skipped corpus file", "path", p.Path, "line", p.Line, "reason", p.Err)
-	}
 	rep, err := ix.Sync(ctx, set.Articles, progress)
 	if err != nil {
 		return nil, set, rep, fmt.Errorf("index corpus: %w", err)
