@@ -144,6 +144,13 @@ func ParseRetryAfter(v string, now time.Time) (d time.Duration, ok bool) {
 		return 0, false
 	}
 	if s, err := strconv.ParseFloat(v, 64); err == nil && s >= 0 {
+		// Past a week the exact figure does not matter (anything over
+		// MaxRetryAfter is reported, not waited for), and a huge or infinite
+		// one would overflow a Duration.
+		const longest = 7 * 24 * time.Hour
+		if s >= longest.Seconds() {
+			return longest, true
+		}
 		return time.Duration(s * float64(time.Second)), true
 	}
 	if t, err := http.ParseTime(v); err == nil {

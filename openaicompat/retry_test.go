@@ -46,7 +46,7 @@ func TestParseRetryAfter(t *testing.T) {
 }
 
 func FuzzParseRetryAfter(f *testing.F) {
-	for _, s := range []string{"", "3", "0.5", "Wed, 01 Jan 2025 00:00:03 GMT", "-1", "1e400", "NaN"} {
+	for _, s := range []string{"", "3", "0.5", "Wed, 01 Jan 2025 00:00:03 GMT", "-1", "1e400", "NaN", "1e10", "+Inf"} {
 		f.Add(s)
 	}
 	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
