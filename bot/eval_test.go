@@ -3,6 +3,7 @@ package bot
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -185,4 +186,40 @@ func TestPublicEval(t *testing.T) {
 	never := SupportOptions{MinSupport: 1e-9, MinPassageSupport: 1e-9}
 	n := runEval(t, NewEngine(ix, EngineOptions{Support: never}), rows)
 	t.Logf("%s without refusal: hit@1 %d/%d (%.3f)", filepath.Base(dir), n.hit1, n.answerable, float64(n.hit1)/float64(max(1, n.answerable)))
+}
+
+// TestRefusalSweep shows what the refusal threshold trades on the seed set
+// and the public sets: hit@1 (a refused answerable question is a miss),
+// refusal precision and recall, and answerable questions refused, per
+// MinSupport. It runs only with VERBATIM_EVAL_SHARED pointing at
+// ../shared/eval, e.g.
+//
+//	VERBATIM_EVAL_SHARED=/work/shared/eval go test ./bot -run RefusalSweep -v
+func TestRefusalSweep(t *testing.T) {
+	shared := os.Getenv("VERBATIM_EVAL_SHARED")
+	if shared == "" {
+		t.Skip("set VERBATIM_EVAL_SHARED to the shared eval folder")
+	}
+	type evalSet struct {
+		name string
+		ix   Searcher
+		rows []evalRow
+	}
+	sets := []evalSet{{"seed", bundledIndex(t), loadEval(t, filepath.Join("..", "testdata", "seed-qa.jsonl"))}}
+	for _, s := range []struct{ dir, file string }{{"wikiqa", "mixed.jsonl"}, {"quail-news-blogs", "mixed.jsonl"}, {"multirc-dev", "qa.jsonl"}} {
+		cs, err := corpus.LoadDir(t.Context(), filepath.Join(shared, s.dir, "corpus"), corpus.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sets = append(sets, evalSet{s.dir, openIndex(t, cs.Articles), loadEval(t, filepath.Join(shared, s.dir, s.file))})
+	}
+	for _, min := range []float64{0.35, 0.40, DefaultMinSupport, 0.50} {
+		line := fmt.Sprintf("MinSupport %.2f:", min)
+		for _, s := range sets {
+			r := runEval(t, NewEngine(s.ix, EngineOptions{Support: SupportOptions{MinSupport: min}}), s.rows)
+			line += fmt.Sprintf("  %s hit@1 %.3f P %.2f R %.2f (%d answerable refused)",
+				s.name, float64(r.hit1)/float64(max(1, r.answerable)), r.precision(), r.recall(), r.refusedWrong)
+		}
+		t.Log(line)
+	}
 }
