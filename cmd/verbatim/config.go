@@ -42,6 +42,7 @@ var settings = []setting{
 	{Name: "DISCORD_TOKEN", Default: "", Help: "Bot token; required by `verbatim discord`.", Secret: true},
 	{Name: "DISCORD_GUILD_ID", Default: "", Help: "Register slash commands in this guild only (instant updates). Empty: globally."},
 	{Name: "DISCORD_API_URL", Default: "https://discord.com/", Help: "Replaces https://discord.com/ for every REST call and gateway discovery (REST proxy, tests)."},
+	{Name: "VERBATIM_RELOAD_INTERVAL", Default: "30s", Help: "How often the Discord bot looks for an index that `verbatim index` rebuilt meanwhile (0: never)."},
 	{Name: "VERBATIM_VOTES_FILE", Default: "", Help: "Where 👍/👎 votes are stored (JSON Lines). Empty: <user config dir>/verbatim/votes.jsonl."},
 	{Name: "VERBATIM_RATE_PER_MINUTE", Default: "6", Help: "Questions one Discord user may ask per minute."},
 	{Name: "VERBATIM_MAX_CONCURRENT", Default: "4", Help: "Answers computed at once across all Discord users."},
@@ -74,6 +75,7 @@ type Config struct {
 	DiscordToken   string
 	DiscordGuildID string
 	DiscordAPIURL  string
+	ReloadInterval time.Duration
 	VotesFile      string
 	RatePerMinute  int
 	MaxConcurrent  int
@@ -108,6 +110,12 @@ func loadConfig(lookup func(string) (string, bool)) (Config, error) {
 			errs = append(errs, fmt.Sprintf("%s=%q: want a positive duration such as 30s", name, get(name)))
 		}
 		return v
+	}
+	durOrZero := func(name string) time.Duration {
+		if v := get(name); v == "0" {
+			return 0
+		}
+		return durVal(name)
 	}
 	_, levelSet := lookup("VERBATIM_LOG_LEVEL")
 	memLimit := func() int64 {
@@ -148,6 +156,7 @@ func loadConfig(lookup func(string) (string, bool)) (Config, error) {
 		DiscordToken:   get("DISCORD_TOKEN"),
 		DiscordGuildID: get("DISCORD_GUILD_ID"),
 		DiscordAPIURL:  get("DISCORD_API_URL"),
+		ReloadInterval: durOrZero("VERBATIM_RELOAD_INTERVAL"),
 		VotesFile:      get("VERBATIM_VOTES_FILE"),
 		RatePerMinute:  intVal("VERBATIM_RATE_PER_MINUTE", 1),
 		MaxConcurrent:  intVal("VERBATIM_MAX_CONCURRENT", 1),

@@ -138,3 +138,37 @@ func TestDiscordWithLLM(t *testing.T) {
 	}
 	p.stop(t)
 }
+
+// TestDiscordReloadsIndex runs the bot over a corpus, re-indexes it with a
+// new article from another process, and finds the new article in /sources
+// without restarting the bot.
+func TestDiscordReloadsIndex(t *testing.T) {
+	work := t.TempDir()
+	corpusDir := filepath.Join(work, "articles")
+	writeCorpus(t, corpusDir, map[string]string{"tides.txt": "Why the sea has tides\n\nTides are caused mainly by the Moon.\n"})
+	env := []string{"VERBATIM_CORPUS=" + corpusDir, "VERBATIM_INDEX=" + filepath.Join(work, "index"), "VERBATIM_RELOAD_INTERVAL=100ms"}
+	fake := discordtest.New(t)
+	defer fake.Close()
+	p := startDiscord(t, fake, env...)
+
+	writeCorpus(t, corpusDir, map[string]string{"bees.md": "# The Honey Bee\n\nA queen bee can lay two thousand eggs in a day.\n"})
+	if r := verbatim(t, work, "", env, "index"); r.code != 0 || !strings.Contains(r.stdout, "added 1") {
+		t.Fatalf("index: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	user := discordtest.User{ID: "700000000000000003", Name: "reader"}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		in := fake.SendSlash(t, discordtest.Slash{Name: "sources", User: user, GuildID: discordtest.GuildID})
+		edit := fake.WaitCall(t, 5*time.Second, "sources", func(c discordtest.Call) bool {
+			return c.Path == in.CallbackPath() || (c.Method == "PATCH" && c.Path == in.OriginalPath())
+		})
+		if strings.Contains(string(edit.Body), "The Honey Bee") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/sources never listed the re-indexed article:\n%s\nstderr:\n%s", edit.Body, p.stderr.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	p.stop(t)
+}
