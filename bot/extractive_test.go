@@ -9,6 +9,19 @@ import (
 func TestExtractiveDraft(t *testing.T) {
 	ix := bundledIndex(t)
 	x := NewExtractive(ix, ExtractiveOptions{})
+	// draft retrieves passages for q and drafts an extractive answer.
+	draft := func(t *testing.T, q string) Draft {
+		t.Helper()
+		hits, err := ix.Search(t.Context(), q, 8)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := x.Draft(t.Context(), DraftRequest{Question: Question{Text: q}, Hits: hits})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
 	tests := []struct {
 		question  string
 		wantPara  int
@@ -21,14 +34,7 @@ func TestExtractiveDraft(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.question, func(t *testing.T) {
-			hits, err := ix.Search(t.Context(), tc.question, 8)
-			if err != nil {
-				t.Fatal(err)
-			}
-			d, err := x.Draft(t.Context(), DraftRequest{Question: Question{Text: tc.question}, Hits: hits})
-			if err != nil {
-				t.Fatal(err)
-			}
+			d := draft(t, tc.question)
 			if d.Refused || len(d.Claims) == 0 || len(d.Claims) > 3 {
 				t.Fatalf("draft %+v", d)
 			}
@@ -59,28 +65,14 @@ func TestExtractiveDraft(t *testing.T) {
 		// ("Army-2020", "games", "countries"); the answer is the second,
 		// which the draft must still quote.
 		q := "How many countries were invited to the Army-2020 games?"
-		hits, err := ix.Search(t.Context(), q, 8)
-		if err != nil {
-			t.Fatal(err)
-		}
-		d, err := x.Draft(t.Context(), DraftRequest{Question: Question{Text: q}, Hits: hits})
-		if err != nil {
-			t.Fatal(err)
-		}
+		d := draft(t, q)
 		if !strings.Contains(d.Text, "90 countries") {
 			t.Errorf("draft %q does not quote the answer", d.Text)
 		}
 	})
 	t.Run("refuses", func(t *testing.T) {
 		q := "How much did Iran pay for the S-400 systems?"
-		hits, err := ix.Search(t.Context(), q, 8)
-		if err != nil {
-			t.Fatal(err)
-		}
-		d, err := x.Draft(t.Context(), DraftRequest{Question: Question{Text: q}, Hits: hits})
-		if err != nil {
-			t.Fatal(err)
-		}
+		d := draft(t, q)
 		if !d.Refused || len(d.Claims) != 0 {
 			t.Errorf("want refusal, got %+v", d)
 		}
