@@ -41,6 +41,15 @@ type Citation struct {
 	Marker int `json:"marker"`
 }
 
+// Mode says which answerer made an answer.
+type Mode string
+
+// Answer modes.
+const (
+	ModeExtractive Mode = "extractive"
+	ModeLLM        Mode = "llm"
+)
+
 // Turn is one question and answer of a conversation, oldest first.
 type Turn struct {
 	Question string `json:"question"`
@@ -74,10 +83,14 @@ type Answer struct {
 	Standalone string `json:"standalone,omitempty"`
 	Text       string `json:"answer"`
 	Refused    bool   `json:"refused"`
-	// Mode is "extractive" or "llm".
-	Mode      string     `json:"mode"`
+	Mode      Mode       `json:"mode"`
 	Citations []Citation `json:"citations"`
 	Stats     Stats      `json:"stats"`
+	// Fallback, when set, is a one-line notice for the user saying why the
+	// configured model's answer is not shown and the answer was made
+	// extractively instead (the model failed, or none of its quotes could
+	// be verified). Mode is then ModeExtractive.
+	Fallback string `json:"fallback,omitempty"`
 	// Passages are the retrieved passages the answer was drawn from (for
 	// --explain); not part of the stable JSON contract.
 	Passages []retrieval.Hit `json:"-"`

@@ -48,11 +48,6 @@ type Engine struct {
 	log        *slog.Logger
 }
 
-// Answer modes.
-const (
-	ModeExtractive = "extractive"
-	ModeLLM        = "llm"
-)
 
 // unverifiedNote prefixes the extractive answer given when none of a
 // generated answer's quotes could be verified.
@@ -85,7 +80,7 @@ func NewEngine(search Searcher, opts EngineOptions) *Engine {
 	return e
 }
 
-func (e *Engine) mode() string {
+func (e *Engine) mode() Mode {
 	if _, ok := e.answerer.(*Extractive); ok {
 		return ModeExtractive
 	}

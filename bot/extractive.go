@@ -237,9 +237,13 @@ func countWords(s string) int {
 	return len(strings.FieldsFunc(s, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }))
 }
 
-// refusalText is what a refused answer says.
+// maxEcho is how much of the question a refusal repeats, in runes.
+const maxEcho = 200
+
+// refusalText is what a refused answer says; it repeats at most maxEcho
+// runes of the question, without control characters.
 func refusalText(question string) string {
-	question = strings.TrimSpace(question)
+	question = Clip(strings.Join(strings.Fields(Printable(question)), " "), maxEcho)
 	if question == "" {
 		return "The articles don't say."
 	}

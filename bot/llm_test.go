@@ -557,7 +557,7 @@ func TestEngineNeverShowsInventedQuotes(t *testing.T) {
 	tests := []struct {
 		name         string
 		reply        string
-		wantMode     string
+		wantMode     Mode
 		wantRefused  bool
 		wantVerified []string // quotes expected among the citations
 	}{

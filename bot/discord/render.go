@@ -233,7 +233,7 @@ func renderAnswer(question string, a bot.Answer) []page {
 		embeds[i] = &discordgo.MessageEmbed{Description: d, Color: color}
 	}
 	embeds[0].Title = clip(question, maxTitle)
-	footer := a.Mode
+	footer := string(a.Mode)
 	if n := len(a.Citations); n > 0 {
 		footer = fmt.Sprintf("%s · %d %s", footer, n, plural(n, "quote", "quotes"))
 	}

@@ -24,7 +24,7 @@ type Vote struct {
 	Question  string         `json:"question"`
 	Answer    string         `json:"answer"`
 	Refused   bool           `json:"refused"`
-	Mode      string         `json:"mode,omitempty"`
+	Mode      bot.Mode       `json:"mode,omitempty"`
 	Citations []bot.Citation `json:"citations"`
 }
 
