@@ -28,7 +28,8 @@ func TestImportRules(t *testing.T) {
 		"bot":                     {"corpus", "retrieval", "prompts", "openaicompat"},
 		"bot/discord":             {"bot", "corpus"},
 		"bot/discord/discordtest": {},
-		"cmd/verbatim":            {"bot", "bot/discord", "corpus", "corpus/synth", "retrieval", "prompts"},
+		"eval":                    {"bot", "corpus", "retrieval"},
+		"cmd/verbatim":            {"bot", "bot/discord", "corpus", "corpus/synth", "retrieval", "prompts", "eval"},
 	}
 	// Third-party clients and the only files (or packages) that import them.
 	exclusive := map[string][]string{
