@@ -36,4 +36,3 @@ func index(t testing.TB, s Set) *retrieval.Index {
 	t.Cleanup(func() { ix.Close() })
 	return ix
 }
-

@@ -82,6 +82,7 @@ func fuse(vec, lex []scored, k int, weightVec float64) []fusedHit {
 	}
 	return out
 }
+
 type fusedHit struct {
 	row                       int
 	score                     float64
