@@ -573,7 +573,7 @@ func TestEngineNeverShowsInventedQuotes(t *testing.T) {
 				writeCompletion(t, w, req, tt.reply)
 			})
 			llm := testLLM(t, srv.URL(), nil)
-			e := NewEngine(articleSearcher{art}, EngineOptions{Answerer: llm, Rewriter: llm})
+			e := NewEngine(openIndex(t, []corpus.Article{art}), EngineOptions{Answerer: llm, Rewriter: llm})
 			var preview strings.Builder
 			ans, err := e.Answer(t.Context(), Question{Text: "Which missile system is Iran interested in buying?",
 				OnDelta: func(s string) { preview.WriteString(s) }})
@@ -631,7 +631,7 @@ func TestEngineLLMFollowUp(t *testing.T) {
 		writeCompletion(t, w, req, `{"answer":"$3.67 billion [1].","citations":[{"marker":1,"label":"iran-s400 ¶2","quote":"The deal, worth $3.67 billion, has not been signed yet"}],"refused":false}`)
 	})
 	llm := testLLM(t, srv.URL(), nil)
-	e := NewEngine(articleSearcher{e2eArticle()}, EngineOptions{Answerer: llm, Rewriter: llm})
+	e := NewEngine(openIndex(t, []corpus.Article{e2eArticle()}), EngineOptions{Answerer: llm, Rewriter: llm})
 	ans, err := e.Answer(t.Context(), Question{Text: "and how much is it worth?", History: []Turn{
 		{Question: "Which missile system is Iran interested in buying?", Answer: "The S-400 [1]."}}})
 	if err != nil {

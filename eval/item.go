@@ -54,6 +54,9 @@ type Item struct {
 	// Kind is Answerable when Article and Paragraph are set and
 	// Unanswerable otherwise, unless a split made it OffCorpus.
 	Kind Kind `json:"-"`
+	// From names the question set a split borrowed the item from (the
+	// distractor of a bundled set's split); "" for the set's own items.
+	From string `json:"-"`
 }
 
 // Answerable reports whether the item has a gold paragraph.

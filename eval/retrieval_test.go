@@ -29,7 +29,7 @@ func only(s retrieval.Signal) func(ix *retrieval.Index) Searcher {
 	}
 }
 
-func weighted(w float64) func(ix *retrieval.Index) Searcher {
+func weightedBy(w float64) func(ix *retrieval.Index) Searcher {
 	return func(ix *retrieval.Index) Searcher {
 		return searcherFunc(func(ctx context.Context, q string, k int) ([]retrieval.Hit, error) {
 			return ix.SearchWeighted(ctx, q, k, w)
@@ -73,7 +73,7 @@ func TestVectorWeightSweep(t *testing.T) {
 		ix := index(t, f.InCorpus)
 		line := fmt.Sprintf("%-17s", f.Name)
 		for _, w := range weights {
-			recs, err := Retrieval(t.Context(), weighted(w)(ix), f.InCorpus.Items, RunOptions{})
+			recs, err := Retrieval(t.Context(), weightedBy(w)(ix), f.InCorpus.Items, RunOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -93,7 +93,7 @@ func Split(s Set, distractor *Set, seed uint64) Set {
 		out.Items = slices.Clone(s.Items)
 		for _, it := range distractor.Items {
 			if off[it.About()] {
-				it.Kind = OffCorpus
+				it.Kind, it.From = OffCorpus, distractor.Name
 				out.Items = append(out.Items, it)
 			}
 		}
@@ -107,6 +107,43 @@ func Split(s Set, distractor *Set, seed uint64) Set {
 		}
 		out.Items = append(out.Items, it)
 	}
+	return out
+}
+
+// Small is a small corpus cut from s, split as Split does: the n articles
+// with the most answerable questions (ties by ID), half of them indexed,
+// the other half's questions to refuse. It is the shape of a community's
+// first corpus — a few dozen articles — where most off-topic questions
+// share few words with it.
+func Small(s Set, n int, seed uint64) Set {
+	count := map[string]int{}
+	for _, it := range s.Items {
+		if it.Kind == Answerable {
+			count[*it.Article]++
+		}
+	}
+	arts := slices.Clone(s.Articles)
+	slices.SortStableFunc(arts, func(a, b corpus.Article) int {
+		if d := count[b.ID] - count[a.ID]; d != 0 {
+			return d
+		}
+		if a.ID < b.ID {
+			return -1
+		}
+		return 1
+	})
+	arts = arts[:min(n, len(arts))]
+	keep := map[string]bool{}
+	for _, a := range arts {
+		keep[a.ID] = true
+	}
+	sub := Set{Name: fmt.Sprintf("%s/%d", s.Name, n), Articles: arts}
+	for _, it := range s.Items {
+		if keep[it.About()] {
+			sub.Items = append(sub.Items, it)
+		}
+	}
+	out := Split(sub, nil, seed)
 	return out
 }
 

@@ -1,0 +1,78 @@
+package eval
+
+import (
+	"encoding/json"
+	"os"
+	"testing"
+
+	"github.com/verbatimbot/verbatim/bot"
+	"github.com/verbatimbot/verbatim/retrieval"
+)
+
+// TestDumpEvidence writes every visible example's refusal features, kind
+// and best candidate to $VERBATIM_EVAL_DUMP (JSON Lines), for analysing the
+// models outside Go. It runs only when that is set.
+func TestDumpEvidence(t *testing.T) {
+	out := os.Getenv("VERBATIM_EVAL_DUMP")
+	if out == "" {
+		t.Skip("set VERBATIM_EVAL_DUMP to a file to dump the evidence")
+	}
+	p := &Protocol{Folds: folds(t), Dir: t.TempDir()}
+	w, m, err := p.Fit(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	enc := json.NewEncoder(f)
+	for _, pr := range p.prep {
+		nIn := len(pr.fold.InCorpus.Items)
+		for i, ex := range pr.examples[w] {
+			ex.ev.Rescore(m)
+			row := map[string]any{"fold": ex.fold, "id": ex.item.ID, "q": ex.item.Question, "kind": ex.item.Kind.String(),
+				"f": ex.ev.Features, "p": ex.ev.Support, "split": i >= nIn}
+			if len(ex.ev.Candidates) > 0 {
+				c := ex.ev.Candidates[0]
+				row["best"] = c.Text
+				row["bestf"] = c.Features
+				row["hit"] = ex.item.Kind == Answerable && c.ArticleID == *ex.item.Article && c.Paragraph == *ex.item.Paragraph
+			}
+			enc.Encode(row)
+		}
+	}
+	mj, _ := json.MarshalIndent(m, "", " ")
+	t.Logf("w=%.2f models %s", w, mj)
+}
+
+// TestDumpSmall prints the off-corpus questions of each small split that
+// the committed models answer, with their features (VERBATIM_EVAL_DUMP set).
+func TestDumpSmall(t *testing.T) {
+	if os.Getenv("VERBATIM_EVAL_DUMP") == "" {
+		t.Skip("set VERBATIM_EVAL_DUMP")
+	}
+	m := bot.DefaultModels()
+	for _, f := range folds(t) {
+		if len(f.Small.Items) == 0 {
+			continue
+		}
+		ix := index(t, f.Small)
+		exs, err := collect(t.Context(), ix, f.Name, f.Small, retrieval.DefaultVectorWeight)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ex := range exs {
+			ex.ev.Rescore(m)
+			ok := ex.ev.Supported(m)
+			if (ex.item.Kind == OffCorpus) == ok {
+				best := ""
+				if len(ex.ev.Candidates) > 0 {
+					best = ex.ev.Candidates[0].Text
+				}
+				t.Logf("%s %s p=%.2f %q -> %.90q", f.Name, ex.item.Kind, ex.ev.Support, ex.item.Question, best)
+			}
+		}
+	}
+}
