@@ -34,7 +34,7 @@ func (a *app) loadCorpus(ctx context.Context, dir string, reuse func(corpus.File
 		}
 		return set, nil
 	}
-	set, err := corpus.LoadDir(ctx, dir, corpus.Options{MaxFileBytes: a.cfg.MaxFileBytes, Reuse: reuse})
+	set, err := corpus.LoadDir(ctx, dir, corpus.Options{MaxFileBytes: a.cfg.MaxFileBytes, ParseTimeout: a.cfg.ParseTimeout, Reuse: reuse})
 	if err != nil {
 		return corpus.Set{}, fmt.Errorf("load corpus %s: %w", dir, err)
 	}
