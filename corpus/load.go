@@ -152,6 +152,10 @@ func (l *loader) walk(ctx context.Context, name, actual string, ancestors []stri
 		if strings.HasPrefix(e.Name(), ".") {
 			continue
 		}
+		if !utf8.ValidString(e.Name()) {
+			l.skipBadName(name, e)
+			continue
+		}
 		childName, childActual := path.Join(name, e.Name()), path.Join(actual, e.Name())
 		info, err := e.Info()
 		if err != nil {
@@ -179,11 +183,11 @@ func (l *loader) walk(ctx context.Context, name, actual string, ancestors []stri
 				continue
 			}
 			if info.IsDir() && slices.Contains(ancestors, childActual) {
-				what := childActual
-				if what == "." {
-					what = "the corpus root"
+				reason := fmt.Errorf("%w: leads to its own ancestor directory %s", errLoop, childActual)
+				if childActual == "." {
+					reason = fmt.Errorf("%w: leads back to the corpus root", errLoop)
 				}
-				l.skip(childName, 0, fmt.Errorf("%w: leads to its own ancestor %s", errLoop, what))
+				l.skip(childName, 0, reason)
 				continue
 			}
 		}
