@@ -118,13 +118,13 @@ func runCommand(ctx context.Context, c command, args []string, io stdio, lookupE
 	case errors.Is(err, flag.ErrHelp):
 		return exitOK
 	case errors.As(err, new(usageError)):
-		fmt.Fprintf(io.err, "verbatim %s: %v (run 'verbatim %s --help')\n", c.name, err, c.name)
+		fmt.Fprintf(io.err, "verbatim %s: %s (run 'verbatim %s --help')\n", c.name, errorLine(err), c.name)
 		return exitUsage
 	case ctx.Err() != nil && errors.Is(err, context.Canceled):
 		fmt.Fprintf(io.err, "verbatim %s: interrupted\n", c.name)
 		return exitFailure
 	default:
-		fmt.Fprintf(io.err, "verbatim %s: %s\n", c.name, oneLine(err.Error()))
+		fmt.Fprintf(io.err, "verbatim %s: %s\n", c.name, errorLine(err))
 		return exitFailure
 	}
 }

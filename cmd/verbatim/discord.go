@@ -145,10 +145,7 @@ func cmdVotes(_ context.Context, a *app, args []string) error {
 			mark = "👍"
 			up++
 		}
-		q := strings.Join(strings.Fields(v.Question), " ")
-		if r := []rune(q); len(r) > 70 {
-			q = string(r[:69]) + "…"
-		}
+		q := shown(strings.Join(strings.Fields(v.Question), " "), 70)
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", v.Time.Local().Format("2006-01-02 15:04"), mark, len(v.Citations), q)
 	}
 	tw.Flush()

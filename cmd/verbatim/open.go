@@ -176,7 +176,7 @@ func (a *app) openForQuestions(ctx context.Context, src source) (*retrieval.Inde
 		return nil, err
 	}
 	for _, p := range set.Skipped {
-		fmt.Fprintf(a.err, "verbatim: skipped %s\n", p.Error())
+		fmt.Fprintf(a.err, "verbatim: skipped %s: %s\n", problemPlace(p), errorLine(p.Err))
 	}
 	if err := requireArticles(src, set); err != nil {
 		return nil, err
