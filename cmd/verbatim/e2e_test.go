@@ -173,9 +173,11 @@ func TestExitCodes(t *testing.T) {
 func TestHelpOnEveryCommand(t *testing.T) {
 	for _, c := range commands() {
 		t.Run(c.name, func(t *testing.T) {
-			r := verbatim(t, t.TempDir(), "", nil, c.name, "--help")
-			if r.code != 0 || !strings.Contains(r.stdout, "Usage:") {
-				t.Errorf("exit %d, stdout:\n%s\nstderr: %s", r.code, r.stdout, r.stderr)
+			for _, args := range [][]string{{c.name, "--help"}, {"help", c.name}, {c.name, "-h"}} {
+				r := verbatim(t, t.TempDir(), "", nil, args...)
+				if r.code != 0 || strings.Count(r.stdout, "Usage:") != 1 {
+					t.Errorf("%q: exit %d, want the usage once on stdout:\n%s\nstderr: %s", args, r.code, r.stdout, r.stderr)
+				}
 			}
 		})
 	}
