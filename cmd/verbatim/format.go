@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/verbatimbot/verbatim/bot"
@@ -122,4 +123,13 @@ func writeJSON(w io.Writer, ans bot.Answer, explain bool) error {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	return enc.Encode(out)
+}
+
+// plural is n and the noun, in the plural unless n is 1: "1 article",
+// "2 articles".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
 }

@@ -61,7 +61,7 @@ func cmdIndex(ctx context.Context, a *app, args []string) error {
 	if rep.Rebuilt && rep.RebuildReason != "" {
 		fmt.Fprintf(a.out, "Rebuilt the index: %s.\n", rep.RebuildReason)
 	}
-	fmt.Fprintf(a.out, "Indexed %d articles (%d passages) in %s\n", info.Articles, info.Passages, info.Dir)
+	fmt.Fprintf(a.out, "Indexed %s (%s) in %s\n", plural(info.Articles, "article"), plural(info.Passages, "passage"), info.Dir)
 	fmt.Fprintf(a.out, "  added %d, updated %d, removed %d, unchanged %d, skipped %d\n",
 		len(rep.Added), len(rep.Updated), len(rep.Removed), len(rep.Unchanged), len(set.Skipped))
 	// Name the changed articles when there are few enough to read.
@@ -153,6 +153,6 @@ func cmdSources(ctx context.Context, a *app, args []string) error {
 		total += len(art.Paragraphs)
 	}
 	tw.Flush()
-	fmt.Fprintf(a.out, "%d articles, %d paragraphs\n", len(arts), total)
+	fmt.Fprintf(a.out, "%s, %s\n", plural(len(arts), "article"), plural(total, "paragraph"))
 	return nil
 }

@@ -189,7 +189,7 @@ func requireArticles(src source, set corpus.Set) error {
 		return nil
 	}
 	if len(set.Skipped) > 0 {
-		return fmt.Errorf("no articles could be loaded from %s (%d files skipped)", src.corpus, len(set.Skipped))
+		return fmt.Errorf("no articles could be loaded from %s (%s skipped)", src.corpus, plural(len(set.Skipped), "file"))
 	}
 	return fmt.Errorf("no articles in %s (looked for .md, .txt, .html, .htm and .jsonl files)", src.corpus)
 }

@@ -143,3 +143,29 @@ func TestVerboseShowsEffectiveSource(t *testing.T) {
 		t.Errorf("bundled corpus: stderr does not name it and its default index directory:\n%s", r.stderr)
 	}
 }
+
+// TestSingularWording: one of a thing is not "1 articles".
+func TestSingularWording(t *testing.T) {
+	work := t.TempDir()
+	one, bad := filepath.Join(work, "one"), filepath.Join(work, "bad")
+	writeCorpus(t, work, map[string]string{
+		"one/bees.txt":  "Bees\n\nHoney bees live in colonies of up to sixty thousand workers.\n",
+		"bad/empty.txt": "",
+		"votes.jsonl":   `{"time":"2026-01-02T03:04:05Z","answer_id":"a1","user_id":"u1","vote":"up","question":"Q?","answer":"x","refused":false,"citations":[]}` + "\n",
+	})
+	env := []string{"VERBATIM_INDEX=" + filepath.Join(work, "index"), "VERBATIM_VOTES_FILE=" + filepath.Join(work, "votes.jsonl")}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"index", "--corpus", one}, "Indexed 1 article (1 passage) in "},
+		{[]string{"sources", "--corpus", one}, "1 article, 1 paragraph\n"},
+		{[]string{"votes"}, "1 vote: 1 👍, 0 👎"},
+		{[]string{"ask", "--corpus", bad, "--index", filepath.Join(work, "bad-index"), "q?"}, "(1 file skipped)"},
+	} {
+		r := verbatim(t, work, "", env, tc.args...)
+		if !strings.Contains(r.stdout+r.stderr, tc.want) {
+			t.Errorf("%q: output lacks %q:\n%s%s", tc.args, tc.want, r.stdout, r.stderr)
+		}
+	}
+}
