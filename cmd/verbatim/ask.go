@@ -37,6 +37,9 @@ func cmdAsk(ctx context.Context, a *app, args []string) error {
 	if question == "" {
 		return usagef("ask needs a question")
 	}
+	if err := checkQuestion(question, a.cfg.MaxQuestion); err != nil {
+		return usageError{err.Error()}
+	}
 	eng, err := a.answeringEngine(ctx, *src, f)
 	if err != nil {
 		return err

@@ -47,7 +47,7 @@ var settings = []setting{
 	{Name: "VERBATIM_VOTES_FILE", Default: "", Help: "Where 👍/👎 votes are stored (JSON Lines). Empty: <user config dir>/verbatim/votes.jsonl."},
 	{Name: "VERBATIM_RATE_PER_MINUTE", Default: "6", Help: "Questions one Discord user may ask per minute."},
 	{Name: "VERBATIM_MAX_CONCURRENT", Default: "4", Help: "Answers computed at once across all Discord users."},
-	{Name: "VERBATIM_MAX_QUESTION_CHARS", Default: "500", Help: "Longest question accepted from Discord."},
+	{Name: "VERBATIM_MAX_QUESTION_CHARS", Default: "500", Help: "Longest question accepted, in characters, by Discord, ask and chat; a longer one is refused with a message."},
 }
 
 // Config is every setting, parsed. Its String method redacts secrets.
