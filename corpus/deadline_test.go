@@ -155,3 +155,49 @@ func BenchmarkParseHTMLNesting(b *testing.B) {
 		})
 	}
 }
+
+// ordinaryPage is about size bytes of an ordinary article page: navigation,
+// headings, lists and paragraphs with links and bold words.
+func ordinaryPage(size int) []byte {
+	var b bytes.Buffer
+	b.WriteString("<html><head><title>Council meeting</title></head><body><nav><a href=/>Home</a></nav><article>")
+	for i := 0; b.Len() < size; i++ {
+		if i%20 == 0 {
+			fmt.Fprintf(&b, "<h2>Section %d</h2><div class=box><ul><li>one</li><li>two</li></ul></div>", i/20)
+		}
+		fmt.Fprintf(&b, "<p>Paragraph %d says the council met on a Tuesday to discuss the new cycle lanes, and that <a href=/v>the vote</a> was close, with <b>nine</b> in favour and four against.</p>\n", i)
+	}
+	b.WriteString("</article><footer>Contact</footer></body></html>")
+	return b.Bytes()
+}
+
+// BenchmarkParseHTMLSize measures parseHTML on large pages: ordinary ones
+// up to the default 16 MiB file limit, and pages nested 500 deep (within the
+// depth limit, the slowest kind per byte), for the default parse timeout.
+// -short keeps to 1 MiB.
+func BenchmarkParseHTMLSize(b *testing.B) {
+	cases := []struct {
+		name string
+		page func(int) []byte
+		size int
+	}{
+		{"ordinary/1MiB", ordinaryPage, 1 << 20},
+		{"nested500/1MiB", heavyPage, 1 << 20},
+		{"ordinary/16MiB", ordinaryPage, 16 << 20},
+		{"nested500/4MiB", heavyPage, 4 << 20},
+	}
+	if testing.Short() {
+		cases = cases[:2]
+	}
+	for _, c := range cases {
+		page := c.page(c.size)
+		b.Run(c.name, func(b *testing.B) {
+			b.SetBytes(int64(len(page)))
+			for b.Loop() {
+				if p := parseHTML(b.Context(), "page", page); len(p.entries) != 1 {
+					b.Fatal(p.skipped)
+				}
+			}
+		})
+	}
+}
