@@ -183,15 +183,22 @@ func TestHelpOnEveryCommand(t *testing.T) {
 	}
 }
 
-// writeCorpus lays out a small corpus with one broken file.
+// writeCorpus writes files (slash-separated paths) under dir; a body
+// starting with "->" makes a symlink to the rest.
 func writeCorpus(t *testing.T, dir string, files map[string]string) {
 	t.Helper()
 	for name, body := range files {
-		p := filepath.Join(dir, name)
+		p := filepath.Join(dir, filepath.FromSlash(name))
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		var err error
+		if target, ok := strings.CutPrefix(body, "->"); ok {
+			err = os.Symlink(filepath.FromSlash(target), p)
+		} else {
+			err = os.WriteFile(p, []byte(body), 0o644)
+		}
+		if err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -197,7 +197,7 @@ func TestHostileCorpus(t *testing.T) {
 		files[name] = e.body
 		maps.Copy(wantSkipped, e.skipped)
 	}
-	writeTree(t, corpusDir, files)
+	writeCorpus(t, corpusDir, files)
 
 	env := []string{
 		"VERBATIM_INDEX=" + filepath.Join(work, "index"),
@@ -301,25 +301,4 @@ func tinyWord(i int) string {
 		i /= 26
 	}
 	return string(b)
-}
-
-// writeTree writes files under dir, as writeCorpus does, except that a
-// body starting with "->" makes a symlink to the rest.
-func writeTree(t *testing.T, dir string, files map[string]string) {
-	t.Helper()
-	for name, body := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		var err error
-		if target, ok := strings.CutPrefix(body, "->"); ok {
-			err = os.Symlink(filepath.FromSlash(target), p)
-		} else {
-			err = os.WriteFile(p, []byte(body), 0o644)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
 }
