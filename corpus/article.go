@@ -22,6 +22,9 @@
 //
 // Bad input never stops loading: a file or JSON line that cannot be used is
 // listed in Set.Skipped with the reason, and the rest loads.
+// The work per file is bounded: by Options.MaxFileBytes, by the HTML
+// parser's limit of 512 nested elements, and by Options.ParseTimeout; and
+// cancelling the context stops a parse in progress.
 //
 // corpus knows nothing about embeddings, retrieval or Discord.
 package corpus
@@ -168,6 +171,11 @@ type Options struct {
 	// The articles pass the same checks (duplicate IDs, no paragraphs) as
 	// parsed ones, and get Source set to the file's path.
 	Reuse func(FileStat) ([]Article, bool)
+	// ParseTimeout bounds the time one file may take to parse; a file that
+	// takes longer is skipped with a Problem saying so, and loading goes
+	// on. Zero means DefaultParseTimeout. Only HTML needs it: the other
+	// formats parse in time linear in the file's size.
+	ParseTimeout time.Duration
 }
 
 // DefaultMaxFileBytes is the default per-file size limit (16 MiB).

@@ -2,6 +2,7 @@ package corpus
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"net/url"
@@ -24,7 +25,14 @@ import (
 // the date from the page's published-time metadata.
 //
 // Pages must be UTF-8 unless a <meta charset> declares another encoding.
-func parseHTML(id string, data []byte) parsed {
+//
+// The work is bounded. A page whose elements nest deeper than 512 (the
+// limit of golang.org/x/net/html's parser) is refused with errTooDeep:
+// deep nesting is what makes both html.Parse and readability take time
+// quadratic in the page's size. And when ctx ends, html.Parse stops (it
+// reads through a ctxReader) or readability, which cannot be interrupted,
+// is abandoned.
+func parseHTML(ctx context.Context, id string, data []byte) parsed {
 	if bytes.IndexByte(data, 0) >= 0 {
 		return failed(errBinary)
 	}
@@ -32,19 +40,18 @@ func parseHTML(id string, data []byte) parsed {
 	if err != nil {
 		return failed(err)
 	}
-	doc, err := html.Parse(bytes.NewReader(data))
+	doc, err := html.Parse(ctxReader{ctx, bytes.NewReader(data)})
 	if err != nil {
-		return failed(fmt.Errorf("parse html: %w", err))
+		return failed(htmlParseError(ctx, err))
 	}
 	canonical := canonicalURL(doc)
 	var base *url.URL
 	if u, err := url.Parse(canonical); err == nil && u.IsAbs() {
 		base = u
 	}
-	parser := readability.NewParser()
-	page, err := parser.ParseAndMutate(doc, base)
+	page, err := readable(ctx, doc, base)
 	if err != nil {
-		return failed(fmt.Errorf("readability: %w", err))
+		return failed(err)
 	}
 	if page.Node == nil {
 		return failed(fmt.Errorf("%w: no readable content", errEmpty))
@@ -70,6 +77,56 @@ func parseHTML(id string, data []byte) parsed {
 	}
 	out.entries = []entry{{article: a}}
 	return out
+}
+
+// errTooDeep is the reason for a page nested deeper than html.Parse allows.
+var errTooDeep = errors.New("HTML elements nested more than 512 deep")
+
+// htmlParseError says why html.Parse failed. Reading from memory fails only
+// when ctx ends, so any other failure is the parser's own refusal, which
+// golang.org/x/net/html makes (as of v0.45.0) only for a stack of open
+// elements deeper than 512, in these words.
+func htmlParseError(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if strings.Contains(err.Error(), "open stack of elements exceeds 512") {
+		return errTooDeep
+	}
+	return fmt.Errorf("parse html: %w", err)
+}
+
+// readable finds the main text of doc with readability, giving up when ctx
+// ends. Readability cannot be interrupted, so it is then left to finish in
+// the background over doc, which nothing else holds; the depth limit of
+// html.Parse keeps that short (readability's cost grows with the size of
+// the page times its depth).
+func readable(ctx context.Context, doc *html.Node, base *url.URL) (readability.Article, error) {
+	type result struct {
+		page readability.Article
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		var r result
+		defer func() {
+			if p := recover(); p != nil {
+				r.err = fmt.Errorf("readability failed: %v", p)
+			}
+			done <- r
+		}()
+		parser := readability.NewParser()
+		r.page, r.err = parser.ParseAndMutate(doc, base)
+		if r.err != nil {
+			r.err = fmt.Errorf("readability: %w", r.err)
+		}
+	}()
+	select {
+	case r := <-done:
+		return r.page, r.err
+	case <-ctx.Done():
+		return readability.Article{}, ctx.Err()
+	}
 }
 
 // metaCharset finds a charset declared near the start of a page.

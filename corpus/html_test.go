@@ -19,7 +19,7 @@ func TestParseHTMLFixture(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := parseHTML("page", data)
+	p := parseHTML(t.Context(), "page", data)
 	checkArticles(t, p)
 	if len(p.entries) != 1 || len(p.skipped) != 0 || len(p.warnings) != 0 {
 		t.Fatalf("got %d articles, problems %v, warnings %v", len(p.entries), p.skipped, p.warnings)
@@ -100,7 +100,7 @@ func TestParseHTML(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := parseHTML("web/festival", []byte(tt.in))
+			p := parseHTML(t.Context(), "web/festival", []byte(tt.in))
 			checkArticles(t, p)
 			if tt.wantErr != nil {
 				if len(p.entries) != 0 || len(p.skipped) != 1 || !errors.Is(p.skipped[0].Err, tt.wantErr) {
@@ -138,7 +138,7 @@ func FuzzParseHTML(f *testing.F) {
 	f.Add("<table><tr><td>a<td>b</table><pre>\t x \n y</pre><ul><li>1<li>2</ul>")
 	f.Add("<div>bare <span>text</span><br><br>more&nbsp;&nbsp;text</div><svg><text>no</text></svg>")
 	f.Fuzz(func(t *testing.T, in string) {
-		p := parseHTML("fuzz", []byte(in))
+		p := parseHTML(t.Context(), "fuzz", []byte(in))
 		checkArticles(t, p)
 		if len(p.entries)+len(p.skipped) != 1 {
 			t.Fatalf("want one article or one problem, got %d and %d", len(p.entries), len(p.skipped))
@@ -153,7 +153,7 @@ func BenchmarkParseHTML(b *testing.B) {
 	}
 	b.SetBytes(int64(len(page)))
 	for b.Loop() {
-		if p := parseHTML("page", page); len(p.entries) != 1 {
+		if p := parseHTML(b.Context(), "page", page); len(p.entries) != 1 {
 			b.Fatal(p.skipped)
 		}
 	}

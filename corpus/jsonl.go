@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -48,7 +49,7 @@ func parseJSONL(id string, data []byte) parsed {
 		}
 		var r record
 		if err := json.Unmarshal([]byte(l), &r); err != nil {
-			skip(n, fmt.Errorf("json: %w", err))
+			skip(n, jsonError{"json: ", err})
 			continue
 		}
 		key, err := recordKey(r.ID, n)
@@ -92,7 +93,7 @@ func recordKey(raw json.RawMessage, line int) (string, error) {
 	case '"':
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
-			return "", fmt.Errorf("json: id: %w", err)
+			return "", jsonError{"json: id: ", err}
 		}
 		if s = foldSpace(s); s == "" {
 			return strconv.Itoa(line), nil
@@ -103,3 +104,14 @@ func recordKey(raw json.RawMessage, line int) (string, error) {
 	}
 	return "", fmt.Errorf("json: id must be a string or a number, not %s", raw)
 }
+
+// jsonError is a JSON decoding error behind prefix, worded once:
+// encoding/json starts some messages with "json: " and not others.
+type jsonError struct {
+	prefix string
+	err    error
+}
+
+func (e jsonError) Error() string { return e.prefix + strings.TrimPrefix(e.err.Error(), "json: ") }
+
+func (e jsonError) Unwrap() error { return e.err }

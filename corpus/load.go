@@ -35,8 +35,9 @@ var (
 const maxLinkHops = 40
 
 // parseFunc turns the bytes of one file into articles. id is the file's
-// article ID (its path without extension).
-type parseFunc func(id string, data []byte) parsed
+// article ID (its path without extension). A parser whose work can grow
+// faster than the file (HTML) gives up when ctx ends; see Options.ParseTimeout.
+type parseFunc func(ctx context.Context, id string, data []byte) parsed
 
 // parsed is what a parser made of one file. The loader fills in Problem.Path,
 // Article.Source and Article.Fingerprint.
@@ -62,13 +63,13 @@ func failed(err error) parsed {
 func parserFor(name string) parseFunc {
 	switch strings.ToLower(path.Ext(name)) {
 	case ".md", ".markdown":
-		return parseMarkdown
+		return linear(parseMarkdown)
 	case ".txt":
-		return parseText
+		return linear(parseText)
 	case ".html", ".htm":
 		return parseHTML
 	case ".jsonl":
-		return parseJSONL
+		return linear(parseJSONL)
 	}
 	return nil
 }
@@ -151,6 +152,10 @@ func (l *loader) walk(ctx context.Context, name, actual string, ancestors []stri
 		if strings.HasPrefix(e.Name(), ".") {
 			continue
 		}
+		if !utf8.ValidString(e.Name()) {
+			l.skipBadName(name, e)
+			continue
+		}
 		childName, childActual := path.Join(name, e.Name()), path.Join(actual, e.Name())
 		info, err := e.Info()
 		if err != nil {
@@ -178,11 +183,11 @@ func (l *loader) walk(ctx context.Context, name, actual string, ancestors []stri
 				continue
 			}
 			if info.IsDir() && slices.Contains(ancestors, childActual) {
-				what := childActual
-				if what == "." {
-					what = "the corpus root"
+				reason := fmt.Errorf("%w: leads to its own ancestor directory %s", errLoop, childActual)
+				if childActual == "." {
+					reason = fmt.Errorf("%w: leads back to the corpus root", errLoop)
 				}
-				l.skip(childName, 0, fmt.Errorf("%w: leads to its own ancestor %s", errLoop, what))
+				l.skip(childName, 0, reason)
 				continue
 			}
 		}
@@ -229,7 +234,9 @@ func (l *loader) load(ctx context.Context) (Set, error) {
 				continue
 			}
 			id := strings.TrimSuffix(f.name, path.Ext(f.name))
-			p = parserFor(f.name)(id, data)
+			if p, err = l.parse(ctx, f.name, id, data); err != nil {
+				return Set{}, err
+			}
 		}
 		clean := len(p.skipped) == 0 && len(p.warnings) == 0
 		for _, pr := range p.skipped {

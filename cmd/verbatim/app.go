@@ -58,13 +58,22 @@ func commands() []command {
 }
 
 // usageError is a mistake in how verbatim was called: exit code 1.
+//
+// The rule, for every command (README, "Exit codes"): a usage error is
+// one found before any work starts, from the command line and the
+// settings alone — an unknown command or flag, a missing or extra
+// argument, a question over VERBATIM_MAX_QUESTION_CHARS, a malformed
+// setting or .env, a setting the command requires left unset. Anything
+// that goes wrong while doing the work — a file, directory, index or
+// server missing, unreadable or failing, an interrupt — is a failure: exit
+// code 2.
 type usageError struct{ msg string }
 
 func (e usageError) Error() string { return e.msg }
 
 func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
 
-// Exit codes.
+// Exit codes; see usageError for which is which.
 const (
 	exitOK      = 0
 	exitUsage   = 1
@@ -75,9 +84,12 @@ const (
 func run(ctx context.Context, args []string, io stdio, lookupEnv func(string) (string, bool)) int {
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" || args[0] == "-help" {
 		if len(args) > 1 {
-			if c, ok := findCommand(args[1]); ok {
-				return runCommand(ctx, c, []string{"--help"}, io, lookupEnv)
+			c, ok := findCommand(args[1])
+			if !ok {
+				fmt.Fprintf(io.err, "verbatim: unknown command %q (run 'verbatim help')\n", args[1])
+				return exitUsage
 			}
+			return runCommand(ctx, c, []string{"--help"}, io, lookupEnv)
 		}
 		printUsage(io.out)
 		if len(args) == 0 {
@@ -118,13 +130,13 @@ func runCommand(ctx context.Context, c command, args []string, io stdio, lookupE
 	case errors.Is(err, flag.ErrHelp):
 		return exitOK
 	case errors.As(err, new(usageError)):
-		fmt.Fprintf(io.err, "verbatim %s: %v (run 'verbatim %s --help')\n", c.name, err, c.name)
+		fmt.Fprintf(io.err, "verbatim %s: %s (run 'verbatim %s --help')\n", c.name, errorLine(err), c.name)
 		return exitUsage
 	case ctx.Err() != nil && errors.Is(err, context.Canceled):
 		fmt.Fprintf(io.err, "verbatim %s: interrupted\n", c.name)
 		return exitFailure
 	default:
-		fmt.Fprintf(io.err, "verbatim %s: %s\n", c.name, oneLine(err.Error()))
+		fmt.Fprintf(io.err, "verbatim %s: %s\n", c.name, errorLine(err))
 		return exitFailure
 	}
 }
@@ -205,8 +217,7 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				fs.Usage()
-				return nil, flag.ErrHelp
+				return nil, flag.ErrHelp // fs.Parse printed the usage
 			}
 			return nil, usageError{err.Error()}
 		}

@@ -37,6 +37,9 @@ func cmdAsk(ctx context.Context, a *app, args []string) error {
 	if question == "" {
 		return usagef("ask needs a question")
 	}
+	if err := checkQuestion(question, a.cfg.MaxQuestion); err != nil {
+		return usageError{err.Error()}
+	}
 	eng, err := a.answeringEngine(ctx, *src, f)
 	if err != nil {
 		return err
@@ -57,7 +60,7 @@ func (a *app) answeringEngine(ctx context.Context, src source, f *askFlags) (*bo
 	if err != nil {
 		return nil, err
 	}
-	a.describe(ctx, f)
+	a.describe(ctx, f, src, ix.Info().Dir)
 	return eng, nil
 }
 
@@ -70,7 +73,7 @@ func (a *app) answerOne(ctx context.Context, eng *bot.Engine, q bot.Question, f 
 	if !f.json && !f.noStream {
 		q.OnDelta = func(text string) {
 			streamed.WriteString(text)
-			fmt.Fprint(a.out, text)
+			fmt.Fprint(a.out, bot.Printable(text))
 		}
 	}
 	start := time.Now()
@@ -106,13 +109,19 @@ func (a *app) answerOne(ctx context.Context, eng *bot.Engine, q bot.Question, f 
 	return ans, nil
 }
 
-// describe reports, with --verbose, the settings in use (secrets redacted)
-// and the chat model.
-func (a *app) describe(ctx context.Context, f *askFlags) {
+// describe reports, with --verbose, the settings in use (secrets redacted),
+// with the corpus and index actually opened (from --corpus and --index, or
+// the defaults), and the chat model.
+func (a *app) describe(ctx context.Context, f *askFlags, src source, indexDir string) {
 	if !f.verbose {
 		return
 	}
-	fmt.Fprintf(a.err, "settings: %s\n", a.cfg)
+	cfg := a.cfg
+	cfg.Corpus, cfg.Index = src.corpus, indexDir
+	if key, err := corpusKey(src.corpus); err == nil {
+		cfg.Corpus = key // absolute, or "bundled"
+	}
+	fmt.Fprintf(a.err, "settings: %s\n", cfg)
 	if a.llm == nil {
 		fmt.Fprintln(a.err, "answers: extractive (no LLM configured or --extractive)")
 		return
@@ -120,8 +129,8 @@ func (a *app) describe(ctx context.Context, f *askFlags) {
 	fmt.Fprintf(a.err, "answers: %s\n", a.llm.Config())
 	model, err := a.llm.Model(ctx)
 	if err != nil {
-		fmt.Fprintf(a.err, "model: unknown (%s)\n", oneLine(err.Error()))
+		fmt.Fprintf(a.err, "model: unknown (%s)\n", errorLine(err))
 		return
 	}
-	fmt.Fprintf(a.err, "model: %s\n", model)
+	fmt.Fprintf(a.err, "model: %s\n", bot.Printable(model))
 }

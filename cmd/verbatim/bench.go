@@ -126,13 +126,13 @@ func cmdBenchGen(_ context.Context, a *app, args []string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(a.out, "Rewrote %d of %d articles (edit round %d) in %s\n", changed, *n, *edit, *out)
+		fmt.Fprintf(a.out, "Rewrote %d of %s (edit round %d) in %s\n", changed, plural(*n, "article"), *edit, *out)
 		return nil
 	}
 	if err := g.WriteDir(*out, 0, *n, 0, runtime.GOMAXPROCS(0)); err != nil {
 		return err
 	}
-	fmt.Fprintf(a.out, "Wrote %d articles (seed %d) to %s\n", *n, *seed, *out)
+	fmt.Fprintf(a.out, "Wrote %s (seed %d) to %s\n", plural(*n, "article"), *seed, *out)
 	return nil
 }
 

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -38,18 +37,34 @@ func cmdChat(ctx context.Context, a *app, args []string) error {
 	defer closeInput()
 
 	var history []bot.Turn
+	asked, answered := 0, 0
 	for {
 		line, err := next()
 		if errors.Is(err, io.EOF) {
+			switch {
+			case asked == 1 && answered == 0:
+				return errors.New("the question could not be answered")
+			case asked > 1 && answered == 0:
+				return fmt.Errorf("none of the %d questions could be answered", asked)
+			}
 			return nil
+		}
+		q := strings.TrimSpace(line)
+		if err == nil && q != "" {
+			err = checkQuestion(q, a.cfg.MaxQuestion)
+		}
+		if errors.Is(err, errQuestionTooLong) {
+			asked++
+			fmt.Fprintf(a.err, "verbatim chat: %s; skipped\n", errorLine(err))
+			continue
 		}
 		if err != nil {
 			return err
 		}
-		q := strings.TrimSpace(line)
 		if q == "" {
 			continue
 		}
+		asked++
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -59,9 +74,10 @@ func cmdChat(ctx context.Context, a *app, args []string) error {
 				return ctx.Err()
 			}
 			// One failed question does not end the conversation.
-			fmt.Fprintf(a.err, "verbatim chat: %s\n", oneLine(err.Error()))
+			fmt.Fprintf(a.err, "verbatim chat: %s\n", errorLine(err))
 			continue
 		}
+		answered++
 		if !f.json {
 			fmt.Fprintln(a.out)
 		}
@@ -99,15 +115,12 @@ func (a *app) chatInput() (next func() (string, error), closeFn func(), err erro
 			}
 		}, func() { rl.Close() }, nil
 	}
-	sc := bufio.NewScanner(a.in)
-	sc.Buffer(make([]byte, 64*1024), 1<<20)
+	lr := newLineReader(a.in, a.cfg.MaxQuestion)
 	return func() (string, error) {
-		if sc.Scan() {
-			return sc.Text(), nil
-		}
-		if err := sc.Err(); err != nil {
+		line, err := lr.next()
+		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, errQuestionTooLong) {
 			return "", fmt.Errorf("read question: %w", err)
 		}
-		return "", io.EOF
+		return line, err
 	}, func() {}, nil
 }

@@ -21,6 +21,7 @@ var settings = []setting{
 	{Name: "VERBATIM_CORPUS", Default: "", Help: "Directory of articles (.md, .txt, .html, .jsonl). Empty: the bundled articles."},
 	{Name: "VERBATIM_INDEX", Default: "", Help: "Index directory. Empty: <user cache dir>/verbatim/index/<hash of the corpus path>."},
 	{Name: "VERBATIM_MAX_FILE_BYTES", Default: "16777216", Help: "Corpus files larger than this are skipped (and reported)."},
+	{Name: "VERBATIM_PARSE_TIMEOUT", Default: "30s", Help: "Longest one corpus file may take to parse; a file that takes longer (pathological HTML) is skipped and reported."},
 	{Name: "VERBATIM_TOP_K", Default: "8", Help: "Passages retrieved per question."},
 	{Name: "VERBATIM_ANSWER_TIMEOUT", Default: "90s", Help: "Deadline for answering one question (retrieval, model, verification)."},
 	{Name: "VERBATIM_MEMORY_LIMIT", Default: "768MiB", Help: "Soft memory limit for the Go runtime (e.g. 512MiB, 2GiB; off: none). GOMEMLIMIT, when set, wins."},
@@ -46,7 +47,7 @@ var settings = []setting{
 	{Name: "VERBATIM_VOTES_FILE", Default: "", Help: "Where 👍/👎 votes are stored (JSON Lines). Empty: <user config dir>/verbatim/votes.jsonl."},
 	{Name: "VERBATIM_RATE_PER_MINUTE", Default: "6", Help: "Questions one Discord user may ask per minute."},
 	{Name: "VERBATIM_MAX_CONCURRENT", Default: "4", Help: "Answers computed at once across all Discord users."},
-	{Name: "VERBATIM_MAX_QUESTION_CHARS", Default: "500", Help: "Longest question accepted from Discord."},
+	{Name: "VERBATIM_MAX_QUESTION_CHARS", Default: "500", Help: "Longest question accepted, in characters, by Discord, ask and chat; a longer one is refused with a message."},
 }
 
 // Config is every setting, parsed. Its String method redacts secrets.
@@ -54,6 +55,7 @@ type Config struct {
 	Corpus        string
 	Index         string
 	MaxFileBytes  int64
+	ParseTimeout  time.Duration
 	TopK          int
 	AnswerTimeout time.Duration
 	MemoryLimit   int64 // bytes; 0: none (or GOMEMLIMIT rules)
@@ -136,6 +138,7 @@ func loadConfig(lookup func(string) (string, bool)) (Config, error) {
 		Corpus:         get("VERBATIM_CORPUS"),
 		Index:          get("VERBATIM_INDEX"),
 		MaxFileBytes:   int64(intVal("VERBATIM_MAX_FILE_BYTES", 1)),
+		ParseTimeout:   durVal("VERBATIM_PARSE_TIMEOUT"),
 		TopK:           intVal("VERBATIM_TOP_K", 1),
 		AnswerTimeout:  durVal("VERBATIM_ANSWER_TIMEOUT"),
 		MemoryLimit:    memLimit(),

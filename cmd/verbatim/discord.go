@@ -145,13 +145,10 @@ func cmdVotes(_ context.Context, a *app, args []string) error {
 			mark = "👍"
 			up++
 		}
-		q := strings.Join(strings.Fields(v.Question), " ")
-		if r := []rune(q); len(r) > 70 {
-			q = string(r[:69]) + "…"
-		}
+		q := shown(strings.Join(strings.Fields(v.Question), " "), 70)
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", v.Time.Local().Format("2006-01-02 15:04"), mark, len(v.Citations), q)
 	}
 	tw.Flush()
-	fmt.Fprintf(a.out, "%d votes: %d 👍, %d 👎 (%s)\n", len(votes), up, len(votes)-up, path)
+	fmt.Fprintf(a.out, "%s: %d 👍, %d 👎 (%s)\n", plural(len(votes), "vote"), up, len(votes)-up, path)
 	return nil
 }

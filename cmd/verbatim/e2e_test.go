@@ -175,23 +175,32 @@ func TestExitCodes(t *testing.T) {
 func TestHelpOnEveryCommand(t *testing.T) {
 	for _, c := range commands() {
 		t.Run(c.name, func(t *testing.T) {
-			r := verbatim(t, t.TempDir(), "", nil, c.name, "--help")
-			if r.code != 0 || !strings.Contains(r.stdout, "Usage:") {
-				t.Errorf("exit %d, stdout:\n%s\nstderr: %s", r.code, r.stdout, r.stderr)
+			for _, args := range [][]string{{c.name, "--help"}, {"help", c.name}, {c.name, "-h"}} {
+				r := verbatim(t, t.TempDir(), "", nil, args...)
+				if r.code != 0 || strings.Count(r.stdout, "Usage:") != 1 {
+					t.Errorf("%q: exit %d, want the usage once on stdout:\n%s\nstderr: %s", args, r.code, r.stdout, r.stderr)
+				}
 			}
 		})
 	}
 }
 
-// writeCorpus lays out a small corpus with one broken file.
+// writeCorpus writes files (slash-separated paths) under dir; a body
+// starting with "->" makes a symlink to the rest.
 func writeCorpus(t *testing.T, dir string, files map[string]string) {
 	t.Helper()
 	for name, body := range files {
-		p := filepath.Join(dir, name)
+		p := filepath.Join(dir, filepath.FromSlash(name))
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		var err error
+		if target, ok := strings.CutPrefix(body, "->"); ok {
+			err = os.Symlink(filepath.FromSlash(target), p)
+		} else {
+			err = os.WriteFile(p, []byte(body), 0o644)
+		}
+		if err != nil {
 			t.Fatal(err)
 		}
 	}

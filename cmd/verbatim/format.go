@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/verbatimbot/verbatim/bot"
@@ -14,7 +15,7 @@ import (
 // citation as “quote” — Title, ¶N (URL).
 func writeAnswer(w io.Writer, ans bot.Answer, withText bool) {
 	if withText {
-		fmt.Fprintln(w, strings.TrimSpace(ans.Text))
+		fmt.Fprintln(w, shown(strings.TrimSpace(ans.Text), maxAnswerRunes))
 	}
 	if len(ans.Citations) == 0 {
 		return
@@ -25,11 +26,12 @@ func writeAnswer(w io.Writer, ans bot.Answer, withText bool) {
 	}
 }
 
-// formatCitation is the one-line citation format shared by ask and chat.
+// formatCitation is the one-line citation format shared by ask and chat;
+// a very long quote is clipped (--json has it whole).
 func formatCitation(c bot.Citation) string {
-	s := fmt.Sprintf("“%s” — %s, ¶%d", c.Quote, c.Article.Title, c.Paragraph)
+	s := fmt.Sprintf("“%s” — %s, ¶%d", shown(c.Quote, maxQuoteRunes), shown(c.Article.Title, maxTitleRunes), c.Paragraph)
 	if c.Article.URL != "" {
-		s += " (" + c.Article.URL + ")"
+		s += " (" + shown(c.Article.URL, 0) + ")"
 	}
 	if c.Status == bot.Repaired {
 		s += " [repaired]"
@@ -42,15 +44,15 @@ func formatCitation(c bot.Citation) string {
 func writeExplain(w io.Writer, ans bot.Answer) {
 	fmt.Fprintln(w)
 	if ans.Standalone != "" && ans.Standalone != ans.Question {
-		fmt.Fprintf(w, "Searched for: %s\n", ans.Standalone)
+		fmt.Fprintf(w, "Searched for: %s\n", shown(ans.Standalone, 0))
 	}
 	fmt.Fprintf(w, "Retrieved passages (%s answer):\n", ans.Mode)
 	if len(ans.Passages) == 0 {
 		fmt.Fprintln(w, "  none")
 	}
 	for i, h := range ans.Passages {
-		fmt.Fprintf(w, "%2d. %-40s score %.4f  %s\n", i+1, h.ID, h.Score, signalSummary(h))
-		fmt.Fprintf(w, "    %s, %s: %s\n", h.Title, paragraphRange(h.First, h.Last), excerpt(h.Text, 110))
+		fmt.Fprintf(w, "%2d. %-40s score %.4f  %s\n", i+1, displayName(h.ID), h.Score, signalSummary(h))
+		fmt.Fprintf(w, "    %s, %s: %s\n", shown(h.Title, maxTitleRunes), paragraphRange(h.First, h.Last), excerpt(h.Text, maxExcerptRunes))
 	}
 }
 
@@ -72,13 +74,13 @@ func paragraphRange(first, last int) string {
 	return fmt.Sprintf("¶%d–%d", first, last)
 }
 
+// excerpt is the start of a passage's text on one line: white space
+// folded, at most n runes, safe to print.
 func excerpt(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n]) + "…"
+	// Clip before folding, so a huge paragraph costs only its start; a
+	// start of n runes and as many again of white space is enough.
+	s = bot.Clip(s, 2*n)
+	return shown(strings.Join(strings.Fields(s), " "), n)
 }
 
 // jsonPassage is a retrieved passage in `ask --json --explain` output.
@@ -121,4 +123,13 @@ func writeJSON(w io.Writer, ans bot.Answer, explain bool) error {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	return enc.Encode(out)
+}
+
+// plural is n and the noun, in the plural unless n is 1: "1 article",
+// "2 articles".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
 }

@@ -61,7 +61,7 @@ func cmdIndex(ctx context.Context, a *app, args []string) error {
 	if rep.Rebuilt && rep.RebuildReason != "" {
 		fmt.Fprintf(a.out, "Rebuilt the index: %s.\n", rep.RebuildReason)
 	}
-	fmt.Fprintf(a.out, "Indexed %d articles (%d passages) in %s\n", info.Articles, info.Passages, info.Dir)
+	fmt.Fprintf(a.out, "Indexed %s (%s) in %s\n", plural(info.Articles, "article"), plural(info.Passages, "passage"), info.Dir)
 	fmt.Fprintf(a.out, "  added %d, updated %d, removed %d, unchanged %d, skipped %d\n",
 		len(rep.Added), len(rep.Updated), len(rep.Removed), len(rep.Unchanged), len(set.Skipped))
 	// Name the changed articles when there are few enough to read.
@@ -69,7 +69,11 @@ func cmdIndex(ctx context.Context, a *app, args []string) error {
 		if len(ids) == 0 || len(ids) > 10 {
 			return
 		}
-		fmt.Fprintf(a.out, "  %s: %s\n", label, strings.Join(ids, ", "))
+		names := make([]string, len(ids))
+		for i, id := range ids {
+			names[i] = displayName(id)
+		}
+		fmt.Fprintf(a.out, "  %s: %s\n", label, strings.Join(names, ", "))
 	}
 	list("added", rep.Added)
 	list("updated", rep.Updated)
@@ -78,11 +82,7 @@ func cmdIndex(ctx context.Context, a *app, args []string) error {
 		fmt.Fprintln(a.out, "Skipped files:")
 		tw := tabwriter.NewWriter(a.out, 2, 4, 2, ' ', 0)
 		for _, p := range set.Skipped {
-			where := p.Path
-			if p.Line > 0 {
-				where = fmt.Sprintf("%s:%d", p.Path, p.Line)
-			}
-			fmt.Fprintf(tw, "  %s\t%s\n", where, p.Err)
+			fmt.Fprintf(tw, "  %s\t%s\n", problemPlace(p), errorLine(p.Err))
 		}
 		tw.Flush()
 	}
@@ -149,10 +149,10 @@ func cmdSources(ctx context.Context, a *app, args []string) error {
 	fmt.Fprintln(tw, "ARTICLE\tPARAGRAPHS\tTITLE")
 	total := 0
 	for _, art := range arts {
-		fmt.Fprintf(tw, "%s\t%d\t%s\n", art.ID, len(art.Paragraphs), art.Title)
+		fmt.Fprintf(tw, "%s\t%d\t%s\n", displayName(art.ID), len(art.Paragraphs), shown(art.Title, maxTitleRunes))
 		total += len(art.Paragraphs)
 	}
 	tw.Flush()
-	fmt.Fprintf(a.out, "%d articles, %d paragraphs\n", len(arts), total)
+	fmt.Fprintf(a.out, "%s, %s\n", plural(len(arts), "article"), plural(total, "paragraph"))
 	return nil
 }

@@ -34,7 +34,7 @@ func (a *app) loadCorpus(ctx context.Context, dir string, reuse func(corpus.File
 		}
 		return set, nil
 	}
-	set, err := corpus.LoadDir(ctx, dir, corpus.Options{MaxFileBytes: a.cfg.MaxFileBytes, Reuse: reuse})
+	set, err := corpus.LoadDir(ctx, dir, corpus.Options{MaxFileBytes: a.cfg.MaxFileBytes, ParseTimeout: a.cfg.ParseTimeout, Reuse: reuse})
 	if err != nil {
 		return corpus.Set{}, fmt.Errorf("load corpus %s: %w", dir, err)
 	}
@@ -176,7 +176,7 @@ func (a *app) openForQuestions(ctx context.Context, src source) (*retrieval.Inde
 		return nil, err
 	}
 	for _, p := range set.Skipped {
-		fmt.Fprintf(a.err, "verbatim: skipped %s\n", p.Error())
+		fmt.Fprintf(a.err, "verbatim: skipped %s: %s\n", problemPlace(p), errorLine(p.Err))
 	}
 	if err := requireArticles(src, set); err != nil {
 		return nil, err
@@ -189,7 +189,7 @@ func requireArticles(src source, set corpus.Set) error {
 		return nil
 	}
 	if len(set.Skipped) > 0 {
-		return fmt.Errorf("no articles could be loaded from %s (%d files skipped)", src.corpus, len(set.Skipped))
+		return fmt.Errorf("no articles could be loaded from %s (%s skipped)", src.corpus, plural(len(set.Skipped), "file"))
 	}
 	return fmt.Errorf("no articles in %s (looked for .md, .txt, .html, .htm and .jsonl files)", src.corpus)
 }
