@@ -97,19 +97,22 @@ type Evidence struct {
 	Features []float64
 	// Support is the refusal model's probability that the articles answer.
 	Support float64
-	// DecisiveMissing is set when the question's heaviest term is nowhere in
-	// the corpus, not even as a synonym, and the best sentence holds fewer
-	// than two of its terms: "What is the capital of France?" over an
-	// article that mentions France but no capital. Such a question is
-	// refused whatever Support says.
+	// DecisiveMissing is set when the question's heaviest term is an
+	// English word nowhere in the corpus, not even as a synonym, and the
+	// best sentence holds fewer than two of its terms: "What is the capital
+	// of France?" over an article that mentions France but no capital.
+	// Such a question is refused whatever Support says.
 	DecisiveMissing bool
-	// CueMissing is set when the question asks for a number or a date
-	// ("how many", "when") and none of the best few sentences offers one:
-	// no quote could answer it ("How much did Iran pay for the S-400?"
-	// over an article that names the S-400 but no price).
+	// CueMissing is set when the question asks for a quantity ("how many",
+	// "how much", "what is the price") and none of the sentences an answer
+	// could quote offers one: no quote could answer it ("How much did Iran
+	// pay for the S-400?" over an article that names the S-400 but no
+	// price). A "when" answer may be an event rather than a date, so a
+	// missing date is left to the refusal model (feature cue_missing).
 	CueMissing bool
 
 	q       query
+	src     TextSource
 	lexical float64 // the best passage's BM25 over the question's IDF mass
 	vector  float64 // the best passage's vector similarity
 }
@@ -120,7 +123,7 @@ func gather(ctx context.Context, src TextSource, models *Models, q query, hits [
 	if len(hits) > passages {
 		hits = hits[:passages]
 	}
-	ev := Evidence{q: q}
+	ev := Evidence{q: q, src: src}
 	type para struct {
 		ref   paraRef
 		rank  int
@@ -255,7 +258,7 @@ func (ev *Evidence) rank(m *Models) {
 // answer could quote: the best one, its neighbours, and those the sentence
 // model rates nearly as high (see Extractive.quote).
 func (ev *Evidence) cueMissing() bool {
-	if (ev.q.want != numberAnswer && ev.q.want != timeAnswer) || len(ev.Candidates) == 0 {
+	if ev.q.want != numberAnswer || len(ev.Candidates) == 0 {
 		return false
 	}
 	best := ev.Candidates[0]
@@ -283,19 +286,83 @@ func (ev *Evidence) decisiveMissing() bool {
 		return false
 	}
 	top := idx[0]
-	if q.known[top] || len(q.syns[top]) > 0 {
+	// Only an English word the corpus never uses decides: a name, an
+	// abbreviation or a misspelling may be the corpus's own spelt another way.
+	if q.known[top] || len(q.syns[top]) > 0 || !isWord(q.terms[top]) {
 		return false
 	}
 	if len(ev.Candidates) == 0 {
 		return true
 	}
-	matched := 0
-	for _, t := range q.terms {
-		if ev.Candidates[0].terms[t] {
-			matched++
+	best := ev.Candidates[0]
+	for t := range best.terms {
+		if similarSpelling(q.terms[top], t) {
+			return false // a misspelling or a compound: "jagger bomb", "sado masochism"
 		}
 	}
-	return matched < 2
+	var matched []string
+	for _, t := range q.terms {
+		if best.terms[t] {
+			matched = append(matched, t)
+		}
+	}
+	switch len(matched) {
+	case 0:
+		return true
+	case 1:
+		// One word in common decides nothing when the article is about
+		// it ("Where do flamingos live?" of an article on a lagoon's
+		// flamingos); it is incidental when few of the article's
+		// paragraphs have it (France in an article on Iran and Russia).
+		return !ev.prominent(best.ArticleID, matched[0])
+	}
+	return false
+}
+
+// minProminence is the share of an article's paragraphs a term must be in
+// for the article to be about it.
+const minProminence = 0.25
+
+// prominent reports whether term is in at least minProminence of the
+// article's paragraphs (its title counting as one).
+func (ev *Evidence) prominent(articleID, term string) bool {
+	art, ok := ev.src.Article(articleID)
+	if !ok || len(art.Paragraphs) == 0 {
+		return false
+	}
+	n := 0
+	if slices.Contains(retrieval.Terms(art.Title), term) {
+		n++
+	}
+	for _, p := range art.Paragraphs {
+		if slices.Contains(retrieval.Terms(p), term) {
+			n++
+		}
+	}
+	return float64(n) >= minProminence*float64(len(art.Paragraphs)+1)
+}
+
+// similarSpelling reports whether two terms are likely one word spelt two
+// ways: one holds the other (at least four letters), or at least half of
+// the shorter one's letter trigrams are in the longer one.
+func similarSpelling(a, b string) bool {
+	if len(a) > len(b) {
+		a, b = b, a
+	}
+	if len(a) < 4 {
+		return false
+	}
+	if strings.Contains(b, a) {
+		return true
+	}
+	grams, shared := 0, 0
+	for i := 0; i+3 <= len(a); i++ {
+		grams++
+		if strings.Contains(b, a[i:i+3]) {
+			shared++
+		}
+	}
+	return grams > 0 && 2*shared >= grams
 }
 
 func refusalFeatures(ev *Evidence) []float64 {

@@ -221,7 +221,30 @@ func window(s string, q query) string {
 			bestLo, bestHi, bestW = lo, hi, sum
 		}
 	}
-	return s[words[bestLo].start:words[bestHi].end]
+	// Centre the window on the question's words it holds: from the first
+	// to the last of them, grown a word at a time on either side.
+	first, last := bestHi, bestLo
+	for i := bestLo; i <= bestHi; i++ {
+		if words[i].w > 0 {
+			first, last = min(first, i), max(last, i)
+		}
+	}
+	if first > last {
+		first, last = bestLo, bestLo
+	}
+	fits := func(a, b int) bool { return words[b].runeEnd-words[a].runeStart <= maxQuoteRunes }
+	for grew := true; grew; {
+		grew = false
+		if last+1 < len(words) && fits(first, last+1) {
+			last++
+			grew = true
+		}
+		if first > 0 && fits(first-1, last) {
+			first--
+			grew = true
+		}
+	}
+	return s[words[first].start:words[last].end]
 }
 
 // maxEcho is how much of the question a refusal repeats, in runes.

@@ -21,9 +21,10 @@ const (
 )
 
 // greetings are openers that may precede a real question ("hi, who is
-// …?") and, alone, are small talk.
-var greetings = []string{"hi", "hello", "hey", "heya", "hiya", "howdy", "yo", "greetings", "good morning",
-	"good afternoon", "good evening", "good day", "hi there", "hello there", "hey there", "dear bot", "ok", "okay"}
+// …?") and, alone, are small talk; longer ones first, so "hello there" is
+// taken off whole.
+var greetings = []string{"hi there", "hello there", "hey there", "good morning", "good afternoon", "good evening",
+	"good day", "dear bot", "greetings", "hello", "howdy", "heya", "hiya", "okay", "hey", "hi", "yo", "ok"}
 
 // smallTalk is what a whole message is, when it is small talk (after
 // greetings are taken off).
@@ -38,13 +39,15 @@ var smallTalk = []string{"thanks", "thank you", "thank you very much", "thanks a
 // overviewPhrases ask what an article is about as a whole. A phrase with a
 // trailing space takes a topic after it ("summarize the sanctions part").
 var overviewPhrases = regexp.MustCompile(`^(?:` +
-	`(?:what|whats|what's) (?:is|are) (?:this|the|these|that|those) (?:article|articles|text|document|documents|piece|story|corpus|source|sources) (?:about|on)|` +
+	// Whole questions about the article: nothing may follow.
+	`(?:(?:what|whats|what's) (?:is|are) (?:this|the|these|that|those) (?:article|articles|text|document|documents|piece|story|corpus|source|sources) (?:about|on)|` +
 	`(?:what|whats|what's) (?:is|are) (?:it|they) (?:about|on)|` +
 	`what (?:does|do) (?:this|the|these) (?:article|articles|text|document|documents|piece|story) (?:say|cover|discuss|talk about)|` +
 	`(?:what are|tell me) the (?:main|key) (?:points|ideas|takeaways|facts)(?: of (?:the|this) (?:article|text|piece|story))?|` +
-	`(?:what is|whats|what's) the (?:main idea|gist|point|summary|topic)(?: of (?:the|this) (?:article|text|piece|story))?|` +
-	`(?:can you |could you |please )?(?:summari[sz]e|sum up|give (?:me )?(?:a |an )?(?:summary|overview|recap|gist)(?: of)?|overview(?: of)?|summary(?: of)?|tl;?dr(?: of)?|recap(?: of)?)` +
-	`)\b`)
+	`(?:what is|whats|what's) the (?:main idea|gist|point|summary|topic)(?: of (?:the|this) (?:article|text|piece|story))?)(?: please)?$|` +
+	// Requests for a summary, which may name a topic after them.
+	`(?:can you |could you |please )?(?:summari[sz]e|sum up|give (?:me )?(?:a |an )?(?:summary|overview|recap|gist)(?: of)?|overview(?: of)?|summary(?: of)?|tl;?dr(?: of)?|recap(?: of)?)\b` +
+	`)`)
 
 // articleWords are the words that may stand for "the article" after a
 // summary phrase ("summarize the article" names no topic).

@@ -29,14 +29,14 @@ const contextWeight = 0.35
 // A term the corpus has never seen weighs the highest IDF there is: it is
 // the most specific word of the question, and its absence is evidence.
 type query struct {
-	terms   []string  // unique content terms, in question order
-	weights []float64 // per term: IDF (context terms scaled by contextWeight)
-	known   []bool    // per term: the corpus has it
+	terms   []string   // unique content terms, in question order
+	weights []float64  // per term: IDF (context terms scaled by contextWeight)
+	known   []bool     // per term: the corpus has it
 	syns    [][]string // per term: its synonyms the corpus has
-	total   float64   // sum of weights
-	rawMass float64   // sum of the terms' BM25 IDFs (unsmoothed), for scaling BM25 scores
-	maxIDF  float64   // the IDF of an unknown term
-	rarest  int       // index of the highest-IDF known own term, -1 if none
+	total   float64    // sum of weights
+	rawMass float64    // sum of the terms' BM25 IDFs (unsmoothed), for scaling BM25 scores
+	maxIDF  float64    // the IDF of an unknown term
+	rarest  int        // index of the highest-IDF known own term, -1 if none
 	want    answerType
 }
 
@@ -97,7 +97,7 @@ func smoothIDF(idf IDFer, term string) (w float64, known bool) {
 	n := (math.Exp(unknown)-1)*0.5 - 0.5
 	df := 0.0
 	if known {
-		df = (n + 1) / math.Exp(raw) - 0.5
+		df = (n+1)/math.Exp(raw) - 0.5
 		df = min(max(df, 0), n)
 	}
 	return math.Log(1 + (n+smoothDocs-df+0.5)/(df+0.5)), known
@@ -360,7 +360,12 @@ func answerTypeOf(question string) answerType {
 			}
 		}
 	}
-	for _, p := range []string{"when ", "what year", "which year", "what date", "what day", "in what year"} {
+	// "when" asks for a time only at the start ("What did he do when he
+	// went to Boston?" does not).
+	if strings.HasPrefix(q, "when ") || strings.HasPrefix(q, "since when") || strings.HasPrefix(q, "until when") {
+		return timeAnswer
+	}
+	for _, p := range []string{"what year", "which year", "what date", "what day", "what time", "what month", "which month", "which day"} {
 		if strings.HasPrefix(q, p) || strings.Contains(q, " "+p) {
 			return timeAnswer
 		}
@@ -376,7 +381,8 @@ func answerTypeOf(question string) answerType {
 var timeWords = []string{"january", "february", "march", "april", "may", "june", "july",
 	"august", "september", "october", "november", "december", "monday", "tuesday",
 	"wednesday", "thursday", "friday", "saturday", "sunday", "century", "decade",
-	"year", "month", "week", "today", "yesterday", "ago", "earlier", "later"}
+	"year", "month", "week", "today", "yesterday", "ago", "earlier", "later",
+	"after", "before", "during", "since", "until", "while", "once", "when"}
 
 var numberWords = []string{"one", "two", "three", "four", "five", "six", "seven", "eight",
 	"nine", "ten", "eleven", "twelve", "twenty", "thirty", "forty", "fifty", "hundred",
@@ -409,8 +415,10 @@ func (t answerType) cued(text string, q query) bool {
 			}
 			return true
 		}
-		if slices.Contains(numberWords, w) || t == timeAnswer && slices.Contains(timeWords, w) {
-			return true
+		for part := range strings.SplitSeq(w, "-") { // "twenty-three"
+			if slices.Contains(numberWords, part) || t == timeAnswer && slices.Contains(timeWords, part) {
+				return true
+			}
 		}
 	}
 	return false

@@ -12,8 +12,9 @@ import (
 //go:generate go run ./internal/gensynonyms -out synonyms.txt.gz
 
 // synonymsGz is the synonym table: a term (as retrieval.Terms makes it),
-// a tab, its synonyms' terms. It comes from WordNet 3.0 (see
-// synonyms.LICENSE and internal/gensynonyms).
+// a tab, its synonyms' terms (maybe none). Every single-word English noun,
+// verb and adjective WordNet 3.0 knows has a line, so the table is also a
+// dictionary (see synonyms.LICENSE and internal/gensynonyms).
 //
 //go:embed synonyms.txt.gz
 var synonymsGz []byte
@@ -39,3 +40,10 @@ var synonyms = sync.OnceValue(func() map[string][]string {
 	}
 	return m
 })
+
+// isWord reports whether term is an English word (a WordNet lemma's term),
+// rather than a name, an abbreviation or a misspelling.
+func isWord(term string) bool {
+	_, ok := synonyms()[term]
+	return ok
+}

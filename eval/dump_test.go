@@ -76,3 +76,56 @@ func TestDumpSmall(t *testing.T) {
 		}
 	}
 }
+
+// TestDumpRules lists the answerable questions each refusal rule refuses,
+// and counts the questions to refuse each catches (VERBATIM_EVAL_DUMP set).
+func TestDumpRules(t *testing.T) {
+	if os.Getenv("VERBATIM_EVAL_DUMP") == "" {
+		t.Skip("set VERBATIM_EVAL_DUMP")
+	}
+	m := bot.DefaultModels()
+	p := &Protocol{Folds: folds(t), Dir: t.TempDir()}
+	if err := p.prepare(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	for _, pr := range p.prep {
+		exs, err := p.examplesAt(t.Context(), pr, retrieval.DefaultVectorWeight)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var dAns, dNeg, cAns, cNeg, nAns, nNeg, dNegModel, dAnsModel int
+		for _, ex := range exs {
+			ex.ev.Rescore(m)
+			ans := ex.item.Kind == Answerable
+			if ans {
+				nAns++
+			} else {
+				nNeg++
+			}
+			modelRefuses := ex.ev.Support < m.Refusal.Threshold
+			if ex.ev.DecisiveMissing {
+				if modelRefuses && ans {
+					dAnsModel++
+				}
+				if modelRefuses && !ans {
+					dNegModel++
+				}
+				if ans {
+					dAns++
+					t.Logf("%s decisive refuses %q -> %.80q", pr.fold.Name, ex.item.Question, ex.ev.Candidates[0].Text)
+				} else {
+					dNeg++
+				}
+			}
+			if ex.ev.CueMissing {
+				if ans {
+					cAns++
+					t.Logf("%s cue refuses %q -> %.80q", pr.fold.Name, ex.item.Question, ex.ev.Candidates[0].Text)
+				} else {
+					cNeg++
+				}
+			}
+		}
+		t.Logf("%s: decisive refuses %d/%d answerable (model alone %d), %d/%d to refuse (model alone %d); cue refuses %d/%d answerable, %d/%d to refuse", pr.fold.Name, dAns, nAns, dAnsModel, dNeg, nNeg, dNegModel, cAns, nAns, cNeg, nNeg)
+	}
+}

@@ -204,7 +204,7 @@ func (p *Protocol) LeaveOneSetOut(ctx context.Context) ([]FoldReport, error) {
 			return nil, fmt.Errorf("fit without %s: %w", held.fold.Name, err)
 		}
 		p.progress("measuring %s", held.fold.Name)
-		r, err := Measure(ctx, held, w, m)
+		r, err := measure(ctx, held, w, m)
 		if err != nil {
 			return nil, err
 		}
@@ -217,12 +217,14 @@ func (p *Protocol) LeaveOneSetOut(ctx context.Context) ([]FoldReport, error) {
 	return out, nil
 }
 
-// Measure runs a fold through the engine with weight w and models m: the
+// measure runs a fold through the engine with weight w and models m: the
 // retrieval of its in-corpus set, and the extractive answers over it, its
 // split and its small split (where it has them).
-func Measure(ctx context.Context, pr *prepared, w float64, m *bot.Models) (FoldReport, error) {
+func measure(ctx context.Context, pr *prepared, w float64, m *bot.Models) (r FoldReport, err error) {
 	f := pr.fold
-	r := FoldReport{Fold: f.Name, VectorWeight: w, Models: m}
+	r = FoldReport{Fold: f.Name, VectorWeight: w, Models: m}
+	// The per-question records stay out of the report: it is a summary.
+	defer func() { r.Retrieval.Records, r.Answers.Records, r.Split.Records, r.Small.Records = nil, nil, nil, nil }()
 	recs, err := Retrieval(ctx, weighted{pr.in, w}, f.InCorpus.Items, RunOptions{})
 	if err != nil {
 		return r, err
@@ -253,4 +255,3 @@ func Measure(ctx context.Context, pr *prepared, w float64, m *bot.Models) (FoldR
 	}
 	return r, nil
 }
-

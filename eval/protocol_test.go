@@ -28,5 +28,8 @@ func TestLeaveOneSetOut(t *testing.T) {
 
 type writerBuffer struct{ data []byte }
 
-func (w *writerBuffer) Write(p []byte) (int, error) { w.data = append(w.data, p...); return len(p), nil }
-func (w *writerBuffer) String() string              { return string(w.data) }
+func (w *writerBuffer) Write(p []byte) (int, error) {
+	w.data = append(w.data, p...)
+	return len(p), nil
+}
+func (w *writerBuffer) String() string { return string(w.data) }

@@ -40,4 +40,3 @@ func WriteFoldTable(w io.Writer, reports []FoldReport) {
 func refused(r Report) string {
 	return fmt.Sprintf("%.1f%% (%d/%d)", 100*r.RefusedAnswerableRate, r.RefusedAnswerable, r.Answerable)
 }
-

@@ -157,7 +157,7 @@ func TestExitCodes(t *testing.T) {
 		{"help", []string{"ask", "--help"}, 0},
 		{"missing corpus", []string{"ask", "--corpus", filepath.Join(dir, "nowhere"), "q"}, 2},
 		{"corpus without articles", []string{"ask", "--corpus", filepath.Join(dir, "empty"), "q"}, 2},
-		{"missing eval file", []string{"eval", filepath.Join(dir, "none.jsonl")}, 1},
+		{"missing eval file", []string{"eval", filepath.Join(dir, "none.jsonl")}, 2},
 		{"version", []string{"version"}, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -3,8 +3,9 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	iofs "io/fs"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/verbatimbot/verbatim/bot"
@@ -18,17 +19,23 @@ func cmdEval(ctx context.Context, a *app, args []string) error {
 	modes := fs.String("modes", "", "comma-separated modes: retrieval, extractive, llm (default: retrieval,extractive, plus llm when configured)")
 	limit := fs.Int("limit", 0, "use only the first N questions (0: all)")
 	perQuestion := fs.Bool("records", false, "with --json, include one record per question")
+	report := fs.Bool("report", false, "instead of one file: the leave-one-set-out report over every visible set (--sets, --testdata)")
+	sets := fs.String("sets", filepath.Join("..", "shared", "eval"), "with --report: the `dir`ectory of the public question sets")
+	testdata := fs.String("testdata", "testdata", "with --report: the `dir`ectory holding seed-qa.jsonl and bundled-paraphrase.jsonl")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
+	if *report {
+		if len(pos) > 0 {
+			return usagef("eval --report takes no question file")
+		}
+		return a.evalReport(ctx, *sets, *testdata, *asJSON)
+	}
 	if len(pos) != 1 {
-		return usagef("eval needs exactly one question file")
+		return usagef("eval needs exactly one question file (or --report)")
 	}
 	items, err := eval.ReadFile(pos[0])
-	if errors.Is(err, iofs.ErrNotExist) {
-		return usagef("%v", err)
-	}
 	if err != nil {
 		return err
 	}
@@ -72,12 +79,23 @@ func cmdEval(ctx context.Context, a *app, args []string) error {
 		if err != nil {
 			return err
 		}
+		var missing []string
 		for _, r := range recs {
 			if r.Error != "" {
 				a.log.Warn("eval question failed", "id", r.ID, "err", r.Error)
 			}
+			if r.GoldMissing {
+				missing = append(missing, r.ID)
+			}
 		}
 		rep := eval.Summarize(m, recs, m != "retrieval", m == "llm")
+		if len(missing) > 0 && len(reports) == 0 {
+			fmt.Fprintf(a.err, "verbatim eval: warning: %s name a gold article that is not in the corpus (first: %s); they count as misses\n",
+				plural(len(missing), "answerable question"), missing[0])
+		}
+		if rep.Questions > 0 && rep.Errors+rep.Timeouts == rep.Questions {
+			return fmt.Errorf("mode %s: every question failed (first: %s)", m, oneLine(recs[0].Error))
+		}
 		if !*perQuestion {
 			rep.Records = nil
 		}
@@ -89,5 +107,32 @@ func cmdEval(ctx context.Context, a *app, args []string) error {
 		return enc.Encode(reports)
 	}
 	eval.WriteTable(a.out, pos[0], reports)
+	return nil
+}
+
+// evalReport prints the leave-one-set-out table: every visible set measured
+// with the vector weight and models fitted on the others (eval.Protocol).
+func (a *app) evalReport(ctx context.Context, sets, testdata string, asJSON bool) error {
+	folds, err := eval.VisibleFolds(ctx, testdata, sets)
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "verbatim-eval-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	p := &eval.Protocol{Folds: folds, Dir: dir, Progress: func(msg string) { a.log.Info("eval report", "step", msg) }}
+	reps, err := p.LeaveOneSetOut(ctx)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		enc := json.NewEncoder(a.out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(reps)
+	}
+	fmt.Fprintf(a.out, "Leave-one-set-out: each set measured with the vector weight and models fitted on the other sets.\n\n")
+	eval.WriteFoldTable(a.out, reps)
 	return nil
 }

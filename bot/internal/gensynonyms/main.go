@@ -8,7 +8,9 @@
 // synsets of the lemma's two most frequent senses per part of speech and
 // keeps the other single-word lemmas there; both sides are reduced to
 // retrieval.Terms (so stemmed as the index is). A line is a term, a tab,
-// and its synonyms' terms separated by spaces.
+// and its synonyms' terms separated by spaces (none for a word WordNet
+// knows without single-word synonyms: the table is also the list of
+// English words).
 package main
 
 import (
@@ -130,14 +132,14 @@ func readIndex(path string, synsets map[string][]string, syn map[string]map[stri
 			continue
 		}
 		t := terms[0]
+		if syn[t] == nil {
+			syn[t] = map[string]bool{}
+		}
 		for _, off := range offsets[:min(senses, len(offsets))] {
 			for _, w := range synsets[off] {
 				st := retrieval.Terms(w)
 				if len(st) != 1 || st[0] == t {
 					continue
-				}
-				if syn[t] == nil {
-					syn[t] = map[string]bool{}
 				}
 				syn[t][st[0]] = true
 			}
