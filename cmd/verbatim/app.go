@@ -13,7 +13,7 @@ import (
 
 	"github.com/joho/godotenv"
 
-	"github.com/verbatimbot/verbatim/bot"
+	"github.com/verbatimbot/verbatim/bot/llm"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -31,7 +31,7 @@ type app struct {
 	log *slog.Logger
 	stdio
 	// llm is the chat-model answerer once engine has built one.
-	llm *bot.LLM
+	llm *llm.Answerer
 }
 
 // command is one subcommand of verbatim.

@@ -1,4 +1,4 @@
-package bot
+package llm
 
 // llmclient.go holds bot's side of the chat server: structured-output
 // detection and the "no retry once anything was streamed" rule over
@@ -44,7 +44,7 @@ type chatClient struct {
 	noSchema atomic.Bool
 }
 
-func newChatClient(cfg LLMConfig) *chatClient {
+func newChatClient(cfg Config) *chatClient {
 	return &chatClient{
 		api: openaicompat.New(openaicompat.Config{
 			BaseURL: cfg.BaseURL, APIKey: cfg.APIKey, HTTPClient: cfg.HTTPClient, Timeout: cfg.Timeout,

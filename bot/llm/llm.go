@@ -1,4 +1,11 @@
-package bot
+// Package llm is the LLM answerer: it drafts answers with a chat model on an
+// OpenAI-compatible server (OpenAI, Ollama, llama.cpp server, vLLM, LM
+// Studio) and rewrites follow-up questions, for bot.Engine. It asks for an
+// exact quote per claim and reads the reply leniently (structured JSON or
+// plain text, complete or cut short); the engine's verifier decides which
+// quotes are shown. It uses only exported bot types and talks to the server
+// through openaicompat.
+package llm
 
 import (
 	"context"
@@ -12,18 +19,17 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/verbatimbot/verbatim/bot"
+	"github.com/verbatimbot/verbatim/openaicompat"
 	"github.com/verbatimbot/verbatim/prompts"
 	"github.com/verbatimbot/verbatim/retrieval"
 )
 
-// OpenAIBaseURL is the base URL of OpenAI's API, the default server.
-const OpenAIBaseURL = "https://api.openai.com/v1"
-
-// LLMConfig configures the LLM answerer. Its String method redacts APIKey.
-type LLMConfig struct {
+// Config configures the LLM answerer. Its String method redacts APIKey.
+type Config struct {
 	// BaseURL of an OpenAI-compatible server, with the /v1 suffix the
 	// OpenAI SDKs expect (http://localhost:11434/v1 for Ollama). Empty:
-	// OpenAIBaseURL.
+	// openaicompat.DefaultBaseURL.
 	BaseURL string
 	APIKey  string
 	// Model is the chat model. Empty: DefaultModel(BaseURL), else the first
@@ -51,11 +57,11 @@ type LLMConfig struct {
 	Logger *slog.Logger
 }
 
-// DefaultLLMConfig is OpenAI with gpt-4o-mini and the documented defaults.
-func DefaultLLMConfig() LLMConfig {
-	return LLMConfig{
-		BaseURL:       OpenAIBaseURL,
-		Model:         DefaultModel(OpenAIBaseURL),
+// DefaultConfig is OpenAI with gpt-4o-mini and the documented defaults.
+func DefaultConfig() Config {
+	return Config{
+		BaseURL:       openaicompat.DefaultBaseURL,
+		Model:         DefaultModel(openaicompat.DefaultBaseURL),
 		Timeout:       60 * time.Second,
 		Retries:       3,
 		Backoff:       time.Second,
@@ -82,7 +88,7 @@ func DefaultModel(baseURL string) string {
 }
 
 // String describes the configuration with the API key redacted.
-func (c LLMConfig) String() string {
+func (c Config) String() string {
 	key := ""
 	if c.APIKey != "" {
 		key = "<redacted>"
@@ -91,12 +97,12 @@ func (c LLMConfig) String() string {
 		c.BaseURL, c.Model, key, c.Timeout, c.Retries, c.ContextTokens, c.HistoryTurns)
 }
 
-// LLM drafts answers with a chat model on an OpenAI-compatible server and
-// rewrites follow-up questions. It asks for structured output (a JSON
+// Answerer drafts answers with a chat model on an OpenAI-compatible server
+// and rewrites follow-up questions. It asks for structured output (a JSON
 // schema) until the server rejects it, then uses a plain-text format for the
 // rest of its lifetime. It is safe for concurrent use.
-type LLM struct {
-	cfg    LLMConfig
+type Answerer struct {
+	cfg    Config
 	client *chatClient
 	log    *slog.Logger
 
@@ -105,21 +111,21 @@ type LLM struct {
 }
 
 var (
-	_ Answerer = (*LLM)(nil)
-	_ Rewriter = (*LLM)(nil)
+	_ bot.Answerer = (*Answerer)(nil)
+	_ bot.Rewriter = (*Answerer)(nil)
 )
 
-// NewLLM checks cfg, fills its zero fields with defaults and returns the
+// New checks cfg, fills its zero fields with defaults and returns the
 // answerer. It does no I/O: a model left to the server is asked for on first
 // use.
-func NewLLM(cfg LLMConfig) (*LLM, error) {
+func New(cfg Config) (*Answerer, error) {
 	if cfg.BaseURL == "" {
-		cfg.BaseURL = OpenAIBaseURL
+		cfg.BaseURL = openaicompat.DefaultBaseURL
 	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
 	u, err := url.Parse(cfg.BaseURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("LLM base URL %q: want http(s)://host[:port]/v1", cfg.BaseURL)
+		return nil, fmt.Errorf("chat base URL %q: want http(s)://host[:port]/v1", cfg.BaseURL)
 	}
 	if cfg.Model == "" {
 		cfg.Model = DefaultModel(cfg.BaseURL)
@@ -137,20 +143,20 @@ func NewLLM(cfg LLMConfig) (*LLM, error) {
 		cfg.ContextTokens = 8192
 	}
 	if cfg.ContextTokens < minContextTokens {
-		return nil, fmt.Errorf("LLM context window of %d tokens is too small: want at least %d", cfg.ContextTokens, minContextTokens)
+		return nil, fmt.Errorf("chat context window of %d tokens is too small: want at least %d", cfg.ContextTokens, minContextTokens)
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &LLM{cfg: cfg, client: newChatClient(cfg), log: cfg.Logger, model: cfg.Model}, nil
+	return &Answerer{cfg: cfg, client: newChatClient(cfg), log: cfg.Logger, model: cfg.Model}, nil
 }
 
 // Config is the configuration in use, defaults filled in.
-func (l *LLM) Config() LLMConfig { return l.cfg }
+func (l *Answerer) Config() Config { return l.cfg }
 
 // Model is the chat model in use: the configured one, or the first model the
 // server lists (asked once, then remembered).
-func (l *LLM) Model(ctx context.Context) (string, error) {
+func (l *Answerer) Model(ctx context.Context) (string, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.model != "" {
@@ -173,13 +179,13 @@ func (l *LLM) Model(ctx context.Context) (string, error) {
 // is streamed and the answer text forwarded as it arrives. Malformed replies
 // are parsed as far as they go; a reply with nothing usable is a Draft
 // without claims, which the engine answers extractively.
-func (l *LLM) Draft(ctx context.Context, req DraftRequest) (Draft, error) {
+func (l *Answerer) Draft(ctx context.Context, req bot.DraftRequest) (bot.Draft, error) {
 	if len(req.Hits) == 0 {
-		return Draft{Refused: true}, nil
+		return bot.Draft{Refused: true}, nil
 	}
 	model, err := l.Model(ctx)
 	if err != nil {
-		return Draft{}, err
+		return bot.Draft{}, err
 	}
 	onDelta := req.OnDelta
 	if onDelta == nil {
@@ -189,7 +195,7 @@ func (l *LLM) Draft(ctx context.Context, req DraftRequest) (Draft, error) {
 		structured := l.client.structured()
 		msgs, idx, err := l.answerMessages(req, structured)
 		if err != nil {
-			return Draft{}, err
+			return bot.Draft{}, err
 		}
 		cr := chatRequest{Model: model, Messages: msgs}
 		if structured {
@@ -204,7 +210,7 @@ func (l *LLM) Draft(ctx context.Context, req DraftRequest) (Draft, error) {
 			continue // the client now sends no response_format
 		}
 		if err != nil {
-			return Draft{}, fmt.Errorf("draft answer with %s: %w", model, err)
+			return bot.Draft{}, fmt.Errorf("draft answer with %s: %w", model, err)
 		}
 		d := parseReply(content).draft(idx)
 		l.log.Debug("llm draft", "model", model, "structured", structured, "stream", onDelta != nil,
@@ -219,7 +225,7 @@ func (l *LLM) Draft(ctx context.Context, req DraftRequest) (Draft, error) {
 // Rewrite asks the model to turn the follow-up q.Text into a standalone
 // question using the latest HistoryTurns turns. Without history it returns
 // q.Text without asking.
-func (l *LLM) Rewrite(ctx context.Context, q Question) (string, error) {
+func (l *Answerer) Rewrite(ctx context.Context, q bot.Question) (string, error) {
 	hist := q.History
 	if len(hist) == 0 {
 		return q.Text, nil
@@ -277,7 +283,7 @@ func estimateTokens(s string) int {
 }
 
 // promptBudget is the number of prompt tokens that leaves room for a reply.
-func (l *LLM) promptBudget() int {
+func (l *Answerer) promptBudget() int {
 	reserve := min(answerReserve, l.cfg.ContextTokens/4)
 	return l.cfg.ContextTokens - reserve
 }
@@ -285,7 +291,7 @@ func (l *LLM) promptBudget() int {
 // answerMessages renders the system and user messages for req, keeping the
 // best-ranked paragraphs that fit the context budget, and indexes the
 // paragraphs shown so that the reply's labels can be resolved.
-func (l *LLM) answerMessages(req DraftRequest, structured bool) ([]chatMessage, paragraphIndex, error) {
+func (l *Answerer) answerMessages(req bot.DraftRequest, structured bool) ([]chatMessage, paragraphIndex, error) {
 	sys, err := prompts.RenderSystem(prompts.System{JSON: structured})
 	if err != nil {
 		return nil, paragraphIndex{}, err

@@ -1,4 +1,4 @@
-package bot
+package llm
 
 import (
 	"bytes"
@@ -12,28 +12,29 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/verbatimbot/verbatim/bot"
 	"github.com/verbatimbot/verbatim/corpus"
 	"github.com/verbatimbot/verbatim/prompts"
 	"github.com/verbatimbot/verbatim/retrieval"
 )
 
-var updateLLM = flag.Bool("update-llm", false, "rewrite the golden files in testdata/llm/")
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
-// goldenLLM compares got with testdata/llm/name, rewriting it under -update-llm.
+// goldenLLM compares got with testdata/name, rewriting it under -update.
 func goldenLLM(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", "llm", name)
-	if *updateLLM {
+	path := filepath.Join("testdata", name)
+	if *update {
 		if err := os.WriteFile(path, got, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
 	want, err := os.ReadFile(path)
 	if err != nil {
-		t.Fatalf("%v (go test ./bot -run %s -update-llm creates it)", err, t.Name())
+		t.Fatalf("%v (go test ./bot/llm -run %s -update creates it)", err, t.Name())
 	}
 	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs (go test ./bot -update-llm rewrites it):\n--- got\n%s\n--- want\n%s", path, got, want)
+		t.Errorf("%s differs (go test ./bot/llm -update rewrites it):\n--- got\n%s\n--- want\n%s", path, got, want)
 	}
 }
 
@@ -55,8 +56,8 @@ func TestWhatIsSent(t *testing.T) {
 			})
 			l := testLLM(t, srv.URL(), nil)
 			l.client.noSchema.Store(!tt.structured)
-			req := DraftRequest{
-				Question:   Question{Text: "and how much is it worth?", History: []Turn{{Question: "Which missile system is Tehran interested in buying?", Answer: "The S-400 [1]."}}},
+			req := bot.DraftRequest{
+				Question:   bot.Question{Text: "and how much is it worth?", History: []bot.Turn{{Question: "Which missile system is Tehran interested in buying?", Answer: "The S-400 [1]."}}},
 				Standalone: "How much is Iran's S-400 deal worth?",
 				Hits:       testHits(),
 			}
@@ -119,9 +120,9 @@ func TestDraftJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Draft{
+	want := bot.Draft{
 		Text: "Tehran wants the S-400 system [1], a deal worth $3.67 billion [2].",
-		Claims: []Claim{
+		Claims: []bot.Claim{
 			{Marker: 1, ArticleID: "iran-s400", Paragraph: 3, Quote: "Iran is interested in buying the S-400 missile system", Score: 0.9},
 			{Marker: 2, ArticleID: "iran-s400", Paragraph: 4, Quote: "The deal, worth $3.67 billion, has not been signed yet.", Score: 0.9},
 		},
@@ -191,13 +192,13 @@ func TestStreamMidwayErrorNotRetried(t *testing.T) {
 	}
 }
 
-// TestReplies parses every reply in testdata/llm/replies and compares the
+// TestReplies parses every reply in testdata/replies and compares the
 // Draft with its golden file; it also streams each reply in small pieces and
 // checks the preview is the parsed answer.
 func TestReplies(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join("testdata", "llm", "replies", "*.txt"))
+	files, err := filepath.Glob(filepath.Join("testdata", "replies", "*.txt"))
 	if err != nil || len(files) == 0 {
-		t.Fatalf("no replies in testdata/llm/replies: %v", err)
+		t.Fatalf("no replies in testdata/replies: %v", err)
 	}
 	hits := testHits()
 	idx := newParagraphIndex(hits, presentHits(hits))
@@ -302,7 +303,7 @@ func TestLabels(t *testing.T) {
 // quotes on as claims, word for word; it is the verifier that drops or
 // repairs them (see the end-to-end test through the Engine).
 func TestInventedQuotesReachTheDraftUnchanged(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join("testdata", "llm", "replies", "invented_quotes.txt"))
+	raw, err := os.ReadFile(filepath.Join("testdata", "replies", "invented_quotes.txt"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -351,7 +352,7 @@ func TestContextBudget(t *testing.T) {
 			srv := newFakeServer(t, func(w http.ResponseWriter, r *http.Request, n int, req wireRequest) {
 				writeCompletion(t, w, req, goodJSONReply)
 			})
-			l := testLLM(t, srv.URL(), func(c *LLMConfig) { c.ContextTokens = tt.context })
+			l := testLLM(t, srv.URL(), func(c *Config) { c.ContextTokens = tt.context })
 			req := testRequest("q")
 			req.Hits = hits
 			if _, err := l.Draft(t.Context(), req); err != nil {
@@ -405,14 +406,14 @@ func TestOverlappingChunksShownOnce(t *testing.T) {
 }
 
 func TestRewrite(t *testing.T) {
-	history := []Turn{
+	history := []bot.Turn{
 		{Question: "Who won the 2019 election?", Answer: "The Labour party [1]."},
 		{Question: "Which missile system is Tehran interested in buying?", Answer: "The S-400 [1]."},
 		{Question: "Who said so?", Answer: "A senior official [1]."},
 	}
 	tests := []struct {
 		name    string
-		history []Turn
+		history []bot.Turn
 		reply   string
 		want    string
 		wantReq bool
@@ -427,8 +428,8 @@ func TestRewrite(t *testing.T) {
 			srv := newFakeServer(t, func(w http.ResponseWriter, r *http.Request, n int, req wireRequest) {
 				writeCompletion(t, w, req, tt.reply)
 			})
-			l := testLLM(t, srv.URL(), func(c *LLMConfig) { c.HistoryTurns = 2 })
-			got, err := l.Rewrite(t.Context(), Question{Text: "and when was that signed?", History: tt.history})
+			l := testLLM(t, srv.URL(), func(c *Config) { c.HistoryTurns = 2 })
+			got, err := l.Rewrite(t.Context(), bot.Question{Text: "and when was that signed?", History: tt.history})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -463,14 +464,14 @@ func TestRewriteError(t *testing.T) {
 	srv := newFakeServer(t, func(w http.ResponseWriter, r *http.Request, n int, req wireRequest) {
 		writeAPIError(t, w, http.StatusUnauthorized, "bad key", "invalid_api_key")
 	})
-	_, err := testLLM(t, srv.URL(), nil).Rewrite(t.Context(), Question{Text: "and then?", History: []Turn{{Question: "a", Answer: "b"}}})
+	_, err := testLLM(t, srv.URL(), nil).Rewrite(t.Context(), bot.Question{Text: "and then?", History: []bot.Turn{{Question: "a", Answer: "b"}}})
 	if err == nil || !strings.HasSuffix(err.Error(), "the server rejected the API key (401)") {
 		t.Errorf("err = %v", err)
 	}
 }
 
 func FuzzParseReply(f *testing.F) {
-	files, _ := filepath.Glob(filepath.Join("testdata", "llm", "replies", "*.txt"))
+	files, _ := filepath.Glob(filepath.Join("testdata", "replies", "*.txt"))
 	for _, file := range files {
 		b, err := os.ReadFile(file)
 		if err != nil {
@@ -557,15 +558,15 @@ func TestEngineNeverShowsInventedQuotes(t *testing.T) {
 	tests := []struct {
 		name         string
 		reply        string
-		wantMode     Mode
+		wantMode     bot.Mode
 		wantRefused  bool
 		wantVerified []string // quotes expected among the citations
 	}{
 		{"mixed", reply([2]string{"iran-s400 ¶1", exact}, [2]string{"iran-s400 ¶1", invented},
-			[2]string{"iran-s400 ¶2", altered}, [2]string{"iran-s400 ¶1", relabel}), ModeLLM, false, []string{exact}},
+			[2]string{"iran-s400 ¶2", altered}, [2]string{"iran-s400 ¶1", relabel}), bot.ModeLLM, false, []string{exact}},
 		{"all invented", reply([2]string{"iran-s400 ¶1", invented}, [2]string{"iran-s400 ¶2", "Moscow and Tehran signed the contract in secret last year."}),
-			ModeExtractive, false, nil},
-		{"model refuses", `{"answer":"The articles do not say.","citations":[],"refused":true}`, ModeLLM, true, nil},
+			bot.ModeExtractive, false, nil},
+		{"model refuses", `{"answer":"The articles do not say.","citations":[],"refused":true}`, bot.ModeLLM, true, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -573,9 +574,9 @@ func TestEngineNeverShowsInventedQuotes(t *testing.T) {
 				writeCompletion(t, w, req, tt.reply)
 			})
 			llm := testLLM(t, srv.URL(), nil)
-			e := NewEngine(articleSearcher{art}, EngineOptions{Answerer: llm, Rewriter: llm})
+			e := bot.NewEngine(articleSearcher{art}, bot.EngineOptions{Answerer: llm, Rewriter: llm})
 			var preview strings.Builder
-			ans, err := e.Answer(t.Context(), Question{Text: "Which missile system is Iran interested in buying?",
+			ans, err := e.Answer(t.Context(), bot.Question{Text: "Which missile system is Iran interested in buying?",
 				OnDelta: func(s string) { preview.WriteString(s) }})
 			if err != nil {
 				t.Fatal(err)
@@ -596,7 +597,7 @@ func TestEngineNeverShowsInventedQuotes(t *testing.T) {
 						t.Errorf("citation %d shows the model's %q", i+1, bad)
 					}
 				}
-				if !strings.Contains(ans.Text, fmt.Sprintf("[%d]", c.Marker)) && ans.Mode == ModeLLM {
+				if !strings.Contains(ans.Text, fmt.Sprintf("[%d]", c.Marker)) && ans.Mode == bot.ModeLLM {
 					t.Errorf("citation %d has marker %d that the text %q lacks", i+1, c.Marker, ans.Text)
 				}
 			}
@@ -612,7 +613,7 @@ func TestEngineNeverShowsInventedQuotes(t *testing.T) {
 			if tt.name == "mixed" && ans.Stats.Dropped+ans.Stats.Repaired < 2 {
 				t.Errorf("stats %+v: want the invented and altered quotes dropped or repaired", ans.Stats)
 			}
-			if tt.wantMode == ModeExtractive && (len(ans.Citations) == 0 || preview.Len() == 0) {
+			if tt.wantMode == bot.ModeExtractive && (len(ans.Citations) == 0 || preview.Len() == 0) {
 				t.Errorf("fallback: %d citations, preview %q; want extractive citations after a streamed preview", len(ans.Citations), preview.String())
 			}
 		})
@@ -631,8 +632,8 @@ func TestEngineLLMFollowUp(t *testing.T) {
 		writeCompletion(t, w, req, `{"answer":"$3.67 billion [1].","citations":[{"marker":1,"label":"iran-s400 ¶2","quote":"The deal, worth $3.67 billion, has not been signed yet"}],"refused":false}`)
 	})
 	llm := testLLM(t, srv.URL(), nil)
-	e := NewEngine(articleSearcher{e2eArticle()}, EngineOptions{Answerer: llm, Rewriter: llm})
-	ans, err := e.Answer(t.Context(), Question{Text: "and how much is it worth?", History: []Turn{
+	e := bot.NewEngine(articleSearcher{e2eArticle()}, bot.EngineOptions{Answerer: llm, Rewriter: llm})
+	ans, err := e.Answer(t.Context(), bot.Question{Text: "and how much is it worth?", History: []bot.Turn{
 		{Question: "Which missile system is Iran interested in buying?", Answer: "The S-400 [1]."}}})
 	if err != nil {
 		t.Fatal(err)
@@ -647,7 +648,7 @@ func TestEngineLLMFollowUp(t *testing.T) {
 	if !strings.Contains(sent[1].message("user"), standalone) || ans.Standalone != standalone {
 		t.Errorf("answer request or Answer.Standalone (%q) lacks the standalone question", ans.Standalone)
 	}
-	if len(ans.Citations) != 1 || ans.Citations[0].Paragraph != 2 || ans.Citations[0].Status != Verified {
+	if len(ans.Citations) != 1 || ans.Citations[0].Paragraph != 2 || ans.Citations[0].Status != bot.Verified {
 		t.Errorf("citations %+v, want ¶2 verified", ans.Citations)
 	}
 }

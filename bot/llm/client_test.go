@@ -1,4 +1,4 @@
-package bot
+package llm
 
 import (
 	"context"
@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/verbatimbot/verbatim/bot"
 	"github.com/verbatimbot/verbatim/retrieval"
 )
 
@@ -177,14 +178,14 @@ func splitRunes(s string, n int) []string {
 }
 
 // testLLM is an LLM on the fake server with short waits.
-func testLLM(t *testing.T, baseURL string, edit func(*LLMConfig)) *LLM {
+func testLLM(t *testing.T, baseURL string, edit func(*Config)) *Answerer {
 	t.Helper()
-	cfg := LLMConfig{BaseURL: baseURL, APIKey: "sk-test", Model: "test-model", Timeout: 5 * time.Second,
+	cfg := Config{BaseURL: baseURL, APIKey: "sk-test", Model: "test-model", Timeout: 5 * time.Second,
 		Retries: 2, Backoff: 10 * time.Millisecond, ContextTokens: 8192, HistoryTurns: 6}
 	if edit != nil {
 		edit(&cfg)
 	}
-	l, err := NewLLM(cfg)
+	l, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,8 +201,8 @@ func testHits() []retrieval.Hit {
 	}
 }
 
-func testRequest(q string) DraftRequest {
-	return DraftRequest{Question: Question{Text: q}, Standalone: q, Hits: testHits()}
+func testRequest(q string) bot.DraftRequest {
+	return bot.DraftRequest{Question: bot.Question{Text: q}, Standalone: q, Hits: testHits()}
 }
 
 const goodJSONReply = `{"answer":"Tehran wants the S-400 system [1], a deal worth $3.67 billion [2].","citations":[{"marker":1,"label":"iran-s400 ¶3","quote":"Iran is interested in buying the S-400 missile system"},{"marker":2,"label":"[iran-s400 ¶4]","quote":"The deal, worth $3.67 billion, has not been signed yet."}],"refused":false}`
@@ -350,7 +351,7 @@ func TestTimeout(t *testing.T) {
 	})
 	for _, stream := range []bool{false, true} {
 		t.Run(fmt.Sprintf("stream=%v", stream), func(t *testing.T) {
-			l := testLLM(t, srv.URL(), func(c *LLMConfig) { c.Timeout = 200 * time.Millisecond })
+			l := testLLM(t, srv.URL(), func(c *Config) { c.Timeout = 200 * time.Millisecond })
 			req := testRequest("q")
 			if stream {
 				req.OnDelta = func(string) {}
@@ -456,7 +457,7 @@ func TestModelFromServer(t *testing.T) {
 				writeCompletion(t, w, req, goodJSONReply)
 			})
 			srv.models = tt.models
-			l := testLLM(t, srv.URL(), func(c *LLMConfig) { c.Model = "" })
+			l := testLLM(t, srv.URL(), func(c *Config) { c.Model = "" })
 			for range 2 {
 				_, err := l.Draft(t.Context(), testRequest("q"))
 				if tt.wantErr != "" {
@@ -502,7 +503,7 @@ func TestDefaultModel(t *testing.T) {
 }
 
 func TestLLMConfig(t *testing.T) {
-	cfg := DefaultLLMConfig()
+	cfg := DefaultConfig()
 	cfg.APIKey = "sk-secret-123"
 	if s := cfg.String(); strings.Contains(s, "sk-secret") || !strings.Contains(s, "<redacted>") || !strings.Contains(s, "gpt-4o-mini") {
 		t.Errorf("String() = %s: want the key redacted and the model shown", s)
@@ -511,14 +512,14 @@ func TestLLMConfig(t *testing.T) {
 		t.Errorf("%%v prints the key: %s", s)
 	}
 	for _, bad := range []string{"localhost:11434/v1", "ftp://x/v1", "http:///v1"} {
-		if _, err := NewLLM(LLMConfig{BaseURL: bad}); err == nil {
-			t.Errorf("NewLLM accepted base URL %q", bad)
+		if _, err := New(Config{BaseURL: bad}); err == nil {
+			t.Errorf("New accepted base URL %q", bad)
 		}
 	}
-	if _, err := NewLLM(LLMConfig{ContextTokens: 100}); err == nil {
-		t.Error("NewLLM accepted a 100-token context window")
+	if _, err := New(Config{ContextTokens: 100}); err == nil {
+		t.Error("New accepted a 100-token context window")
 	}
-	l, err := NewLLM(LLMConfig{BaseURL: "http://localhost:11434/v1/"})
+	l, err := New(Config{BaseURL: "http://localhost:11434/v1/"})
 	if err != nil {
 		t.Fatal(err)
 	}
