@@ -24,6 +24,7 @@ func TestImportRules(t *testing.T) {
 		"corpus/synth":            {"corpus"},
 		"prompts":                 []string{},
 		"openaicompat":            []string{},
+		"openaicompat/openaitest": []string{},
 		"retrieval":               {"corpus", "openaicompat"},
 		"bot":                     {"corpus", "retrieval"},
 		"bot/llm":                 {"bot", "retrieval", "prompts", "openaicompat"},
