@@ -14,6 +14,7 @@ import (
 
 	"github.com/verbatimbot/verbatim/bot"
 	"github.com/verbatimbot/verbatim/corpus"
+	"github.com/verbatimbot/verbatim/openaicompat/openaitest"
 	"github.com/verbatimbot/verbatim/prompts"
 	"github.com/verbatimbot/verbatim/retrieval"
 )
@@ -51,10 +52,8 @@ func TestWhatIsSent(t *testing.T) {
 		{"request_text_stream.golden", false, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := newFakeServer(t, func(w http.ResponseWriter, r *http.Request, n int, req wireRequest) {
-				writeCompletion(t, w, req, goodJSONReply)
-			})
-			l := testLLM(t, srv.URL(), nil)
+			srv := newServer(t, openaitest.Content(goodJSONReply))
+			l := testLLM(t, srv.URL, nil)
 			l.client.noSchema.Store(!tt.structured)
 			req := bot.DraftRequest{
 				Question:   bot.Question{Text: "and how much is it worth?", History: []bot.Turn{{Question: "Which missile system is Tehran interested in buying?", Answer: "The S-400 [1]."}}},
@@ -67,13 +66,14 @@ func TestWhatIsSent(t *testing.T) {
 			if _, err := l.Draft(t.Context(), req); err != nil {
 				t.Fatal(err)
 			}
-			sent := srv.sent()
+			sent := srv.ChatRequests()
 			if len(sent) != 1 {
 				t.Fatalf("%d requests, want 1", len(sent))
 			}
 			got := sent[0]
-			if got.Model != "test-model" || got.Stream != tt.stream || got.Auth != "Bearer sk-test" {
-				t.Errorf("model=%q stream=%v auth=%q, want test-model, %v, Bearer sk-test", got.Model, got.Stream, got.Auth, tt.stream)
+			auth := srv.Requests()[0].Header.Get("Authorization")
+			if got.Model != "test-model" || got.Stream != tt.stream || auth != "Bearer sk-test" {
+				t.Errorf("model=%q stream=%v auth=%q, want test-model, %v, Bearer sk-test", got.Model, got.Stream, auth, tt.stream)
 			}
 			if (got.ResponseFormat != nil) != tt.structured {
 				t.Errorf("response_format sent = %v, want %v", got.ResponseFormat != nil, tt.structured)
@@ -86,7 +86,7 @@ func TestWhatIsSent(t *testing.T) {
 			if len(got.Messages) != 2 || got.Messages[0].Role != "system" || got.Messages[1].Role != "user" {
 				t.Fatalf("messages: %+v, want system then user", got.Messages)
 			}
-			user := got.message("user")
+			user := got.Message("user")
 			for _, h := range testHits() {
 				for i, p := range strings.Split(h.Text, "\n\n") {
 					if want := prompts.Label(h.ArticleID, h.First+i) + " " + p; !strings.Contains(user, want) {
@@ -113,10 +113,8 @@ func TestWhatIsSent(t *testing.T) {
 }
 
 func TestDraftJSON(t *testing.T) {
-	srv := newFakeServer(t, func(w http.ResponseWriter, r *http.Request, n int, req wireRequest) {
-		writeCompletion(t, w, req, goodJSONReply)
-	})
-	d, err := testLLM(t, srv.URL(), nil).Draft(t.Context(), testRequest("Which missile system is Tehran interested in buying?"))
+	srv := newServer(t, openaitest.Content(goodJSONReply))
+	d, err := testLLM(t, srv.URL, nil).Draft(t.Context(), testRequest("Which missile system is Tehran interested in buying?"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,13 +142,8 @@ func TestDraftStreams(t *testing.T) {
 		{"plain text", false, textReply, "Tehran is interested in the S-400 [1]."},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := newFakeServer(t, func(w http.ResponseWriter, r *http.Request, n int, req wireRequest) {
-				if !req.Stream {
-					t.Error("request with OnDelta was not streamed")
-				}
-				writeStream(t, w, splitRunes(tt.reply, 3))
-			})
-			l := testLLM(t, srv.URL(), nil)
+			srv := newServer(t, openaitest.Content(tt.reply))
+			l := testLLM(t, srv.URL, nil)
 			l.client.noSchema.Store(!tt.structured)
 			var deltas []string
 			req := testRequest("q")
@@ -168,6 +161,9 @@ func TestDraftStreams(t *testing.T) {
 			if d.Text != tt.want || len(d.Claims) == 0 {
 				t.Errorf("final draft %+v, want text %q with claims", d, tt.want)
 			}
+			if !srv.ChatRequests()[0].Stream {
+				t.Error("request with OnDelta was not streamed")
+			}
 		})
 	}
 }
@@ -175,20 +171,16 @@ func TestDraftStreams(t *testing.T) {
 // TestStreamMidwayErrorNotRetried: once text was forwarded, a failure is
 // reported rather than retried (the preview cannot be taken back).
 func TestStreamMidwayErrorNotRetried(t *testing.T) {
-	srv := newFakeServer(t, func(w http.ResponseWriter, r *http.Request, n int, req wireRequest) {
-		w.Header().Set("Content-Type", "text/event-stream")
-		fmt.Fprint(w, `data: {"choices":[{"index":0,"delta":{"content":"{\"answer\":\"Tehran wants"}}]}`+"\n\n")
-		fmt.Fprint(w, `data: {"error":{"message":"upstream crashed","type":"server_error"}}`+"\n\n")
-	})
+	srv := newServer(t, openaitest.Content(`{"answer":"Tehran wants the S-400"}`).ErrorAfter(2, "upstream crashed"))
 	var got string
 	req := testRequest("q")
 	req.OnDelta = func(s string) { got += s }
-	_, err := testLLM(t, srv.URL(), nil).Draft(t.Context(), req)
+	_, err := testLLM(t, srv.URL, nil).Draft(t.Context(), req)
 	if err == nil || !strings.Contains(err.Error(), "upstream crashed") {
 		t.Errorf("err = %v, want the stream's error", err)
 	}
-	if got != "Tehran wants" || len(srv.sent()) != 1 {
-		t.Errorf("forwarded %q over %d requests, want %q once", got, len(srv.sent()), "Tehran wants")
+	if got != "Tehran wants" || len(srv.ChatRequests()) != 1 {
+		t.Errorf("forwarded %q over %d requests, want %q once", got, len(srv.ChatRequests()), "Tehran wants")
 	}
 }
 
@@ -307,10 +299,8 @@ func TestInventedQuotesReachTheDraftUnchanged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := newFakeServer(t, func(w http.ResponseWriter, r *http.Request, n int, req wireRequest) {
-		writeCompletion(t, w, req, string(raw))
-	})
-	d, err := testLLM(t, srv.URL(), nil).Draft(t.Context(), testRequest("Does Iran own the S-400?"))
+	srv := newServer(t, openaitest.Content(string(raw)))
+	d, err := testLLM(t, srv.URL, nil).Draft(t.Context(), testRequest("Does Iran own the S-400?"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -349,22 +339,20 @@ func TestContextBudget(t *testing.T) {
 		{context: 64000, wantParas: 50},
 	} {
 		t.Run(fmt.Sprint(tt.context), func(t *testing.T) {
-			srv := newFakeServer(t, func(w http.ResponseWriter, r *http.Request, n int, req wireRequest) {
-				writeCompletion(t, w, req, goodJSONReply)
-			})
-			l := testLLM(t, srv.URL(), func(c *Config) { c.ContextTokens = tt.context })
+			srv := newServer(t, openaitest.Content(goodJSONReply))
+			l := testLLM(t, srv.URL, func(c *Config) { c.ContextTokens = tt.context })
 			req := testRequest("q")
 			req.Hits = hits
 			if _, err := l.Draft(t.Context(), req); err != nil {
 				t.Fatal(err)
 			}
-			got := srv.sent()[0]
-			used := estimateTokens(got.message("system")) + estimateTokens(got.message("user"))
+			got := srv.ChatRequests()[0]
+			used := estimateTokens(got.Message("system")) + estimateTokens(got.Message("user"))
 			budget := tt.context - min(answerReserve, tt.context/4)
 			if used > budget {
 				t.Errorf("prompt of ~%d tokens exceeds the budget of %d", used, budget)
 			}
-			user := got.message("user")
+			user := got.Message("user")
 			shown := strings.Count(user, "] A") // each paragraph: "[aN ¶M] AnPm word …"
 			// Trimming is by whole paragraphs (~105 tokens here) with an
 			// estimate rounded up per paragraph.
@@ -425,10 +413,11 @@ func TestRewrite(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := newFakeServer(t, func(w http.ResponseWriter, r *http.Request, n int, req wireRequest) {
-				writeCompletion(t, w, req, tt.reply)
-			})
-			l := testLLM(t, srv.URL(), func(c *Config) { c.HistoryTurns = 2 })
+			srv := newServer(t)
+			if tt.wantReq {
+				srv.Chat(openaitest.Content(tt.reply))
+			}
+			l := testLLM(t, srv.URL, func(c *Config) { c.HistoryTurns = 2 })
 			got, err := l.Rewrite(t.Context(), bot.Question{Text: "and when was that signed?", History: tt.history})
 			if err != nil {
 				t.Fatal(err)
@@ -436,7 +425,7 @@ func TestRewrite(t *testing.T) {
 			if got != tt.want {
 				t.Errorf("Rewrite = %q, want %q", got, tt.want)
 			}
-			sent := srv.sent()
+			sent := srv.ChatRequests()
 			if (len(sent) == 1) != tt.wantReq || len(sent) > 1 {
 				t.Fatalf("%d requests, want request=%v", len(sent), tt.wantReq)
 			}
@@ -447,7 +436,7 @@ func TestRewrite(t *testing.T) {
 			if req.ResponseFormat != nil || req.Stream || req.Model != "test-model" {
 				t.Errorf("condense request: response_format=%v stream=%v model=%q", req.ResponseFormat != nil, req.Stream, req.Model)
 			}
-			user := req.message("user")
+			user := req.Message("user")
 			for _, want := range []string{"and when was that signed?", "Which missile system is Tehran interested in buying?", "A senior official [1]."} {
 				if !strings.Contains(user, want) {
 					t.Errorf("condense prompt lacks %q:\n%s", want, user)
@@ -461,11 +450,9 @@ func TestRewrite(t *testing.T) {
 }
 
 func TestRewriteError(t *testing.T) {
-	srv := newFakeServer(t, func(w http.ResponseWriter, r *http.Request, n int, req wireRequest) {
-		writeAPIError(t, w, http.StatusUnauthorized, "bad key", "invalid_api_key")
-	})
-	_, err := testLLM(t, srv.URL(), nil).Rewrite(t.Context(), bot.Question{Text: "and then?", History: []bot.Turn{{Question: "a", Answer: "b"}}})
-	if err == nil || !strings.HasSuffix(err.Error(), "the server rejected the API key (401)") {
+	srv := newServer(t, openaitest.Error(http.StatusUnauthorized, "bad key"))
+	_, err := testLLM(t, srv.URL, nil).Rewrite(t.Context(), bot.Question{Text: "and then?", History: []bot.Turn{{Question: "a", Answer: "b"}}})
+	if err == nil || !strings.HasSuffix(err.Error(), "rejected the API key (401)") {
 		t.Errorf("err = %v", err)
 	}
 }
@@ -570,10 +557,8 @@ func TestEngineNeverShowsInventedQuotes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := newFakeServer(t, func(w http.ResponseWriter, r *http.Request, n int, req wireRequest) {
-				writeCompletion(t, w, req, tt.reply)
-			})
-			llm := testLLM(t, srv.URL(), nil)
+			srv := newServer(t, openaitest.Content(tt.reply))
+			llm := testLLM(t, srv.URL, nil)
 			e := bot.NewEngine(articleSearcher{art}, bot.EngineOptions{Answerer: llm, Rewriter: llm})
 			var preview strings.Builder
 			ans, err := e.Answer(t.Context(), bot.Question{Text: "Which missile system is Iran interested in buying?",
@@ -581,8 +566,8 @@ func TestEngineNeverShowsInventedQuotes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if n := len(srv.sent()); n != 1 || !srv.sent()[0].Stream {
-				t.Errorf("%d requests (stream=%v), want one streamed", n, n > 0 && srv.sent()[0].Stream)
+			if sent := srv.ChatRequests(); len(sent) != 1 || !sent[0].Stream {
+				t.Errorf("%d requests (stream=%v), want one streamed", len(sent), len(sent) > 0 && sent[0].Stream)
 			}
 			t.Logf("answer %q, citations %+v, stats %+v", ans.Text, ans.Citations, ans.Stats)
 			if ans.Mode != tt.wantMode || ans.Refused != tt.wantRefused {
@@ -624,28 +609,23 @@ func TestEngineNeverShowsInventedQuotes(t *testing.T) {
 // the conversation, then answers the standalone question.
 func TestEngineLLMFollowUp(t *testing.T) {
 	const standalone = "How much is Iran's S-400 deal worth?"
-	srv := newFakeServer(t, func(w http.ResponseWriter, r *http.Request, n int, req wireRequest) {
-		if n == 0 {
-			writeCompletion(t, w, req, standalone)
-			return
-		}
-		writeCompletion(t, w, req, `{"answer":"$3.67 billion [1].","citations":[{"marker":1,"label":"iran-s400 ¶2","quote":"The deal, worth $3.67 billion, has not been signed yet"}],"refused":false}`)
-	})
-	llm := testLLM(t, srv.URL(), nil)
+	srv := newServer(t, openaitest.Content(standalone),
+		openaitest.Content(`{"answer":"$3.67 billion [1].","citations":[{"marker":1,"label":"iran-s400 ¶2","quote":"The deal, worth $3.67 billion, has not been signed yet"}],"refused":false}`))
+	llm := testLLM(t, srv.URL, nil)
 	e := bot.NewEngine(articleSearcher{e2eArticle()}, bot.EngineOptions{Answerer: llm, Rewriter: llm})
 	ans, err := e.Answer(t.Context(), bot.Question{Text: "and how much is it worth?", History: []bot.Turn{
 		{Question: "Which missile system is Iran interested in buying?", Answer: "The S-400 [1]."}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	sent := srv.sent()
+	sent := srv.ChatRequests()
 	if len(sent) != 2 {
 		t.Fatalf("%d requests, want rewrite then answer", len(sent))
 	}
-	if !strings.Contains(sent[0].message("user"), "The S-400 [1].") {
-		t.Errorf("rewrite request lacks the conversation:\n%s", sent[0].message("user"))
+	if !strings.Contains(sent[0].Message("user"), "The S-400 [1].") {
+		t.Errorf("rewrite request lacks the conversation:\n%s", sent[0].Message("user"))
 	}
-	if !strings.Contains(sent[1].message("user"), standalone) || ans.Standalone != standalone {
+	if !strings.Contains(sent[1].Message("user"), standalone) || ans.Standalone != standalone {
 		t.Errorf("answer request or Answer.Standalone (%q) lacks the standalone question", ans.Standalone)
 	}
 	if len(ans.Citations) != 1 || ans.Citations[0].Paragraph != 2 || ans.Citations[0].Status != bot.Verified {

@@ -11,10 +11,12 @@ import (
 )
 
 // Reply is how the server answers one request. Build it with Content,
-// Error, Raw, Hang, Drop, StreamError, Ramble, Gibberish or Replay; queue
+// Error, Raw, Hang, Drop, StreamError, Ramble, Gibberish, Vectors or
+// Replay; queue
 // it with Server.Chat, Server.Embeddings or Server.Script.
 //
-// A generated reply (Content, Ramble, Gibberish, Drop, StreamError) is
+// A generated reply (Content, Ramble, Gibberish, and those made to die
+// with DropAfter or ErrorAfter) is
 // streamed when the request asks for it, one token (a word with the space
 // before it) per event, in the flavour's chunk shapes; it stops at the
 // request's max_tokens or when the context window is full, with
@@ -24,7 +26,9 @@ type Reply struct {
 	text   string
 	status int
 	ctype  string
-	after  int
+	dies   dies   // how a generated reply dies, if it does
+	after  int    // tokens generated before it dies
+	errMsg string // the error event of dieError
 	seed   uint64
 	ex     *Exchange
 	delay  time.Duration
@@ -34,13 +38,20 @@ type Reply struct {
 
 type kind int
 
+type dies int
+
+const (
+	dieNot dies = iota
+	dieDrop
+	dieError
+)
+
 const (
 	kindContent kind = iota + 1
 	kindError
 	kindRaw
 	kindHang
-	kindDrop
-	kindStreamError
+	kindVectors
 	kindRamble
 	kindGibberish
 	kindReplay
@@ -61,25 +72,38 @@ func Raw(status int, contentType, body string) Reply {
 	return Reply{kind: kindRaw, status: status, ctype: contentType, text: body}
 }
 
+// Vectors answers an embedding request as the server does unscripted:
+// each input's Vector (to follow scripted failures).
+func Vectors() Reply { return Reply{kind: kindVectors} }
+
 // Hang never answers: the request waits until the client gives up (or
 // the test ends).
 func Hang() Reply { return Reply{kind: kindHang} }
 
-// Drop is a generation that dies after `after` tokens, as when the server
-// is killed: llama-server (and OpenAI) cut the connection without the
-// chunked body's terminating chunk; Ollama, whose runner died under a
-// living server, ends the stream cleanly with a chunk of empty model and
-// content and no finish_reason or [DONE] (recorded in
-// testdata/realservers/ollama/13). A request that is not streamed gets no
-// response at all from llama-server (the connection closes) and a 500 from
-// Ollama.
-func Drop(after int) Reply { return Reply{kind: kindDrop, after: after} }
+// Drop is a rambling generation (Ramble) that dies after `after` tokens:
+// Ramble().DropAfter(after).
+func Drop(after int) Reply { return Ramble().DropAfter(after) }
 
-// StreamError sends `after` tokens, then a `data: {"error":…}` event and
-// the end of the stream, as OpenAI and vLLM report a failure mid-stream; a
-// request that is not streamed gets a 500 with message.
-func StreamError(after int, message string) Reply {
-	return Reply{kind: kindStreamError, after: after, text: message}
+// DropAfter makes a generated reply die after `after` tokens, as when the
+// server is killed: llama-server (and OpenAI) cut the connection without
+// the chunked body's terminating chunk (recorded in
+// testdata/realservers/llama-server/18); Ollama, whose runner died under a
+// living server, ends the stream cleanly with a chunk of empty model and
+// content and no finish_reason or [DONE] (ollama/13). A request that is not
+// streamed gets no response at all from llama-server (the connection
+// closes) and a 500 from Ollama.
+func (r Reply) DropAfter(after int) Reply { r.dies, r.after = dieDrop, after; return r }
+
+// StreamError is Ramble().ErrorAfter(after, message).
+func StreamError(after int, message string) Reply { return Ramble().ErrorAfter(after, message) }
+
+// ErrorAfter makes a generated reply send `after` tokens, then a
+// `data: {"error":…}` event and the end of the stream, as OpenAI and vLLM
+// report a failure mid-stream; a request that is not streamed gets a 500
+// with message.
+func (r Reply) ErrorAfter(after int, message string) Reply {
+	r.dies, r.after, r.errMsg = dieError, after, message
+	return r
 }
 
 // Ramble is a model that never stops on its own: it generates until
@@ -151,9 +175,15 @@ func (s *Server) play(w http.ResponseWriter, r *http.Request, req Request, reply
 		}
 	case kindReplay:
 		s.replay(w, r, req, reply)
+	case kindVectors:
+		if req.Embed == nil {
+			s.t.Errorf("openaitest: Vectors scripted for %s %s", req.Method, req.Path)
+			return
+		}
+		s.writeEmbeddings(w, *req.Embed)
 	default:
 		if req.Chat == nil {
-			if reply.kind == kindDrop {
+			if reply.dies == dieDrop {
 				s.cut(w, false)
 				return
 			}
@@ -191,7 +221,7 @@ type generator func(i int) (tok string, ok bool)
 
 func (s *Server) generator(req ChatRequest, reply Reply) generator {
 	switch reply.kind {
-	case kindRamble, kindDrop, kindStreamError:
+	case kindRamble:
 		rng := rand.New(rand.NewPCG(reply.seed, 7))
 		return func(i int) (string, bool) {
 			if i == 0 && req.JSON() {
@@ -236,7 +266,7 @@ func (s *Server) budget(req ChatRequest) int {
 func (s *Server) generate(w http.ResponseWriter, r *http.Request, req ChatRequest, reply Reply) {
 	next := s.generator(req, reply)
 	budget := s.budget(req)
-	dies := reply.kind == kindDrop || reply.kind == kindStreamError
+	dies := reply.dies != dieNot
 	c := newChunker(s.opts.Flavour, s.modelName(req.Model))
 	if !req.Stream {
 		var b strings.Builder
@@ -289,8 +319,8 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request, req ChatReques
 	n, finish := 0, "stop"
 	for ; ; n++ {
 		if dies && n == reply.after {
-			if reply.kind == kindStreamError {
-				send(map[string]any{"error": map[string]any{"message": reply.text, "type": "server_error", "code": nil}})
+			if reply.dies == dieError {
+				send(map[string]any{"error": map[string]any{"message": reply.errMsg, "type": "server_error", "code": nil}})
 				return
 			}
 			if s.opts.Flavour == Ollama {
@@ -329,8 +359,8 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request, req ChatReques
 // die ends a request that is not streamed whose generation died.
 func (s *Server) die(w http.ResponseWriter, reply Reply) {
 	switch {
-	case reply.kind == kindStreamError:
-		s.writeError(w, failure{status: http.StatusInternalServerError, msg: reply.text})
+	case reply.dies == dieError:
+		s.writeError(w, failure{status: http.StatusInternalServerError, msg: reply.errMsg})
 	case s.opts.Flavour == Ollama:
 		s.writeError(w, failure{status: http.StatusInternalServerError, msg: "an error was encountered while running the model: unexpected EOF"})
 	default:

@@ -81,7 +81,8 @@ type Options struct {
 	// of more tokens gets llama-server's 500 "input (N tokens) is too large
 	// to process". Zero: no limit.
 	BatchTokens int
-	// EmbedDims is the length of the vectors (see Vector). Zero: 32.
+	// EmbedDims is the length of the vectors (see Vector). Zero: 32. Only
+	// the OpenAI flavour honours a request's "dimensions".
 	EmbedDims int
 	// ReverseEmbeddings lists the vectors of a response last input first,
 	// each with its "index", so a client must place them by index.
@@ -650,8 +651,8 @@ func (s *Server) writeEmbeddings(w http.ResponseWriter, req EmbedRequest) {
 		}
 	}
 	dims := s.opts.EmbedDims
-	if req.Dimensions > 0 {
-		dims = req.Dimensions
+	if req.Dimensions > 0 && s.opts.Flavour == OpenAI {
+		dims = req.Dimensions // only OpenAI's text-embedding-3 models shorten; the others ignore it
 	}
 	data := make([]map[string]any, 0, len(req.Input))
 	tokens := 0
