@@ -42,18 +42,18 @@ func Explain(baseURL, model string, err error) error {
 	case status == http.StatusUnauthorized:
 		return msg("the server rejected the API key (401)")
 	case status == http.StatusForbidden:
-		return msg("the server refused access (403): %s", oneLine(errorText(err)))
+		return msg("the server refused access (403): %s", serverMessage(err))
 	case isAPI && apiErr.Code == "model_not_found",
 		status == http.StatusNotFound && model != "" && strings.Contains(text, "model"):
 		return msg("model %s is not available on %s", model, baseURL)
 	case status == http.StatusNotFound:
 		return msg("%s answered 404 Not Found: is the base URL right? It usually ends in /v1", baseURL)
 	case status == http.StatusTooManyRequests:
-		return msg("%s is rate limiting requests (429): %s", baseURL, oneLine(errorText(err)))
+		return msg("%s is rate limiting requests (429): %s", baseURL, serverMessage(err))
 	case status >= 500:
-		return msg("%s failed (%d): %s", baseURL, status, oneLine(errorText(err)))
+		return msg("%s failed (%d): %s", baseURL, status, serverMessage(err))
 	case status != 0:
-		return msg("%s rejected the request (%d): %s", baseURL, status, oneLine(errorText(err)))
+		return msg("%s rejected the request (%d): %s", baseURL, status, serverMessage(err))
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return msg("cannot reach %s: connection refused", baseURL)
 	}
@@ -110,14 +110,23 @@ func errorText(err error) string {
 	return err.Error()
 }
 
-// oneLine shortens a server message for an error line.
-func oneLine(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if r := []rune(s); len(r) > 200 {
-		s = string(r[:200]) + "…"
+// serverMessage is the server's message of err on one line, for an error
+// line.
+func serverMessage(err error) string {
+	if s := OneLine(errorText(err), 200); s != "" {
+		return s
 	}
-	if s == "" {
-		s = "no message"
+	return "no message"
+}
+
+// OneLine puts s on one line (every run of white space, newlines included,
+// becomes one space) and, when max > 0, cuts it to max runes with "…". It
+// is the one way verbatim shortens server messages, model replies and
+// errors for a log or an error line.
+func OneLine(s string, max int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); max > 0 && len(r) > max {
+		s = string(r[:max]) + "…"
 	}
 	return s
 }

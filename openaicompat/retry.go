@@ -17,9 +17,14 @@ import (
 	openai "github.com/sashabaranov/go-openai"
 )
 
-// Retry is a retry policy for Do. The zero value tries once.
+// Retry is a retry policy for Do.
+//
+// Retries follows the one rule every retry count in verbatim follows (the
+// chat answerer's and the embedder's too): zero means DefaultRetries, a
+// negative number means none, and a positive one is that many retries
+// after the first attempt.
 type Retry struct {
-	// Retries after the first attempt; zero or less: none.
+	// Retries after the first attempt: zero DefaultRetries, negative none.
 	Retries int
 	// Backoff is the wait before the first retry when the server sends no
 	// Retry-After; it doubles each retry. Zero: 1s.
@@ -32,12 +37,15 @@ type Retry struct {
 	Op string
 }
 
+// DefaultRetries is the number of retries a zero Retry.Retries means.
+const DefaultRetries = 3
+
 // MaxRetryAfter is the longest Retry-After that Do waits for; a server
 // asking for longer gets a *RetryAfterError instead.
 const MaxRetryAfter = 60 * time.Second
 
 // Do calls fn until it succeeds, fails in a way that is not Retryable (or
-// was marked Permanent), or r.Retries retries are spent, and returns fn's
+// was marked Permanent), or the retries are spent, and returns fn's
 // last error. fn's context records the Retry-After header of the responses
 // of a Client, and Do waits that long before the next attempt (else Delay).
 //
@@ -47,6 +55,13 @@ const MaxRetryAfter = 60 * time.Second
 func Do(ctx context.Context, r Retry, fn func(ctx context.Context) error) error {
 	backoff := orDefault(r.Backoff, time.Second)
 	maxBackoff := orDefault(r.MaxBackoff, MaxRetryAfter)
+	retries := r.Retries
+	switch {
+	case retries == 0:
+		retries = DefaultRetries
+	case retries < 0:
+		retries = 0
+	}
 	for attempt := 0; ; attempt++ {
 		rec := new(retryAfter)
 		err := fn(context.WithValue(ctx, retryAfterKey{}, rec))
@@ -60,7 +75,7 @@ func Do(ctx context.Context, r Retry, fn func(ctx context.Context) error) error 
 			return p.err
 		}
 		status := Status(err)
-		if !Retryable(status, err) || attempt >= r.Retries {
+		if !Retryable(status, err) || attempt >= retries {
 			return err
 		}
 		wait := Delay(attempt, backoff, maxBackoff, rec.get())
@@ -71,7 +86,7 @@ func Do(ctx context.Context, r Retry, fn func(ctx context.Context) error) error 
 			return &RetryAfterError{Wait: wait, Status: status, Err: err, NoTimeLeft: true}
 		}
 		if r.Logger != nil {
-			r.Logger.Warn(r.Op+" failed; retrying", "status", status, "attempt", attempt+1, "retries", r.Retries, "wait", wait, "err", err)
+			r.Logger.Warn(r.Op+" failed; retrying", "status", status, "attempt", attempt+1, "retries", retries, "wait", wait, "err", err)
 		}
 		t := time.NewTimer(wait)
 		select {

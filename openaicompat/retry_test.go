@@ -227,7 +227,8 @@ func TestDo(t *testing.T) {
 		{"500 until retries run out", []response{{status: 500}}, 2, 3, "fake 500"},
 		{"401 never retried", []response{{status: 401}}, 5, 1, "fake 401"},
 		{"404 never retried", []response{{status: 404}}, 5, 1, "fake 404"},
-		{"no retries", []response{{status: 503}}, 0, 1, "fake 503"},
+		{"no retries", []response{{status: 503}}, -1, 1, "fake 503"},
+		{"zero is the default", []response{{status: 503}}, 0, 1 + DefaultRetries, "fake 503"},
 		{"Retry-After too long", []response{{status: 429, retryAfter: "3600"}}, 3, 1, "asks to retry after 1h0m0s (429)"},
 	}
 	for _, tt := range tests {

@@ -30,10 +30,11 @@ type OpenAIEmbedConfig struct {
 	BatchSize int
 	// Concurrency is how many requests Sync keeps in flight; 0 means 4.
 	Concurrency int
-	// MaxRetries on 429, 408 and 5xx responses and broken connections
-	// (see openaicompat.Retryable); 0 means 5, negative none. 401/403 and
-	// other 4xx are never retried.
-	MaxRetries int
+	// Retries on 429, 408 and 5xx responses and broken connections (see
+	// openaicompat.Retryable); zero means openaicompat.DefaultRetries,
+	// negative none (openaicompat.Retry). 401/403 and other 4xx are never
+	// retried.
+	Retries int
 	// MinBackoff is the first retry delay (doubled each retry, with
 	// jitter, capped at MaxBackoff) unless the server sends Retry-After,
 	// which is honoured up to openaicompat.MaxRetryAfter. Zero means 500ms
@@ -82,9 +83,6 @@ func NewOpenAIEmbedder(cfg OpenAIEmbedConfig) (*OpenAIEmbedder, error) {
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = 4
 	}
-	if cfg.MaxRetries == 0 {
-		cfg.MaxRetries = 5
-	}
 	if cfg.MinBackoff <= 0 {
 		cfg.MinBackoff = 500 * time.Millisecond
 	}
@@ -102,7 +100,7 @@ func NewOpenAIEmbedder(cfg OpenAIEmbedConfig) (*OpenAIEmbedder, error) {
 	e := &OpenAIEmbedder{
 		cfg:    cfg,
 		client: openaicompat.New(openaicompat.Config{BaseURL: cfg.BaseURL, APIKey: cfg.APIKey, HTTPClient: hc}),
-		retry: openaicompat.Retry{Retries: cfg.MaxRetries, Backoff: cfg.MinBackoff, MaxBackoff: cfg.MaxBackoff,
+		retry: openaicompat.Retry{Retries: cfg.Retries, Backoff: cfg.MinBackoff, MaxBackoff: cfg.MaxBackoff,
 			Logger: log, Op: "openai embeddings"},
 	}
 	e.dims.Store(int64(cfg.Dims))

@@ -135,7 +135,7 @@ func TestOpenAIEmbedUnauthorisedFailsFast(t *testing.T) {
 
 func TestOpenAIEmbedGivesUp(t *testing.T) {
 	srv := newFake(t, fakeFailure{status: 500}, fakeFailure{status: 500}, fakeFailure{status: 500})
-	e := testOpenAI(t, srv, func(c *OpenAIEmbedConfig) { c.MaxRetries = 2 })
+	e := testOpenAI(t, srv, func(c *OpenAIEmbedConfig) { c.Retries = 2 })
 	if _, err := e.Embed(t.Context(), []string{"x"}); err == nil || !strings.Contains(err.Error(), "500") {
 		t.Fatalf("err = %v", err)
 	}

@@ -38,7 +38,8 @@ type Config struct {
 	// Timeout bounds one HTTP request (a streamed reply included). Zero: 60s.
 	Timeout time.Duration
 	// Retries on 429, 408, 5xx and broken connections (see
-	// openaicompat.Retryable); never on 401 or other 4xx. Zero: none.
+	// openaicompat.Retryable); never on 401 or other 4xx. Zero means
+	// openaicompat.DefaultRetries, negative none (openaicompat.Retry).
 	Retries int
 	// Backoff is the wait before the first retry when the server sends no
 	// Retry-After; it doubles each retry. Zero: 1s.
@@ -63,7 +64,7 @@ func DefaultConfig() Config {
 		BaseURL:       openaicompat.DefaultBaseURL,
 		Model:         DefaultModel(openaicompat.DefaultBaseURL),
 		Timeout:       60 * time.Second,
-		Retries:       3,
+		Retries:       openaicompat.DefaultRetries,
 		Backoff:       time.Second,
 		ContextTokens: 8192,
 		HistoryTurns:  6,
@@ -132,9 +133,6 @@ func New(cfg Config) (*Answerer, error) {
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 60 * time.Second
-	}
-	if cfg.Retries < 0 {
-		cfg.Retries = 0
 	}
 	if cfg.Backoff <= 0 {
 		cfg.Backoff = time.Second
@@ -216,7 +214,7 @@ func (l *Answerer) Draft(ctx context.Context, req bot.DraftRequest) (bot.Draft, 
 		l.log.Debug("llm draft", "model", model, "structured", structured, "stream", onDelta != nil,
 			"took", time.Since(start), "reply_chars", len(content), "claims", len(d.Claims), "refused", d.Refused)
 		if len(d.Claims) == 0 && !d.Refused {
-			l.log.Warn("model reply has no usable citation", "model", model, "reply", oneLine(content))
+			l.log.Warn("model reply has no usable citation", "model", model, "reply", openaicompat.OneLine(content, 200))
 		}
 		return d, nil
 	}
@@ -235,7 +233,7 @@ func (l *Answerer) Rewrite(ctx context.Context, q bot.Question) (string, error) 
 	}
 	c := prompts.Condense{Question: q.Text}
 	for _, t := range hist {
-		c.History = append(c.History, prompts.Turn{Question: t.Question, Answer: truncateRunes(t.Answer, maxTurnAnswerChars)})
+		c.History = append(c.History, prompts.Turn{Question: t.Question, Answer: bot.Clip(t.Answer, maxTurnAnswerChars)})
 	}
 	sys, err := prompts.RenderCondenseSystem()
 	if err != nil {
@@ -257,7 +255,7 @@ func (l *Answerer) Rewrite(ctx context.Context, q bot.Question) (string, error) 
 	}
 	s := cleanStandalone(content)
 	if s == "" || utf8.RuneCountInString(s) > maxStandaloneChars {
-		l.log.Warn("unusable standalone question; keeping the follow-up as asked", "reply", oneLine(content))
+		l.log.Warn("unusable standalone question; keeping the follow-up as asked", "reply", openaicompat.OneLine(content, 200))
 		return q.Text, nil
 	}
 	return s, nil
@@ -391,16 +389,6 @@ func dropLastParagraph(ps []prompts.Passage) []prompts.Passage {
 		return ps[:len(ps)-1]
 	}
 	return ps
-}
-
-// oneLine is a model reply on one line, cut at 200 characters, for a log.
-func oneLine(s string) string { return truncateRunes(strings.Join(strings.Fields(s), " "), 200) }
-
-func truncateRunes(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	return string([]rune(s)[:n]) + "…"
 }
 
 // cleanStandalone extracts the question from a condensing reply.

@@ -9,11 +9,11 @@ import (
 	"log/slog"
 	"os"
 	"runtime/debug"
-	"strings"
 
 	"github.com/joho/godotenv"
 
 	"github.com/verbatimbot/verbatim/bot/llm"
+	"github.com/verbatimbot/verbatim/openaicompat"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -124,7 +124,7 @@ func runCommand(ctx context.Context, c command, args []string, io stdio, lookupE
 		fmt.Fprintf(io.err, "verbatim %s: interrupted\n", c.name)
 		return exitFailure
 	default:
-		fmt.Fprintf(io.err, "verbatim %s: %s\n", c.name, oneLine(err.Error()))
+		fmt.Fprintf(io.err, "verbatim %s: %s\n", c.name, errorLine(err))
 		return exitFailure
 	}
 }
@@ -176,13 +176,8 @@ func newLogger(cfg Config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// oneLine keeps the first line of an error message for stderr.
-func oneLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
-	}
-	return s
-}
+// errorLine is err as one line of stderr.
+func errorLine(err error) string { return openaicompat.OneLine(err.Error(), 0) }
 
 // newFlagSet returns a flag set that prints its usage to stdout on --help
 // and reports errors as usage errors.

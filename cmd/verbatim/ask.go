@@ -120,7 +120,7 @@ func (a *app) describe(ctx context.Context, f *askFlags) {
 	fmt.Fprintf(a.err, "answers: %s\n", a.llm.Config())
 	model, err := a.llm.Model(ctx)
 	if err != nil {
-		fmt.Fprintf(a.err, "model: unknown (%s)\n", oneLine(err.Error()))
+		fmt.Fprintf(a.err, "model: unknown (%s)\n", errorLine(err))
 		return
 	}
 	fmt.Fprintf(a.err, "model: %s\n", model)

@@ -30,7 +30,7 @@ func TestImportRules(t *testing.T) {
 		"bot/llm":                 {"bot", "retrieval", "prompts", "openaicompat"},
 		"bot/discord":             {"bot", "corpus"},
 		"bot/discord/discordtest": {},
-		"cmd/verbatim":            {"bot", "bot/llm", "bot/discord", "corpus", "corpus/synth", "retrieval", "prompts"},
+		"cmd/verbatim":            {"bot", "bot/llm", "bot/discord", "corpus", "corpus/synth", "retrieval", "prompts", "openaicompat"},
 	}
 	// Third-party clients and the only files (or packages) that import them.
 	exclusive := map[string][]string{

@@ -27,7 +27,7 @@ func newLLM(cfg Config, log *slog.Logger) (*llm.Answerer, error) {
 	}
 	c.APIKey = cfg.OpenAIKey
 	c.Timeout = cfg.LLMTimeout
-	c.Retries = cfg.LLMRetries
+	c.Retries = retries(cfg.LLMRetries)
 	c.ContextTokens = cfg.ContextTokens
 	c.HistoryTurns = cfg.HistoryTurns
 	c.Logger = log

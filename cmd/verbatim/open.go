@@ -63,7 +63,7 @@ func (a *app) embedder() (retrieval.Embedder, error) {
 		BaseURL:    a.cfg.EmbedBaseURL,
 		APIKey:     a.cfg.EmbedAPIKey,
 		Model:      a.cfg.EmbedModel,
-		MaxRetries: retries(a.cfg.LLMRetries),
+		Retries:    retries(a.cfg.LLMRetries),
 		HTTPClient: &http.Client{Timeout: a.cfg.LLMTimeout},
 		Logger:     a.log,
 	})
@@ -156,8 +156,9 @@ func (a *app) open(ctx context.Context, src source) (*bot.Engine, *retrieval.Ind
 	return e, ix, nil
 }
 
-// retries maps VERBATIM_LLM_RETRIES to the embedder's convention, where 0
-// means its default and a negative number means none.
+// retries maps VERBATIM_LLM_RETRIES, where 0 means none, to the retry
+// convention of openaicompat.Retry (chat and embeddings alike), where 0
+// means the default and a negative number none.
 func retries(n int) int {
 	if n == 0 {
 		return -1
