@@ -36,9 +36,9 @@ func TestExplain(t *testing.T) {
 		reply openaitest.Reply
 		want  string // {base} is the base URL
 	}{
-		{"401", apiError(401, "Incorrect API key provided: sk-test"), "the server rejected the API key (401)"},
-		{"401 without JSON", text(401, "Unauthorized"), "the server rejected the API key (401)"},
-		{"403", apiError(403, "Project  does not\nhave access"), "the server refused access (403): Project does not have access"},
+		{"401", apiError(401, "Incorrect API key provided: sk-test"), "{base} rejected the API key (401)"},
+		{"401 without JSON", text(401, "Unauthorized"), "{base} rejected the API key (401)"},
+		{"403", apiError(403, "Project  does not\nhave access"), "{base} refused access (403): Project does not have access"},
 		{"openai model_not_found", jsonBody(404, `{"error":{"message":"The model `+"`m`"+` does not exist or you do not have access to it.","type":"invalid_request_error","param":null,"code":"model_not_found"}}`),
 			"model m is not available on {base}"},
 		{"ollama model not found", jsonBody(404, `{"error":{"message":"model 'm' not found","type":"api_error","param":null,"code":null}}`),
@@ -99,8 +99,11 @@ func TestExplainTransport(t *testing.T) {
 			}
 		})
 	}
-	if got := Explain(base, "m", other); got != other {
-		t.Errorf("Explain returned %#v for an error it has nothing to add to, want the error itself", got)
+	if got := Explain(base, "m", other); !errors.Is(got, other) || got.Error() != other.Error() || got.(*Error).Cause != "failed: "+other.Error() {
+		t.Errorf("Explain returned %#v for an error it has nothing to add to, want its message with the cause \"failed: …\"", got)
+	}
+	if e := Explain(base, "m", refused); Explain(base, "m", e) != e {
+		t.Error("Explain of an explained error is not the error itself")
 	}
 	if Explain(base, "m", nil) != nil {
 		t.Error("Explain(nil) != nil")

@@ -190,17 +190,27 @@ func Status(err error) int {
 
 // Retryable reports whether a request that failed with status (see Status)
 // and err is worth trying again: 429, 408 and 5xx, and transport errors
-// (a connection that broke) other than the caller's cancel or deadline, a
-// refused connection and an unknown host (nothing is listening there: waiting will not help, and the
-// user should hear at once). Never 401, 403 or another 4xx.
+// (a connection that broke, a stream that ended early: ErrIncomplete)
+// other than the caller's cancel or deadline, a refused connection and an
+// unknown host (nothing is listening there: waiting will not help, and the
+// user should hear at once). Never 401, 403 or another 4xx, nor a 5xx that
+// cannot succeed however often it is tried: 501 Not Implemented and an
+// input too large for the server (InputTooLarge).
 func Retryable(status int, err error) bool {
+	if _, _, tooLarge := InputTooLarge(err); err != nil && tooLarge {
+		return false // the same input is too large on every try
+	}
 	switch {
+	case status == http.StatusNotImplemented:
+		return false // the server lacks the feature (llama-server without --embeddings)
 	case status == http.StatusTooManyRequests, status == http.StatusRequestTimeout, status >= 500:
 		return true
 	case status != 0, err == nil:
 		return false
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return true // the connection closed mid-response
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, ErrIncomplete):
+		return true // the connection closed mid-response, or the stream ended early
+	case status == 0 && errors.Is(err, io.EOF):
+		return true // the server closed the connection before answering
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded),
 		errors.Is(err, syscall.ECONNREFUSED):
 		return false

@@ -125,7 +125,7 @@ func TestOpenAIEmbedUnauthorisedFailsFast(t *testing.T) {
 	srv := newFake(t, fakeFailure{status: 401}, fakeFailure{status: 401})
 	e := testOpenAI(t, srv, nil)
 	_, err := e.Embed(t.Context(), []string{"x"})
-	if err == nil || !strings.Contains(err.Error(), "the server rejected the API key (401)") {
+	if err == nil || !strings.Contains(err.Error(), "rejected the API key (401)") {
 		t.Fatalf("err = %v", err)
 	}
 	if len(srv.EmbedRequests()) != 1 {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"go/parser"
 	"go/token"
+	"log/slog"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -277,7 +278,7 @@ func TestModelFromServer(t *testing.T) {
 		{"first listed", openaitest.Raw(http.StatusOK, "application/json",
 			`{"object":"list","data":[{"id":"qwen2.5-7b-instruct","object":"model"},{"id":"other","object":"model"}]}`), "qwen2.5-7b-instruct", ""},
 		{"none listed", openaitest.Raw(http.StatusOK, "application/json", `{"object":"list","data":[]}`),
-			"", "no chat model configured (VERBATIM_CHAT_MODEL) and %s/models lists none"},
+			"", "%s/models lists no chat model: set VERBATIM_CHAT_MODEL to a model it serves"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -322,11 +323,83 @@ func TestDefaultModel(t *testing.T) {
 	}
 }
 
+// TestOllamaDefaultModel: with no VERBATIM_CHAT_MODEL, Ollama's preferred
+// llama3.1 is used when pulled; otherwise the first chat model Ollama lists
+// (the real list of testdata/realservers/ollama/01), said once; with none,
+// the error says to pull one (issue 9, item 8).
+func TestOllamaDefaultModel(t *testing.T) {
+	listed, err := openaitest.Load(filepath.Join("..", "..", "openaicompat", "openaitest", "testdata", "realservers", "ollama", "01-models.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		models  openaitest.Reply
+		want    string
+		wantLog string
+		wantErr string
+	}{
+		{"preferred pulled", openaitest.Raw(http.StatusOK, "application/json", `{"object":"list","data":[{"id":"tiny:latest"},{"id":"llama3.1:latest"}]}`),
+			"llama3.1:latest", "", ""},
+		{"preferred missing", openaitest.Replay(listed), "tiny-c512:latest", "has no llama3.1; using tiny-c512:latest, the first model it lists", ""},
+		{"only an embedding model", openaitest.Raw(http.StatusOK, "application/json", `{"object":"list","data":[{"id":"nomic-embed-text:latest"}]}`),
+			"", "", "run `ollama pull llama3.1`, or set VERBATIM_CHAT_MODEL"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := openaitest.New(t, openaitest.Options{Flavour: openaitest.Ollama, Models: []string{"tiny-c512:latest", "llama3.1:latest"}})
+			srv.Chat(openaitest.Content(goodJSONReply))
+			srv.Script(openaitest.ModelsPath, tt.models)
+			var logs strings.Builder
+			l := testLLM(t, srv.URL, func(c *Config) {
+				c.APIKey, c.Model, c.PreferredModel = "", "", "llama3.1"
+				c.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
+			})
+			for range 2 {
+				_, err := l.Draft(t.Context(), testRequest("q"))
+				if tt.wantErr != "" {
+					me, ok := errors.AsType[*bot.ModelError](err)
+					if !ok || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(me.Notice, "the server lists no chat model") {
+						t.Fatalf("err = %v, want a ModelError saying %q", err, tt.wantErr)
+					}
+					return
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			if sent := srv.ChatRequests(); sent[0].Model != tt.want || sent[1].Model != tt.want {
+				t.Errorf("models used %q, %q; want %q", sent[0].Model, sent[1].Model, tt.want)
+			}
+			if n := strings.Count(logs.String(), "VERBATIM_CHAT_MODEL is not set"); (tt.wantLog != "") != (n == 1) || !strings.Contains(logs.String(), tt.wantLog) {
+				t.Errorf("log %q, want %q once", logs.String(), tt.wantLog)
+			}
+		})
+	}
+}
+
+// TestUnreachableNamesTheCause: a server that is not there is reported as
+// such first, and the model list comes after (issue 11, item 8).
+func TestUnreachableNamesTheCause(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + ln.Addr().String() + "/v1"
+	ln.Close()
+	_, err = testLLM(t, base, func(c *Config) { c.Model = "" }).Draft(t.Context(), testRequest("q"))
+	want := "cannot reach " + base + ": connection refused (asked for its models because VERBATIM_CHAT_MODEL is not set)"
+	me, ok := errors.AsType[*bot.ModelError](err)
+	if !ok || err.Error() != want || me.Notice != "the model at "+base+" could not be reached (connection refused: is the server running?)" {
+		t.Errorf("err = %v (notice %q)\nwant %s", err, me.Notice, want)
+	}
+}
+
 func TestLLMConfig(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.APIKey = "sk-secret-123"
-	if s := cfg.String(); strings.Contains(s, "sk-secret") || !strings.Contains(s, "<redacted>") || !strings.Contains(s, "gpt-4o-mini") {
-		t.Errorf("String() = %s: want the key redacted and the model shown", s)
+	if s := cfg.String(); strings.Contains(s, "sk-secret") || !strings.Contains(s, "<redacted>") || !strings.Contains(s, "max_answer_tokens=1024") {
+		t.Errorf("String() = %s: want the key redacted and the bound shown", s)
 	}
 	if s := fmt.Sprintf("%v", cfg); strings.Contains(s, "sk-secret") {
 		t.Errorf("%%v prints the key: %s", s)
@@ -336,15 +409,24 @@ func TestLLMConfig(t *testing.T) {
 			t.Errorf("New accepted base URL %q", bad)
 		}
 	}
-	if _, err := New(Config{ContextTokens: 100}); err == nil {
-		t.Error("New accepted a 100-token context window")
+	if _, err := New(Config{ContextTokens: 512}); err == nil || !strings.Contains(err.Error(), "need 1024") {
+		t.Errorf("New accepted a 512-token context window: %v", err)
 	}
 	l, err := New(Config{BaseURL: "http://localhost:11434/v1/"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := l.Config(); got.Model != "llama3.1" || got.BaseURL != "http://localhost:11434/v1" || got.Timeout != 60*time.Second || got.ContextTokens != 8192 {
+	if got := l.Config(); got.PreferredModel != "llama3.1" || got.BaseURL != "http://localhost:11434/v1" || got.Timeout != 60*time.Second ||
+		got.ContextTokens != 8192 || got.MaxAnswerTokens != 1024 {
 		t.Errorf("defaults not filled: %s", got)
+	}
+	// OpenAI's default model is taken without asking.
+	l, err = New(Config{BaseURL: "https://api.openai.com/v1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, err := l.Model(t.Context()); m != "gpt-4o-mini" || err != nil {
+		t.Errorf("Model = %q, %v on OpenAI", m, err)
 	}
 }
 

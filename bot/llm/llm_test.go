@@ -339,7 +339,9 @@ func TestContextBudget(t *testing.T) {
 		{context: 64000, wantParas: 50},
 	} {
 		t.Run(fmt.Sprint(tt.context), func(t *testing.T) {
-			srv := newServer(t, openaitest.Content(goodJSONReply))
+			// OpenAI's window holds the prompt and max_tokens together.
+			srv := openaitest.New(t, openaitest.Options{Flavour: openaitest.OpenAI, APIKey: "sk-test", ContextTokens: tt.context})
+			srv.Chat(openaitest.Content(goodJSONReply))
 			l := testLLM(t, srv.URL, func(c *Config) { c.ContextTokens = tt.context })
 			req := testRequest("q")
 			req.Hits = hits
@@ -347,16 +349,20 @@ func TestContextBudget(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := srv.ChatRequests()[0]
-			used := estimateTokens(got.Message("system")) + estimateTokens(got.Message("user"))
-			budget := tt.context - min(answerReserve, tt.context/4)
+			used := promptTokens(got.Message("system"), got.Message("user"))
+			budget := l.promptBudget()
 			if used > budget {
 				t.Errorf("prompt of ~%d tokens exceeds the budget of %d", used, budget)
 			}
+			if got.Limit() != l.answerTokens() || got.PromptTokens()+got.Limit() > tt.context {
+				t.Errorf("max_tokens %d with a prompt of %d tokens (as the server counts): over the window of %d", got.Limit(), got.PromptTokens(), tt.context)
+			}
 			user := got.Message("user")
 			shown := strings.Count(user, "] A") // each paragraph: "[aN ¶M] AnPm word …"
-			// Trimming is by whole paragraphs (~105 tokens here) with an
-			// estimate rounded up per paragraph.
-			if shown < 50 && used < budget-110-shown {
+			// Trimming is by whole paragraphs with an estimate rounded up
+			// per paragraph.
+			perParagraph := estimateTokens("[a0 ¶1] A0P1 " + strings.Repeat("word ", 79) + "\n\n")
+			if shown < 50 && used < budget-perParagraph-shown {
 				t.Errorf("%d of 50 paragraphs shown in ~%d tokens: %d of %d left unused", shown, used, budget-used, budget)
 			}
 			if tt.wantParas > 0 && shown != tt.wantParas {

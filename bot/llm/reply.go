@@ -425,6 +425,16 @@ func newStreamFilter(emit func(string), structured bool) *streamFilter {
 	return &streamFilter{emit: emit, structured: structured}
 }
 
+// reset forgets the reply so far, for a retry of a request of which
+// nothing was shown.
+func (f *streamFilter) reset() {
+	f.buf.Reset()
+	f.sent = ""
+}
+
+// shown reports whether any answer text was forwarded.
+func (f *streamFilter) shown() bool { return f.sent != "" }
+
 func (f *streamFilter) write(delta string) {
 	f.buf.WriteString(delta)
 	ans := streamedAnswer(f.buf.String(), f.structured)

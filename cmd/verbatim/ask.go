@@ -62,7 +62,10 @@ func (a *app) answeringEngine(ctx context.Context, src source, f *askFlags) (*bo
 }
 
 // answerOne answers q with its own deadline and prints the result as the
-// flags ask.
+// flags ask. A notice that the answer was made without the model
+// (Answer.Fallback) goes to stderr before the answer, like every other
+// warning, so that stdout holds the same answer whichever answerer made it;
+// --json carries it in the "fallback" field instead.
 func (a *app) answerOne(ctx context.Context, eng *bot.Engine, q bot.Question, f *askFlags) (bot.Answer, error) {
 	ctx, cancel := context.WithTimeout(ctx, a.cfg.AnswerTimeout)
 	defer cancel()
@@ -73,7 +76,6 @@ func (a *app) answerOne(ctx context.Context, eng *bot.Engine, q bot.Question, f 
 			fmt.Fprint(a.out, text)
 		}
 	}
-	start := time.Now()
 	ans, err := eng.Answer(ctx, q)
 	if err != nil {
 		if streamed.Len() > 0 {
@@ -82,8 +84,9 @@ func (a *app) answerOne(ctx context.Context, eng *bot.Engine, q bot.Question, f 
 		return ans, err
 	}
 	if f.verbose {
-		fmt.Fprintf(a.err, "mode=%s refused=%t citations=%d dropped=%d repaired=%d took=%s\n",
-			ans.Mode, ans.Refused, len(ans.Citations), ans.Stats.Dropped, ans.Stats.Repaired, time.Since(start).Round(time.Millisecond))
+		fmt.Fprintf(a.err, "mode=%s refused=%t citations=%d dropped=%d repaired=%d%s took=%s\n",
+			ans.Mode, ans.Refused, len(ans.Citations), ans.Stats.Dropped, ans.Stats.Repaired,
+			firstToken(ans.Timing.FirstToken), ans.Timing.Total.Round(time.Millisecond))
 	}
 	if f.json {
 		return ans, writeJSON(a.out, ans, f.explain)
@@ -91,19 +94,33 @@ func (a *app) answerOne(ctx context.Context, eng *bot.Engine, q bot.Question, f 
 	showText := true
 	if streamed.Len() > 0 {
 		fmt.Fprintln(a.out)
-		if strings.TrimSpace(streamed.String()) == strings.TrimSpace(ans.Text) {
+		if strings.TrimSpace(streamed.String()) == strings.TrimSpace(ans.Text) && ans.Fallback == "" {
 			showText = false
 		} else {
 			// Verification changed the text (markers renumbered or dropped,
 			// or a fallback answer): print the verified version.
+			if ans.Fallback != "" {
+				fmt.Fprintf(a.err, "verbatim: %s\n", ans.Fallback)
+			}
 			fmt.Fprintln(a.out, "\nVerified answer:")
 		}
+	} else if ans.Fallback != "" {
+		fmt.Fprintf(a.err, "verbatim: %s\n", ans.Fallback)
 	}
 	writeAnswer(a.out, ans, showText)
 	if f.explain {
 		writeExplain(a.out, ans)
 	}
 	return ans, nil
+}
+
+// firstToken is " first_token=…" for --verbose, empty when nothing was
+// streamed.
+func firstToken(d time.Duration) string {
+	if d <= 0 {
+		return ""
+	}
+	return " first_token=" + d.Round(time.Millisecond).String()
 }
 
 // describe reports, with --verbose, the settings in use (secrets redacted)

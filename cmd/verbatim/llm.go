@@ -10,8 +10,9 @@ import (
 
 // newLLM builds the chat-model answerer and follow-up rewriter from the
 // settings: OPENAI_BASE_URL and OPENAI_API_KEY, VERBATIM_CHAT_MODEL (empty:
-// the provider's default, see llm.DefaultModel), VERBATIM_LLM_TIMEOUT,
-// VERBATIM_LLM_RETRIES, VERBATIM_CONTEXT_TOKENS and VERBATIM_HISTORY_TURNS.
+// the provider's default if served, see llm.DefaultModel), VERBATIM_LLM_TIMEOUT,
+// VERBATIM_LLM_RETRIES, VERBATIM_CONTEXT_TOKENS, VERBATIM_MAX_ANSWER_TOKENS
+// and VERBATIM_HISTORY_TURNS.
 // It does no I/O; a model left to the server is asked for on first use.
 func newLLM(cfg Config, log *slog.Logger) (*llm.Answerer, error) {
 	if cfg.OpenAIKey == "" && cfg.OpenAIBaseURL == "" {
@@ -20,15 +21,13 @@ func newLLM(cfg Config, log *slog.Logger) (*llm.Answerer, error) {
 	c := llm.DefaultConfig()
 	if cfg.OpenAIBaseURL != "" {
 		c.BaseURL = cfg.OpenAIBaseURL
-		c.Model = llm.DefaultModel(cfg.OpenAIBaseURL)
 	}
-	if cfg.ChatModel != "" {
-		c.Model = cfg.ChatModel
-	}
+	c.Model = cfg.ChatModel
 	c.APIKey = cfg.OpenAIKey
 	c.Timeout = cfg.LLMTimeout
 	c.Retries = retries(cfg.LLMRetries)
 	c.ContextTokens = cfg.ContextTokens
+	c.MaxAnswerTokens = cfg.MaxAnswer
 	c.HistoryTurns = cfg.HistoryTurns
 	c.Logger = log
 	answerer, err := llm.New(c)

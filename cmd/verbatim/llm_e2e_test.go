@@ -108,19 +108,27 @@ func TestAskWithLLMStreams(t *testing.T) {
 	}
 }
 
+// TestAskWithLLMRejectedKey: a rejected key is not retried; the answer is
+// made without the model and says why, the key printed nowhere; with
+// VERBATIM_LLM=on it is a one-line error (exit 2) instead.
 func TestAskWithLLMRejectedKey(t *testing.T) {
 	srv := fakeModel(t, openaitest.Options{APIKey: "sk-right-secret"}, llmReply)
 	env := []string{"OPENAI_BASE_URL=" + srv.URL, "OPENAI_API_KEY=sk-bad-secret", "VERBATIM_CHAT_MODEL=test-model"}
 
 	r := verbatim(t, t.TempDir(), "", env, "ask", "Which missile system is Tehran interested in buying?")
-	if r.code != 2 {
-		t.Fatalf("exit %d, want 2; stderr: %s", r.code, r.stderr)
+	want := "verbatim: the model at " + srv.URL + " rejected the API key (401); showing quotes found without it\n"
+	if r.code != 0 || r.stderr != want || !strings.Contains(r.stdout, "¶9") {
+		t.Errorf("exit %d\nstderr %q\nwant   %q\nstdout:\n%s", r.code, r.stderr, want, r.stdout)
 	}
-	if !strings.Contains(r.stderr, "401") || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 || strings.Contains(r.stderr, "sk-bad-secret") {
-		t.Errorf("want a one-line 401 reason without the key, got:\n%s", r.stderr)
+	r = verbatim(t, t.TempDir(), "", append(env, "VERBATIM_LLM=on"), "ask", "Which missile system is Tehran interested in buying?")
+	if r.code != 2 || !strings.Contains(r.stderr, "rejected the API key (401)") || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 || r.stdout != "" {
+		t.Errorf("VERBATIM_LLM=on: exit %d, want 2 and one line; stderr:\n%s", r.code, r.stderr)
 	}
-	if n := len(srv.ChatRequests()); n != 1 {
-		t.Errorf("401 was retried: %d requests", n)
+	if strings.Contains(r.stdout+r.stderr, "sk-bad-secret") {
+		t.Error("the API key was printed")
+	}
+	if n := len(srv.ChatRequests()); n != 2 {
+		t.Errorf("401 was retried: %d requests for two questions", n)
 	}
 }
 

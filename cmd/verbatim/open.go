@@ -123,7 +123,7 @@ func (a *app) openIndex(ctx context.Context, src source, progress func(done, tot
 // engine builds the answering engine over an index: LLM answers when a
 // server is configured (unless extractiveOnly), extractive otherwise.
 func (a *app) engine(ix *retrieval.Index, extractiveOnly bool) (*bot.Engine, error) {
-	opts := bot.EngineOptions{TopK: a.cfg.TopK, Logger: a.log}
+	opts := bot.EngineOptions{TopK: a.cfg.TopK, Logger: a.log, StrictModel: a.cfg.LLM == "on"}
 	if a.cfg.UseLLM() && !extractiveOnly {
 		llm, err := a.newLLM()
 		if err != nil {
