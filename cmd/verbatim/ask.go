@@ -62,7 +62,9 @@ func (a *app) answeringEngine(ctx context.Context, src source, f *askFlags) (*bo
 }
 
 // answerOne answers q with its own deadline and prints the result as the
-// flags ask. A notice that the answer was made without the model
+// flags ask. The model's unverified text is previewed as it streams only
+// when stdout is a terminal: piped and --json output carry the verified
+// answer alone. A notice that the answer was made without the model
 // (Answer.Fallback) goes to stderr before the answer, like every other
 // warning, so that stdout holds the same answer whichever answerer made it;
 // --json carries it in the "fallback" field instead.
@@ -70,7 +72,7 @@ func (a *app) answerOne(ctx context.Context, eng *bot.Engine, q bot.Question, f 
 	ctx, cancel := context.WithTimeout(ctx, a.cfg.AnswerTimeout)
 	defer cancel()
 	var streamed strings.Builder
-	if !f.json && !f.noStream {
+	if !f.json && !f.noStream && isTerminal(a.out) {
 		q.OnDelta = func(text string) {
 			streamed.WriteString(text)
 			fmt.Fprint(a.out, text)

@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/chzyer/readline"
-	"golang.org/x/term"
 
 	"github.com/verbatimbot/verbatim/bot"
 )
@@ -75,7 +74,7 @@ func cmdChat(ctx context.Context, a *app, args []string) error {
 // chatInput returns a line reader: readline with editing and history on a
 // terminal, plain lines otherwise.
 func (a *app) chatInput() (next func() (string, error), closeFn func(), err error) {
-	if f, ok := a.in.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+	if isTerminal(a.in) {
 		cfg := &readline.Config{Prompt: "? ", InterruptPrompt: "^C", EOFPrompt: "bye"}
 		if dir, err := os.UserCacheDir(); err == nil {
 			cfg.HistoryFile = filepath.Join(dir, "verbatim", "chat_history")

@@ -4,12 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/schollz/progressbar/v3"
-	"golang.org/x/term"
 )
 
 func cmdIndex(ctx context.Context, a *app, args []string) error {
@@ -92,8 +90,7 @@ func cmdIndex(ctx context.Context, a *app, args []string) error {
 // progressBar returns a progress callback that draws a bar on stderr when
 // stderr is a terminal, else nil (no output).
 func (a *app) progressBar() func(done, total int) {
-	f, ok := a.err.(*os.File)
-	if !ok || !term.IsTerminal(int(f.Fd())) {
+	if !isTerminal(a.err) {
 		return nil
 	}
 	var bar *progressbar.ProgressBar
