@@ -29,6 +29,9 @@ type stdio struct {
 type app struct {
 	cfg Config
 	log *slog.Logger
+	// secrets are scrubbed from every error line and log record (see
+	// errorLine and newLogger): servers echo API keys in error bodies.
+	secrets *openaicompat.Secrets
 	stdio
 	// llm is the chat-model answerer once engine has built one.
 	llm *llm.Answerer
@@ -110,7 +113,8 @@ func runCommand(ctx context.Context, c command, args []string, io stdio, lookupE
 	if cfg.MemoryLimit > 0 {
 		debug.SetMemoryLimit(cfg.MemoryLimit)
 	}
-	a := &app{cfg: cfg, log: newLogger(cfg, io.err), stdio: io}
+	secrets := cfg.Secrets()
+	a := &app{cfg: cfg, log: newLogger(cfg, secrets, io.err), secrets: secrets, stdio: io}
 	err = c.run(ctx, a, args)
 	switch {
 	case err == nil:
@@ -118,13 +122,13 @@ func runCommand(ctx context.Context, c command, args []string, io stdio, lookupE
 	case errors.Is(err, flag.ErrHelp):
 		return exitOK
 	case errors.As(err, new(usageError)):
-		fmt.Fprintf(io.err, "verbatim %s: %v (run 'verbatim %s --help')\n", c.name, err, c.name)
+		fmt.Fprintf(io.err, "verbatim %s: %s (run 'verbatim %s --help')\n", c.name, a.errorLine(err), c.name)
 		return exitUsage
 	case ctx.Err() != nil && errors.Is(err, context.Canceled):
 		fmt.Fprintf(io.err, "verbatim %s: interrupted\n", c.name)
 		return exitFailure
 	default:
-		fmt.Fprintf(io.err, "verbatim %s: %s\n", c.name, errorLine(err))
+		fmt.Fprintf(io.err, "verbatim %s: %s\n", c.name, a.errorLine(err))
 		return exitFailure
 	}
 }
@@ -166,18 +170,25 @@ func envLookup(lookupEnv func(string) (string, bool)) (func(string) (string, boo
 	}, nil
 }
 
-func newLogger(cfg Config, w io.Writer) *slog.Logger {
+// newLogger is the one logger of the process (the Discord bot and the
+// engine log through it too), secrets scrubbed from every record.
+func newLogger(cfg Config, secrets *openaicompat.Secrets, w io.Writer) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.LogLevel)) // validated by loadConfig
 	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler = slog.NewTextHandler(w, opts)
 	if cfg.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		h = slog.NewJSONHandler(w, opts)
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(secrets.Handler(h))
 }
 
-// errorLine is err as one line of stderr.
-func errorLine(err error) string { return openaicompat.OneLine(err.Error(), 0) }
+// errorLine is text (an error, a notice) as one line for stderr, the
+// configured secrets scrubbed: every line verbatim prints about a failure
+// goes through it.
+func (a *app) errorLine(text any) string {
+	return a.secrets.Scrub(openaicompat.OneLine(fmt.Sprint(text), 0))
+}
 
 // newFlagSet returns a flag set that prints its usage to stdout on --help
 // and reports errors as usage errors.

@@ -85,6 +85,7 @@ func (a *app) answerOne(ctx context.Context, eng *bot.Engine, q bot.Question, f 
 		}
 		return ans, err
 	}
+	ans.Fallback = a.secrets.Scrub(ans.Fallback)
 	if f.verbose {
 		fmt.Fprintf(a.err, "mode=%s refused=%t citations=%d dropped=%d repaired=%d%s took=%s\n",
 			ans.Mode, ans.Refused, len(ans.Citations), ans.Stats.Dropped, ans.Stats.Repaired,
@@ -102,12 +103,12 @@ func (a *app) answerOne(ctx context.Context, eng *bot.Engine, q bot.Question, f 
 			// Verification changed the text (markers renumbered or dropped,
 			// or a fallback answer): print the verified version.
 			if ans.Fallback != "" {
-				fmt.Fprintf(a.err, "verbatim: %s\n", ans.Fallback)
+				fmt.Fprintf(a.err, "verbatim: %s\n", a.errorLine(ans.Fallback))
 			}
 			fmt.Fprintln(a.out, "\nVerified answer:")
 		}
 	} else if ans.Fallback != "" {
-		fmt.Fprintf(a.err, "verbatim: %s\n", ans.Fallback)
+		fmt.Fprintf(a.err, "verbatim: %s\n", a.errorLine(ans.Fallback))
 	}
 	writeAnswer(a.out, ans, showText)
 	if f.explain {
@@ -139,7 +140,7 @@ func (a *app) describe(ctx context.Context, f *askFlags) {
 	fmt.Fprintf(a.err, "answers: %s\n", a.llm.Config())
 	model, err := a.llm.Model(ctx)
 	if err != nil {
-		fmt.Fprintf(a.err, "model: unknown (%s)\n", errorLine(err))
+		fmt.Fprintf(a.err, "model: unknown (%s)\n", a.errorLine(err))
 		return
 	}
 	fmt.Fprintf(a.err, "model: %s\n", model)

@@ -58,7 +58,7 @@ func cmdChat(ctx context.Context, a *app, args []string) error {
 				return ctx.Err()
 			}
 			// One failed question does not end the conversation.
-			fmt.Fprintf(a.err, "verbatim chat: %s\n", errorLine(err))
+			fmt.Fprintf(a.err, "verbatim chat: %s\n", a.errorLine(err))
 			continue
 		}
 		if !f.json {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/verbatimbot/verbatim/bot/llm"
+	"github.com/verbatimbot/verbatim/openaicompat"
 )
 
 // setting describes one environment variable: the single source for parsing,
@@ -198,6 +199,12 @@ func loadConfig(lookup func(string) (string, bool)) (Config, error) {
 		return c, fmt.Errorf("settings: %s", strings.Join(errs, "; "))
 	}
 	return c, nil
+}
+
+// Secrets are the configured secrets, for scrubbing them from every error
+// and log line.
+func (c Config) Secrets() *openaicompat.Secrets {
+	return openaicompat.NewSecrets(c.OpenAIKey, c.EmbedAPIKey, c.DiscordToken)
 }
 
 // UseLLM reports whether answers are written by a chat model.
