@@ -2,7 +2,9 @@ package retrieval
 
 import (
 	"fmt"
+	"log/slog"
 	"math"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -187,5 +189,101 @@ func TestIndexWithOpenAIEmbedder(t *testing.T) {
 	hits, err := again.Search(t.Context(), "coffee producer Brazil", 3)
 	if err != nil || len(hits) == 0 || hits[0].ArticleID != "beta" {
 		t.Fatalf("search: %v %v", hitIDs(hits), err)
+	}
+}
+
+// recordedExchange loads one of the recorded real-server exchanges.
+func recordedExchange(t *testing.T, file string) *openaitest.Exchange {
+	t.Helper()
+	ex, err := openaitest.Load(filepath.Join("..", "openaicompat", "openaitest", "testdata", "realservers", file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ex
+}
+
+// TestOpenAIEmbedUnfixableNotRetried: llama-server's 501 (started without
+// --embeddings) is not retried and names the fix (issue 9, item 6).
+func TestOpenAIEmbedUnfixableNotRetried(t *testing.T) {
+	srv := openaitest.New(t, openaitest.Options{})
+	srv.Embeddings(openaitest.Replay(recordedExchange(t, "llama-server/11-embeddings-not-enabled-501.json")))
+	_, err := testOpenAI(t, srv, nil).Embed(t.Context(), []string{"Which missile system?"})
+	if err == nil || !strings.Contains(err.Error(), "Start it with `--embeddings`") {
+		t.Errorf("err = %v", err)
+	}
+	if n := len(srv.EmbedRequests()); n != 1 {
+		t.Errorf("%d requests: a 501 was retried", n)
+	}
+}
+
+// TestOpenAIEmbedTooLarge: an input over the server's batch (llama-server's
+// 500 "input (N tokens) is too large", never retried) is isolated by
+// splitting the batch, then cut to what the server takes; every other text
+// is embedded whole (issue 9, item 6).
+func TestOpenAIEmbedTooLarge(t *testing.T) {
+	long := strings.Repeat("Tehran missile system ", 400) // ~1,200 tokens, as recorded in llama-server/16
+	tests := []struct {
+		name  string
+		first openaitest.Reply // the server's answer to the first request
+	}{
+		{"fake llama-server with -ub 512", openaitest.Vectors()},
+		{"recorded 500 (16), then the fake", openaitest.Replay(recordedExchange(t, "llama-server/16-embeddings-input-too-large-500.json"))},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := openaitest.New(t, openaitest.Options{BatchTokens: 512, EmbedDims: 8})
+			srv.Embeddings(tt.first, openaitest.Vectors())
+			e := testOpenAI(t, srv, func(c *OpenAIEmbedConfig) { c.BatchSize = 8 })
+			texts := []string{"alpha", "beta gamma", long, "delta", "epsilon zeta"}
+			vecs, cuts, err := e.EmbedTruncating(t.Context(), texts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The fake takes 512 tokens of ASCII: 1,792 characters (Tokens).
+			if len(vecs) != len(texts) || len(cuts) != 1 || cuts[0].Index != 2 || cuts[0].Total != len(long) || cuts[0].Kept > 1792 || cuts[0].Kept < 1792*8/10 {
+				t.Fatalf("%d vectors, truncations %+v; want 5 and the long text cut to most of the 1,792 characters the server takes", len(vecs), cuts)
+			}
+			for i, text := range texts {
+				if i == 2 {
+					continue
+				}
+				want := openaitest.Vector(text, 8)
+				normalize(want)
+				if fmt.Sprint(vecs[i]) != fmt.Sprint(want) {
+					t.Errorf("vector %d is not the one of %q", i, text)
+				}
+			}
+			reqs := srv.EmbedRequests()
+			if len(reqs) > 10 {
+				t.Errorf("%d requests to fit one long text", len(reqs))
+			}
+			if largest, splits := e.BatchStats(); largest != 2 || splits == 0 {
+				t.Errorf("BatchStats = %d, %d; want batches of at most 2 after splitting", largest, splits)
+			}
+		})
+	}
+}
+
+// TestIndexReportsTruncatedPassage: the index is built, and the passage
+// the server could not take whole is reported by article and paragraph.
+func TestIndexReportsTruncatedPassage(t *testing.T) {
+	srv := openaitest.New(t, openaitest.Options{BatchTokens: 256, EmbedDims: 8})
+	e := testOpenAI(t, srv, func(c *OpenAIEmbedConfig) { c.BatchSize = 16 })
+	var logs strings.Builder
+	ix, err := Open(t.Context(), Options{Dir: t.TempDir(), Embedder: e, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ix.Close()
+	arts := testArticles()
+	arts[0].Paragraphs = append(arts[0].Paragraphs, strings.Repeat("A paragraph far longer than the server's batch. ", 80))
+	rep, err := ix.Sync(t.Context(), arts, nil)
+	if err != nil {
+		t.Fatalf("one long passage failed the index: %v", err)
+	}
+	n := len(arts[0].Paragraphs)
+	if want := fmt.Sprintf("article=%s paragraphs=¶%d", arts[0].ID, n); rep.Passages < 3 || !strings.Contains(logs.String(), want) ||
+		!strings.Contains(logs.String(), "passage too long for the embedding server") {
+		t.Errorf("report %+v; log:\n%s\nwant it to name %s", rep, logs.String(), want)
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/verbatimbot/verbatim/bot/llm"
 	"github.com/verbatimbot/verbatim/openaicompat"
+	"github.com/verbatimbot/verbatim/retrieval"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -35,6 +36,8 @@ type app struct {
 	stdio
 	// llm is the chat-model answerer once engine has built one.
 	llm *llm.Answerer
+	// emb is the embedder once openIndex has built it.
+	emb retrieval.Embedder
 }
 
 // command is one subcommand of verbatim.

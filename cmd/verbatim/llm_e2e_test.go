@@ -193,3 +193,26 @@ func TestEvalLLMMode(t *testing.T) {
 		t.Errorf("llm report = %+v; want hit@1 1, one dropped quote", llm)
 	}
 }
+
+// TestIndexWithASmallEmbeddingBatch: against a llama-server whose batch
+// (-ub) is smaller than some passages, index completes, names each
+// passage it had to shorten by article and paragraph, and --verbose names
+// the embedding model, its dimensions and the batches sent (issue 9, item 6).
+func TestIndexWithASmallEmbeddingBatch(t *testing.T) {
+	srv := openaitest.New(t, openaitest.Options{BatchTokens: 160, EmbedDims: 16})
+	work := t.TempDir()
+	env := []string{"VERBATIM_INDEX=" + filepath.Join(work, "index"), "VERBATIM_EMBED_MODEL=tiny-embed", "VERBATIM_EMBED_BASE_URL=" + srv.URL, "VERBATIM_LLM=off"}
+	r := verbatim(t, work, "", env, "index", "--verbose")
+	if r.code != 0 || !strings.Contains(r.stdout, "Indexed 1 articles") {
+		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "passage too long for the embedding server") || !strings.Contains(r.stderr, "article="+bundledID+" paragraphs=¶") {
+		t.Errorf("no passage named as shortened:\n%s", r.stderr)
+	}
+	if !strings.Contains(r.stderr, "embeddings: openai model tiny-embed, 16 dims at "+srv.URL+", batches of up to ") || !strings.Contains(r.stderr, "split to fit the server's input limit") {
+		t.Errorf("--verbose does not describe the embedder:\n%s", r.stderr)
+	}
+	if n := len(srv.EmbedRequests()); n > 60 {
+		t.Errorf("%d embedding requests for one article", n)
+	}
+}

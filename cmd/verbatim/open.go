@@ -55,11 +55,13 @@ func corpusKey(dir string) (string, error) {
 
 // embedder builds the configured embedder: the local one unless
 // VERBATIM_EMBED_MODEL names a remote model.
+// The embedder is remembered in a.emb (index --verbose describes it).
 func (a *app) embedder() (retrieval.Embedder, error) {
 	if a.cfg.EmbedModel == "local" {
-		return retrieval.NewLocalEmbedder(), nil
+		a.emb = retrieval.NewLocalEmbedder()
+		return a.emb, nil
 	}
-	return retrieval.NewOpenAIEmbedder(retrieval.OpenAIEmbedConfig{
+	emb, err := retrieval.NewOpenAIEmbedder(retrieval.OpenAIEmbedConfig{
 		BaseURL:    a.cfg.EmbedBaseURL,
 		APIKey:     a.cfg.EmbedAPIKey,
 		Model:      a.cfg.EmbedModel,
@@ -67,6 +69,8 @@ func (a *app) embedder() (retrieval.Embedder, error) {
 		HTTPClient: &http.Client{Timeout: a.cfg.LLMTimeout},
 		Logger:     a.log,
 	})
+	a.emb = emb
+	return emb, err
 }
 
 // openIndex loads the corpus and brings its index up to date, so every
