@@ -112,6 +112,7 @@ func (c *Client) Chat(ctx context.Context, req ChatRequest, onDelta func(delta s
 	if c.IsOpenAI() {
 		or.MaxCompletionTokens = req.MaxTokens
 	} else {
+		//lint:ignore SA1019 llama-server and Ollama read max_tokens (recorded in openaitest/testdata/realservers); only OpenAI deprecates it
 		or.MaxTokens = req.MaxTokens
 	}
 	for _, m := range req.Messages {
