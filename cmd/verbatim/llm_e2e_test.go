@@ -216,3 +216,24 @@ func TestIndexWithASmallEmbeddingBatch(t *testing.T) {
 		t.Errorf("%d embedding requests for one article", n)
 	}
 }
+
+// TestContextWindows asks the bundled question at windows from the
+// smallest that works up: a llama-server of that window (which rejects a
+// longer prompt with 400) accepts every request, the prompt and max_tokens
+// fit together, and the log says when passages were dropped. -v prints how
+// many paragraphs each window holds (docs/llm.md quotes them).
+func TestContextWindows(t *testing.T) {
+	for _, window := range []int{1024, 2048, 4096, 8192} {
+		srv := openaitest.New(t, openaitest.Options{ContextTokens: window})
+		srv.Chat(openaitest.Content(llmReply))
+		r := verbatim(t, t.TempDir(), "", []string{"OPENAI_BASE_URL=" + srv.URL, "VERBATIM_CHAT_MODEL=m",
+			fmt.Sprintf("VERBATIM_CONTEXT_TOKENS=%d", window)}, "ask", "Which missile system is Tehran interested in buying?")
+		req := lastChat(t, srv)
+		shown := strings.Count(req.Message("user"), "¶")
+		dropped := strings.Contains(r.stderr, "passages dropped to fit the context window")
+		if r.code != 0 || strings.Contains(r.stderr, "showing quotes found without it") || req.PromptTokens()+req.Limit() > window || dropped != (shown < 24) {
+			t.Errorf("window %d: exit %d, prompt %d + max_tokens %d, %d paragraphs; stderr:\n%s", window, r.code, req.PromptTokens(), req.Limit(), shown, r.stderr)
+		}
+		t.Logf("VERBATIM_CONTEXT_TOKENS=%d: %d of 24 paragraphs, max_tokens %d", window, shown, req.Limit())
+	}
+}
