@@ -2,11 +2,9 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
@@ -48,9 +46,7 @@ func verbatimOnTerminal(t *testing.T, dir string, env []string, args ...string) 
 	t.Helper()
 	pty, tty := openPTY(t)
 	defer pty.Close()
-	cmd := exec.Command(binPath, args...)
-	cmd.Dir = dir
-	cmd.Env = append([]string{"HOME=" + t.TempDir(), "XDG_CACHE_HOME=" + t.TempDir(), "XDG_CONFIG_HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")}, env...)
+	cmd := binCommand(t, dir, env, args...)
 	var errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = tty, &errb
 	if err := cmd.Start(); err != nil {
@@ -69,14 +65,7 @@ func verbatimOnTerminal(t *testing.T, dir string, env []string, args ...string) 
 	case <-time.After(10 * time.Second):
 		t.Fatal("the terminal output did not end")
 	}
-	code := 0
-	var exit *exec.ExitError
-	if errors.As(err, &exit) {
-		code = exit.ExitCode()
-	} else if err != nil {
-		t.Fatalf("run verbatim: %v", err)
-	}
-	return result{strings.ReplaceAll(out.String(), "\r\n", "\n"), errb.String(), code}
+	return result{strings.ReplaceAll(out.String(), "\r\n", "\n"), errb.String(), exitCode(t, err)}
 }
 
 // TestAskOnTerminalPreviews: on a terminal the model's answer is shown as

@@ -261,38 +261,43 @@ func (s *Server) budget(req ChatRequest) int {
 	return left
 }
 
+// produce runs the model of a generated reply: it hands each token to
+// emit until the text ends (finish "stop", or reply.finish), the budget is
+// spent (finish "length") or the reply dies (died). ok is false when the
+// client went away.
+func (s *Server) produce(r *http.Request, req ChatRequest, reply Reply, emit func(tok string) bool) (n int, finish string, died, ok bool) {
+	next := s.generator(req, reply)
+	budget := s.budget(req)
+	for ; ; n++ {
+		switch tok, more := next(n); {
+		case reply.dies != dieNot && n == reply.after:
+			return n, "", true, true
+		case n == budget:
+			return n, "length", false, true
+		case !more:
+			if reply.finish != "" {
+				return n, reply.finish, false, true
+			}
+			return n, "stop", false, true
+		case !s.wait(r, s.opts.TokenDelay) || !emit(tok):
+			return n, "", false, false
+		}
+	}
+}
+
 // generate runs a generated reply: streamed or whole, cut short or dying
 // as reply says.
 func (s *Server) generate(w http.ResponseWriter, r *http.Request, req ChatRequest, reply Reply) {
-	next := s.generator(req, reply)
-	budget := s.budget(req)
-	dies := reply.dies != dieNot
 	c := newChunker(s.opts.Flavour, s.modelName(req.Model))
 	if !req.Stream {
 		var b strings.Builder
-		n, finish := 0, "stop"
-		for ; ; n++ {
-			if dies && n == reply.after {
-				s.die(w, reply)
-				return
-			}
-			if n == budget {
-				finish = "length"
-				break
-			}
-			tok, ok := next(n)
-			if !ok {
-				break
-			}
-			b.WriteString(tok)
-			if !s.wait(r, s.opts.TokenDelay) {
-				return
-			}
+		n, finish, died, ok := s.produce(r, req, reply, func(tok string) bool { b.WriteString(tok); return true })
+		switch {
+		case died:
+			s.die(w, reply)
+		case ok:
+			s.writeJSON(w, http.StatusOK, c.completion(b.String(), finish, s.promptTokens(req), n))
 		}
-		if reply.finish != "" && finish == "stop" {
-			finish = reply.finish
-		}
-		s.writeJSON(w, http.StatusOK, c.completion(b.String(), finish, s.promptTokens(req), n))
 		return
 	}
 	w.Header().Set("Content-Type", "text/event-stream")
@@ -316,34 +321,19 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request, req ChatReques
 	if first := c.first(); first != nil && !send(first) {
 		return
 	}
-	n, finish := 0, "stop"
-	for ; ; n++ {
-		if dies && n == reply.after {
-			if reply.dies == dieError {
-				send(map[string]any{"error": map[string]any{"message": reply.errMsg, "type": "server_error", "code": nil}})
-				return
-			}
-			if s.opts.Flavour == Ollama {
-				send(c.chunk("", nil, "")) // the runner died: Ollama's empty chunk, then a clean end
-				return
-			}
-			s.cut(w, true)
-			return
-		}
-		if n == budget {
-			finish = "length"
-			break
-		}
-		tok, ok := next(n)
-		if !ok {
-			break
-		}
-		if !s.wait(r, s.opts.TokenDelay) || !send(c.chunk(tok, nil, c.model)) {
-			return
-		}
-	}
-	if reply.finish != "" && finish == "stop" {
-		finish = reply.finish
+	n, finish, died, ok := s.produce(r, req, reply, func(tok string) bool { return send(c.chunk(tok, nil, c.model)) })
+	switch {
+	case !ok:
+		return
+	case died && reply.dies == dieError:
+		send(map[string]any{"error": map[string]any{"message": reply.errMsg, "type": "server_error", "code": nil}})
+		return
+	case died && s.opts.Flavour == Ollama:
+		send(c.chunk("", nil, "")) // the runner died: Ollama's empty chunk, then a clean end
+		return
+	case died:
+		s.cut(w, true)
+		return
 	}
 	if !send(c.last(finish)) {
 		return
