@@ -12,6 +12,7 @@ import (
 
 	"github.com/joho/godotenv"
 
+	"github.com/verbatimbot/verbatim/bot"
 	"github.com/verbatimbot/verbatim/bot/llm"
 	"github.com/verbatimbot/verbatim/openaicompat"
 	"github.com/verbatimbot/verbatim/retrieval"
@@ -186,11 +187,11 @@ func newLogger(cfg Config, secrets *openaicompat.Secrets, w io.Writer) *slog.Log
 	return slog.New(secrets.Handler(h))
 }
 
-// errorLine is text (an error, a notice) as one line for stderr, the
-// configured secrets scrubbed: every line verbatim prints about a failure
-// goes through it.
+// errorLine is text (an error, a notice) as one line for stderr, made safe
+// to print (bot.Printable) with the configured secrets scrubbed: every line
+// verbatim prints about a failure goes through it.
 func (a *app) errorLine(text any) string {
-	return a.secrets.Scrub(openaicompat.OneLine(fmt.Sprint(text), 0))
+	return bot.Printable(a.secrets.Scrub(openaicompat.OneLine(fmt.Sprint(text), 0)))
 }
 
 // newFlagSet returns a flag set that prints its usage to stdout on --help
