@@ -412,7 +412,7 @@ func (s *Server) readChat(r *http.Request, body []byte) (*ChatRequest, *failure)
 	if err := json.Unmarshal(body, &raw); err != nil {
 		return req, s.bad("body is not a JSON object: %v", err)
 	}
-	if err := strictUnmarshal(body, req); err != nil {
+	if err := decodeBody(body, req); err != nil {
 		return req, s.bad("%v", err)
 	}
 	for _, m := range rawMessages(raw["messages"]) {
@@ -461,16 +461,16 @@ func (s *Server) readChat(r *http.Request, body []byte) (*ChatRequest, *failure)
 }
 
 // rawMessages decodes the messages array for the content check; a broken
-// one was already reported by strictUnmarshal.
+// one was already reported by decodeBody.
 func rawMessages(b json.RawMessage) []map[string]json.RawMessage {
 	var ms []map[string]json.RawMessage
 	_ = json.Unmarshal(b, &ms)
 	return ms
 }
 
-// strictUnmarshal decodes body into v, failing on values of the wrong type
+// decodeBody decodes body into v, failing on values of the wrong type
 // (unknown fields are ignored, as the servers do).
-func strictUnmarshal(body []byte, v any) error {
+func decodeBody(body []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(v); err != nil {
 		return fmt.Errorf("decode request: %v", err)
@@ -489,7 +489,7 @@ func (s *Server) readEmbed(r *http.Request, body []byte) (*EmbedRequest, *failur
 		Dimensions     int             `json:"dimensions"`
 		EncodingFormat string          `json:"encoding_format"`
 	}
-	if err := strictUnmarshal(body, &wire); err != nil {
+	if err := decodeBody(body, &wire); err != nil {
 		return req, s.bad("%v", err)
 	}
 	req.Model, req.Dimensions, req.EncodingFormat = wire.Model, wire.Dimensions, wire.EncodingFormat
