@@ -203,7 +203,7 @@ func TestIndexWithASmallEmbeddingBatch(t *testing.T) {
 	work := t.TempDir()
 	env := []string{"VERBATIM_INDEX=" + filepath.Join(work, "index"), "VERBATIM_EMBED_MODEL=tiny-embed", "VERBATIM_EMBED_BASE_URL=" + srv.URL, "VERBATIM_LLM=off"}
 	r := verbatim(t, work, "", env, "index", "--verbose")
-	if r.code != 0 || !strings.Contains(r.stdout, "Indexed 1 articles") {
+	if r.code != 0 || !strings.Contains(r.stdout, "Indexed 1 article") {
 		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	if !strings.Contains(r.stderr, "passage too long for the embedding server") || !strings.Contains(r.stderr, "article="+bundledID+" paragraphs=¶") {
