@@ -7,7 +7,11 @@
 // Front ends only format an Answer; they never reach into retrieval or the LLM.
 package bot
 
-import "github.com/verbatimbot/verbatim/retrieval"
+import (
+	"time"
+
+	"github.com/verbatimbot/verbatim/retrieval"
+)
 
 // ArticleRef names the article a citation comes from.
 type ArticleRef struct {
@@ -100,4 +104,16 @@ type Answer struct {
 	// Passages are the retrieved passages the answer was drawn from (for
 	// --explain); not part of the stable JSON contract.
 	Passages []retrieval.Hit `json:"-"`
+	// Timing is how long the answer took (for --verbose and the log).
+	Timing Timing `json:"-"`
+}
+
+// Timing is how long an answer took.
+type Timing struct {
+	// FirstToken is the wait for the model's first streamed token (0 when
+	// the answer was not streamed).
+	FirstToken time.Duration
+	// Total is the whole answer: rewriting, retrieval, drafting and
+	// verification.
+	Total time.Duration
 }

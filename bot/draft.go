@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"time"
 
 	"github.com/verbatimbot/verbatim/retrieval"
 )
@@ -27,7 +28,31 @@ type Draft struct {
 	Claims []Claim
 	// Refused is set when the answerer found that the passages do not say.
 	Refused bool
+	// FirstToken is how long a streaming answerer waited for the model's
+	// first token; 0 when nothing was streamed.
+	FirstToken time.Duration `json:"-"`
 }
+
+// ModelError is an answerer's failure to get a usable reply from its model:
+// the server timed out, could not be reached, broke off its reply or
+// answered an error. The engine then answers extractively and shows Notice
+// in Answer.Fallback (unless EngineOptions.StrictModel).
+type ModelError struct {
+	// Notice names the model's server and what went wrong, on one line, for
+	// the user: "the model at http://127.0.0.1:8080/v1 did not answer
+	// within 60s".
+	Notice string
+	// Err is the failure in detail (for logs and strict mode).
+	Err error
+}
+
+func (e *ModelError) Error() string {
+	if e.Err == nil {
+		return e.Notice
+	}
+	return e.Err.Error()
+}
+func (e *ModelError) Unwrap() error { return e.Err }
 
 // DraftRequest is what an answerer gets: the question as asked, the
 // standalone question that was searched, and the retrieved passages.

@@ -36,6 +36,10 @@ type EngineOptions struct {
 	Models *Models
 	// Verify tunes the quote verifier.
 	Verify VerifyOptions
+	// StrictModel makes a failure of a non-extractive Answerer an error of
+	// Answer; otherwise the answer is made extractively and Answer.Fallback
+	// says why.
+	StrictModel bool
 	// Logger receives one record per answer; nil discards.
 	Logger *slog.Logger
 }
@@ -51,10 +55,6 @@ type Engine struct {
 	opts       EngineOptions
 	log        *slog.Logger
 }
-
-// unverifiedNote prefixes the extractive answer given when none of a
-// generated answer's quotes could be verified.
-const unverifiedNote = "The generated answer could not be verified against the articles, so here is what they say:"
 
 // NewEngine returns an engine over search.
 func NewEngine(search Searcher, opts EngineOptions) *Engine {
@@ -110,7 +110,7 @@ func (e *Engine) Answer(ctx context.Context, q Question) (Answer, error) {
 	case smallTalkIntent:
 		ans.Mode = ModeHelp
 		ans.Text = e.helpText(q.Text)
-		e.logAnswer(ans, 1, start)
+		e.logAnswer(&ans, 1, start)
 		return ans, nil
 	case overviewIntent:
 		return e.answerOverview(ctx, q, rest, start)
@@ -143,21 +143,27 @@ func (e *Engine) Answer(ctx context.Context, q Question) (Answer, error) {
 	ans.Standalone, ans.Passages, ans.Support = form, hits, ev.Support
 	if !ev.Supported(e.opts.Models) {
 		e.refuse(&ans)
-		e.logAnswer(ans, ev.Support, start)
+		e.logAnswer(&ans, ev.Support, start)
 		return ans, nil
 	}
 
 	req := DraftRequest{Question: q, Standalone: form, Hits: hits, OnDelta: q.OnDelta, Evidence: &ev}
 	draft, err := e.answerer.Draft(ctx, req)
+	var notice string // why the answer is made extractively (fallback.go)
 	if err != nil {
-		return Answer{}, fmt.Errorf("answer: draft: %w", err)
+		if !e.fallsBack(ctx, err) {
+			return Answer{}, fmt.Errorf("answer: draft: %w", err)
+		}
+		notice = modelNotice(err)
+		e.log.InfoContext(ctx, "model failed; answering extractively", "question", q.Text, "err", err)
 	}
+	ans.Timing.FirstToken = draft.FirstToken
 	if draft.Refused {
 		e.refuse(&ans)
 		if draft.Text != "" {
 			ans.Text = draft.Text
 		}
-		e.logAnswer(ans, ev.Support, start)
+		e.logAnswer(&ans, ev.Support, start)
 		return ans, nil
 	}
 	v := Verify(e.search, draft.Claims, hits, e.opts.Verify)
@@ -166,23 +172,19 @@ func (e *Engine) Answer(ctx context.Context, q Question) (Answer, error) {
 	ans.Citations = v.Citations
 
 	if len(ans.Citations) == 0 && ans.Mode != ModeExtractive {
-		e.log.WarnContext(ctx, "no generated quote verified; answering extractively",
-			"question", q.Text, "dropped", v.Stats.Dropped)
-		ans.Mode = ModeExtractive
-		xd, err := e.extractive.Draft(ctx, req)
-		if err != nil {
-			return Answer{}, fmt.Errorf("answer: extractive fallback: %w", err)
+		if notice == "" {
+			notice = unverifiedNotice
+			e.log.InfoContext(ctx, "no generated quote verified; answering extractively",
+				"question", q.Text, "dropped", v.Stats.Dropped)
 		}
-		if !xd.Refused {
-			xv := Verify(e.search, xd.Claims, hits, e.opts.Verify)
-			ans.Citations = xv.Citations
-			ans.Text = unverifiedNote + "\n\n" + RenumberMarkers(xd.Text, xv.Markers)
+		if err := e.answerExtractively(ctx, &ans, req, notice); err != nil {
+			return Answer{}, err
 		}
 	}
 	if len(ans.Citations) == 0 {
 		e.refuse(&ans)
 	}
-	e.logAnswer(ans, ev.Support, start)
+	e.logAnswer(&ans, ev.Support, start)
 	return ans, nil
 }
 
@@ -238,7 +240,7 @@ func (e *Engine) answerOverview(ctx context.Context, q Question, topic string, s
 	if len(ans.Citations) == 0 {
 		e.refuse(&ans)
 	}
-	e.logAnswer(ans, ans.Support, start)
+	e.logAnswer(&ans, ans.Support, start)
 	return ans, nil
 }
 
@@ -278,7 +280,9 @@ func (e *Engine) refuse(ans *Answer) {
 	ans.Citations = []Citation{}
 }
 
-func (e *Engine) logAnswer(ans Answer, support float64, start time.Time) {
+// logAnswer notes the answer's total time in it and logs it.
+func (e *Engine) logAnswer(ans *Answer, support float64, start time.Time) {
+	ans.Timing.Total = time.Since(start)
 	e.log.Info("answer",
 		"question", ans.Question,
 		"standalone", ans.Standalone,
@@ -289,5 +293,7 @@ func (e *Engine) logAnswer(ans Answer, support float64, start time.Time) {
 		"citations", len(ans.Citations),
 		"dropped", ans.Stats.Dropped,
 		"repaired", ans.Stats.Repaired,
-		"took", time.Since(start))
+		"fallback", ans.Fallback,
+		"first_token", ans.Timing.FirstToken,
+		"took", ans.Timing.Total)
 }

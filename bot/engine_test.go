@@ -92,6 +92,7 @@ func TestEngineGeneratedAnswers(t *testing.T) {
 		wantRefused bool
 		wantStats   Stats
 		wantCites   int
+		wantNotice  string // Answer.Fallback
 	}{
 		{
 			name: "invented and varied quotes",
@@ -110,8 +111,8 @@ func TestEngineGeneratedAnswers(t *testing.T) {
 			draft: Draft{Text: "It is the S-500 [1].", Claims: []Claim{
 				{Marker: 1, ArticleID: bundledID, Paragraph: 9, Quote: "Tehran has ordered the S-500 air defence system"},
 			}},
-			wantText: unverifiedNote, wantMode: ModeExtractive,
-			wantStats: Stats{Dropped: 1}, wantCites: 1,
+			wantText: "Firstly, the Tehran’s interest", wantMode: ModeExtractive,
+			wantStats: Stats{Dropped: 1}, wantCites: 1, wantNotice: unverifiedNotice,
 		},
 		{
 			name:     "model says the articles do not say",
@@ -128,8 +129,8 @@ func TestEngineGeneratedAnswers(t *testing.T) {
 				t.Fatal(err)
 			}
 			if !strings.HasPrefix(ans.Text, tc.wantText) || ans.Mode != tc.wantMode || ans.Refused != tc.wantRefused ||
-				ans.Stats != tc.wantStats || len(ans.Citations) < tc.wantCites {
-				t.Errorf("got text %q mode %s refused %v stats %+v %d citations", ans.Text, ans.Mode, ans.Refused, ans.Stats, len(ans.Citations))
+				ans.Stats != tc.wantStats || len(ans.Citations) < tc.wantCites || ans.Fallback != tc.wantNotice {
+				t.Errorf("got text %q mode %s refused %v stats %+v %d citations fallback %q", ans.Text, ans.Mode, ans.Refused, ans.Stats, len(ans.Citations), ans.Fallback)
 			}
 			checkCitations(t, ix, ans)
 		})
@@ -152,9 +153,41 @@ func TestEngineErrors(t *testing.T) {
 		t.Errorf("search error: got %v", err)
 	}
 	errModel := errors.New("401 unauthorized")
-	_, err = NewEngine(ix, EngineOptions{Answerer: &fakeAnswerer{err: errModel}}).Answer(t.Context(), Question{Text: "Who is Iran's Defense Minister?"})
+	_, err = NewEngine(ix, EngineOptions{Answerer: &fakeAnswerer{err: errModel}, StrictModel: true}).Answer(t.Context(), Question{Text: "Who is Iran's Defense Minister?"})
 	if !errors.Is(err, errModel) {
-		t.Errorf("answerer error: got %v", err)
+		t.Errorf("answerer error with StrictModel: got %v", err)
+	}
+}
+
+// TestEngineModelFailureFallsBack: a failing model gives the extractive
+// answer with the model's notice in Fallback, not an error (issue 9).
+func TestEngineModelFailureFallsBack(t *testing.T) {
+	ix := bundledIndex(t)
+	tests := []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"model error", &ModelError{Notice: "the model at http://127.0.0.1:8080/v1 did not answer within 60s", Err: context.DeadlineExceeded},
+			"the model at http://127.0.0.1:8080/v1 did not answer within 60s; showing quotes found without it"},
+		{"other error", errors.New("render prompt:\nbroken"), "the model failed: render prompt: broken; showing quotes found without it"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ans, err := NewEngine(ix, EngineOptions{Answerer: &fakeAnswerer{err: tt.err}}).Answer(t.Context(), Question{Text: "Who is Iran's Defense Minister?"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ans.Fallback != tt.want || ans.Mode != ModeExtractive || ans.Refused || len(ans.Citations) == 0 {
+				t.Errorf("fallback %q mode %s refused %v %d citations; want %q and the extractive answer", ans.Fallback, ans.Mode, ans.Refused, len(ans.Citations), tt.want)
+			}
+			checkCitations(t, ix, ans)
+		})
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := NewEngine(ix, EngineOptions{Answerer: &fakeAnswerer{err: context.Canceled}}).Answer(ctx, Question{Text: "Who is Iran's Defense Minister?"}); err == nil {
+		t.Error("a cancelled question was answered")
 	}
 }
 

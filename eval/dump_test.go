@@ -3,6 +3,8 @@ package eval
 import (
 	"encoding/json"
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/verbatimbot/verbatim/bot"
@@ -127,5 +129,49 @@ func TestDumpRules(t *testing.T) {
 			}
 		}
 		t.Logf("%s: decisive refuses %d/%d answerable (model alone %d), %d/%d to refuse (model alone %d); cue refuses %d/%d answerable, %d/%d to refuse", pr.fold.Name, dAns, nAns, dAnsModel, dNeg, nNeg, dNegModel, cAns, nAns, cNeg, nNeg)
+	}
+}
+
+// TestWriteFolds writes every fold's sets under $VERBATIM_EVAL_WRITE as
+// corpus directories with question files (in/, split/, small/; off-corpus
+// questions written as unanswerable), so that any build of verbatim —
+// an older one, for the README's "before" column — can be measured on the
+// same splits with `verbatim eval --corpus DIR/corpus DIR/qa.jsonl`.
+func TestWriteFolds(t *testing.T) {
+	out := os.Getenv("VERBATIM_EVAL_WRITE")
+	if out == "" {
+		t.Skip("set VERBATIM_EVAL_WRITE to a directory")
+	}
+	for _, f := range folds(t) {
+		for kind, s := range map[string]Set{"in": f.InCorpus, "split": f.Split, "small": f.Small} {
+			if len(s.Items) == 0 {
+				continue
+			}
+			dir := filepath.Join(out, f.Name, kind)
+			if err := os.MkdirAll(filepath.Join(dir, "corpus"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			for _, a := range s.Articles {
+				text := "# " + a.Title + "\n\n" + strings.Join(a.Paragraphs, "\n\n") + "\n"
+				if err := os.WriteFile(filepath.Join(dir, "corpus", a.ID+".md"), []byte(text), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var b strings.Builder
+			enc := json.NewEncoder(&b)
+			for _, it := range s.Items {
+				row := it
+				if it.Kind != Answerable {
+					row.Article, row.Paragraph = nil, nil
+				}
+				if err := enc.Encode(map[string]any{"id": row.ID, "question": row.Question, "answers": row.Answers,
+					"article": row.Article, "paragraph": row.Paragraph, "kind": it.Kind.String()}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := os.WriteFile(filepath.Join(dir, "qa.jsonl"), []byte(b.String()), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 }

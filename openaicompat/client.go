@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -77,15 +78,43 @@ type ChatRequest struct {
 	// named SchemaName.
 	Schema     json.RawMessage
 	SchemaName string
+	// MaxTokens bounds the reply (max_tokens; max_completion_tokens on
+	// api.openai.com, where max_tokens is deprecated). Zero: no bound.
+	MaxTokens int
 }
 
-// Chat sends req and returns the reply's content. With onDelta set the
-// reply is streamed: onDelta receives every content delta as it arrives,
-// and on failure Chat returns what arrived so far with the error.
-func (c *Client) Chat(ctx context.Context, req ChatRequest, onDelta func(delta string)) (string, error) {
+// ChatReply is a chat completion's reply.
+type ChatReply struct {
+	Content string
+	// FinishReason is why the model stopped: "stop", or "length" when the
+	// reply was cut at MaxTokens (or the context window).
+	FinishReason string
+	// PromptTokens is the prompt's length as the server counted it
+	// (usage.prompt_tokens; streamed replies ask for it with
+	// stream_options.include_usage), 0 when it did not say.
+	PromptTokens int
+}
+
+// ErrIncomplete is a streamed reply that ended before the model finished:
+// no choice carried a finish_reason. A killed llama-server cuts the
+// connection so; Ollama ends the stream cleanly after an empty chunk when
+// its model runner dies. Retryable treats it as a broken connection.
+var ErrIncomplete = errors.New("the reply stream ended before the model finished")
+
+// Chat sends req and returns the reply. With onDelta set the reply is
+// streamed: onDelta receives every content delta as it arrives, and on
+// failure Chat returns what arrived so far with the error. A stream that
+// ends without a finish_reason fails with ErrIncomplete.
+func (c *Client) Chat(ctx context.Context, req ChatRequest, onDelta func(delta string)) (ChatReply, error) {
 	ctx, cancel := c.withTimeout(ctx)
 	defer cancel()
 	or := openai.ChatCompletionRequest{Model: req.Model}
+	if c.IsOpenAI() {
+		or.MaxCompletionTokens = req.MaxTokens
+	} else {
+		//lint:ignore SA1019 llama-server and Ollama read max_tokens (recorded in openaitest/testdata/realservers); only OpenAI deprecates it
+		or.MaxTokens = req.MaxTokens
+	}
 	for _, m := range req.Messages {
 		or.Messages = append(or.Messages, openai.ChatCompletionMessage{Role: m.Role, Content: m.Content})
 	}
@@ -99,43 +128,79 @@ func (c *Client) Chat(ctx context.Context, req ChatRequest, onDelta func(delta s
 			},
 		}
 	}
-	content, err := c.chat(ctx, or, onDelta)
-	return content, c.timedOut(ctx, err)
+	reply, err := c.chat(ctx, or, onDelta)
+	return reply, c.timedOut(ctx, err)
 }
 
-func (c *Client) chat(ctx context.Context, or openai.ChatCompletionRequest, onDelta func(string)) (string, error) {
+func (c *Client) chat(ctx context.Context, or openai.ChatCompletionRequest, onDelta func(string)) (ChatReply, error) {
 	if onDelta == nil {
 		resp, err := c.api.CreateChatCompletion(ctx, or)
 		if err != nil {
-			return "", err
+			return ChatReply{}, err
 		}
 		if len(resp.Choices) == 0 {
-			return "", errors.New("the server returned no choices")
+			return ChatReply{}, errors.New("the server returned no choices")
 		}
-		return resp.Choices[0].Message.Content, nil
+		ch := resp.Choices[0]
+		return ChatReply{Content: ch.Message.Content, FinishReason: string(ch.FinishReason), PromptTokens: resp.Usage.PromptTokens}, nil
 	}
+	or.StreamOptions = &openai.StreamOptions{IncludeUsage: true}
 	stream, err := c.api.CreateChatCompletionStream(ctx, or)
 	if err != nil {
-		return "", err
+		return ChatReply{}, err
 	}
 	defer stream.Close()
-	var b strings.Builder
+	var (
+		b      strings.Builder
+		reply  ChatReply
+		model  string
+		broken error // why the stream may have ended early
+	)
 	for {
 		chunk, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
-			return b.String(), nil
+		reply.Content = b.String()
+		switch {
+		case err == nil:
+		case reply.FinishReason != "" && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)):
+			return reply, nil // finished; [DONE] or the chunked end got lost
+		case errors.Is(err, io.EOF):
+			if broken == nil {
+				broken = errors.New("no finish_reason before the end of the stream")
+			}
+			return reply, fmt.Errorf("%w (%w)", ErrIncomplete, broken)
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			return reply, fmt.Errorf("%w (%w)", ErrIncomplete, err)
+		default:
+			return reply, err
 		}
-		if err != nil {
-			return b.String(), err
+		if chunk.Usage != nil {
+			reply.PromptTokens = chunk.Usage.PromptTokens
+		}
+		if chunk.Model != "" {
+			model = chunk.Model
+		} else if model != "" && len(chunk.Choices) > 0 {
+			// Ollama's chunk when its runner died: the error it could not
+			// put into the OpenAI format.
+			broken = errors.New("the server sent an empty chunk, as Ollama does when its model runner stops")
 		}
 		if len(chunk.Choices) == 0 {
 			continue
 		}
-		if d := chunk.Choices[0].Delta.Content; d != "" {
+		ch := chunk.Choices[0]
+		if d := ch.Delta.Content; d != "" {
 			b.WriteString(d)
 			onDelta(d)
 		}
+		if ch.FinishReason != "" && ch.FinishReason != openai.FinishReasonNull {
+			reply.FinishReason = string(ch.FinishReason)
+		}
 	}
+}
+
+// IsOpenAI reports whether the server is OpenAI's own API (api.openai.com).
+func (c *Client) IsOpenAI() bool {
+	u, err := url.Parse(c.baseURL)
+	return err == nil && u.Hostname() == "api.openai.com"
 }
 
 // EmbedRequest is one embeddings request.

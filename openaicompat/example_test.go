@@ -16,7 +16,7 @@ func ExampleDo() {
 	req := openaicompat.ChatRequest{Model: "llama3.1", Messages: []openaicompat.ChatMessage{
 		{Role: "user", Content: "Which missile system is Tehran interested in buying?"},
 	}}
-	var reply string
+	var reply openaicompat.ChatReply
 	err := openaicompat.Do(ctx, openaicompat.Retry{Retries: 3, Backoff: time.Second}, func(ctx context.Context) error {
 		var err error
 		reply, err = c.Chat(ctx, req, nil)
@@ -26,5 +26,5 @@ func ExampleDo() {
 		fmt.Println(openaicompat.Explain(c.BaseURL(), req.Model, err))
 		return
 	}
-	fmt.Println(reply)
+	fmt.Println(reply.Content)
 }

@@ -5,63 +5,51 @@ import (
 	"encoding/json"
 	"errors"
 	"net"
-	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/verbatimbot/verbatim/openaicompat/openaitest"
 )
 
-// chatServer answers every request with reply.
-func chatServer(t *testing.T, reply func(w http.ResponseWriter)) *Client {
+// chatServer is a client of the fake server, whose chat completions all
+// get reply.
+func chatServer(t *testing.T, reply openaitest.Reply) *Client {
 	t.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { reply(w) }))
-	t.Cleanup(srv.Close)
-	return New(Config{BaseURL: srv.URL + "/v1", APIKey: "sk-test", Timeout: 200 * time.Millisecond})
+	srv := openaitest.New(t, openaitest.Options{APIKey: "sk-test"})
+	srv.Chat(reply)
+	return New(Config{BaseURL: srv.URL, APIKey: "sk-test", Timeout: 200 * time.Millisecond})
 }
 
-func writeJSON(t *testing.T, w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	if err := json.NewEncoder(w).Encode(v); err != nil {
-		t.Errorf("write response: %v", err)
-	}
-}
-
-func apiError(t *testing.T, status int, msg, code string) func(w http.ResponseWriter) {
-	return func(w http.ResponseWriter) {
-		writeJSON(t, w, status, map[string]any{"error": map[string]any{"message": msg, "type": "invalid_request_error", "code": code}})
-	}
-}
+func apiError(status int, msg string) openaitest.Reply { return openaitest.Error(status, msg) }
 
 func TestExplain(t *testing.T) {
+	jsonBody := func(status int, body string) openaitest.Reply {
+		return openaitest.Raw(status, "application/json", body)
+	}
+	text := func(status int, body string) openaitest.Reply {
+		return openaitest.Raw(status, "text/plain; charset=utf-8", body+"\n")
+	}
 	tests := []struct {
 		name  string
-		reply func(w http.ResponseWriter)
+		reply openaitest.Reply
 		want  string // {base} is the base URL
 	}{
-		{"401", apiError(t, 401, "Incorrect API key provided: sk-test", "invalid_api_key"),
-			"the server rejected the API key (401)"},
-		{"401 without JSON", func(w http.ResponseWriter) { http.Error(w, "Unauthorized", http.StatusUnauthorized) },
-			"the server rejected the API key (401)"},
-		{"403", apiError(t, 403, "Project  does not\nhave access", ""),
-			"the server refused access (403): Project does not have access"},
-		{"openai model_not_found", apiError(t, 404, "The model `m` does not exist or you do not have access to it.", "model_not_found"),
+		{"401", apiError(401, "Incorrect API key provided: sk-test"), "{base} rejected the API key (401)"},
+		{"401 without JSON", text(401, "Unauthorized"), "{base} rejected the API key (401)"},
+		{"403", apiError(403, "Project  does not\nhave access"), "{base} refused access (403): Project does not have access"},
+		{"openai model_not_found", jsonBody(404, `{"error":{"message":"The model `+"`m`"+` does not exist or you do not have access to it.","type":"invalid_request_error","param":null,"code":"model_not_found"}}`),
 			"model m is not available on {base}"},
-		{"ollama model not pulled", func(w http.ResponseWriter) {
-			writeJSON(t, w, 404, map[string]any{"error": map[string]any{"message": `model "m" not found, try pulling it first`, "type": "api_error"}})
-		}, "model m is not available on {base}"},
-		{"vllm model error without envelope", func(w http.ResponseWriter) {
-			writeJSON(t, w, 404, map[string]any{"object": "error", "message": "The model `m` does not exist.", "type": "NotFoundError", "code": 404})
-		}, "model m is not available on {base}"},
-		{"404 not about a model", func(w http.ResponseWriter) { http.Error(w, "404 page not found", 404) },
-			"{base} answered 404 Not Found: is the base URL right? It usually ends in /v1"},
-		{"429", apiError(t, 429, "Rate limit reached", "rate_limit_exceeded"),
-			"{base} is rate limiting requests (429): Rate limit reached rate_limit_exceeded"},
-		{"503", apiError(t, 503, "overloaded", ""), "{base} failed (503): overloaded"},
-		{"400", apiError(t, 400, "bad messages", ""), "{base} rejected the request (400): bad messages"},
-		{"timeout", func(w http.ResponseWriter) { time.Sleep(time.Second) }, "{base} did not answer within 200ms"},
+		{"ollama model not found", jsonBody(404, `{"error":{"message":"model 'm' not found","type":"api_error","param":null,"code":null}}`),
+			"model m is not available on {base}"},
+		{"vllm model error without envelope", jsonBody(404, `{"object":"error","message":"The model `+"`m`"+` does not exist.","type":"NotFoundError","code":404}`),
+			"model m is not available on {base}"},
+		{"404 not about a model", text(404, "404 page not found"), "{base} answered 404 Not Found: is the base URL right? It usually ends in /v1"},
+		{"429", apiError(429, "Rate limit reached"), "{base} is rate limiting requests (429): Rate limit reached"},
+		{"503", apiError(503, "overloaded"), "{base} failed (503): overloaded"},
+		{"400", apiError(400, "bad messages"), "{base} rejected the request (400): bad messages"},
+		{"timeout", openaitest.Hang(), "{base} did not answer within 200ms"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -111,8 +99,11 @@ func TestExplainTransport(t *testing.T) {
 			}
 		})
 	}
-	if got := Explain(base, "m", other); got != other {
-		t.Errorf("Explain returned %#v for an error it has nothing to add to, want the error itself", got)
+	if got := Explain(base, "m", other); !errors.Is(got, other) || got.Error() != other.Error() || got.(*Error).Cause != "failed: "+other.Error() {
+		t.Errorf("Explain returned %#v for an error it has nothing to add to, want its message with the cause \"failed: …\"", got)
+	}
+	if e := Explain(base, "m", refused); Explain(base, "m", e) != e {
+		t.Error("Explain of an explained error is not the error itself")
 	}
 	if Explain(base, "m", nil) != nil {
 		t.Error("Explain(nil) != nil")
@@ -120,8 +111,8 @@ func TestExplainTransport(t *testing.T) {
 }
 
 func TestTimeoutIsDeadline(t *testing.T) {
-	c := chatServer(t, func(w http.ResponseWriter) { time.Sleep(time.Second) })
-	_, err := c.Chat(t.Context(), ChatRequest{Model: "m"}, func(string) {})
+	c := chatServer(t, openaitest.Hang())
+	_, err := c.Chat(t.Context(), ChatRequest{Model: "m", Messages: []ChatMessage{{Role: "user", Content: "q"}}}, func(string) {})
 	if !errors.Is(err, context.DeadlineExceeded) || !strings.HasSuffix(err.Error(), "did not answer within 200ms") {
 		t.Errorf("err = %v, want a timeout that is context.DeadlineExceeded", err)
 	}
@@ -130,21 +121,19 @@ func TestTimeoutIsDeadline(t *testing.T) {
 func TestSchemaRejected(t *testing.T) {
 	tests := []struct {
 		name  string
-		reply func(w http.ResponseWriter)
+		reply openaitest.Reply
 		want  bool
 	}{
-		{"openai param", func(w http.ResponseWriter) {
-			writeJSON(t, w, 400, map[string]any{"error": map[string]any{"message": "Invalid value", "type": "invalid_request_error", "param": "response_format"}})
-		}, true},
-		{"422 in the message", apiError(t, 422, "json_schema is not supported", ""), true},
-		{"plain 400 body", func(w http.ResponseWriter) { http.Error(w, "structured output unsupported", 400) }, true},
-		{"400 about something else", apiError(t, 400, "bad messages", ""), false},
-		{"500 naming it", apiError(t, 500, "response_format crashed", ""), false},
+		{"openai param", openaitest.Raw(400, "application/json", `{"error":{"message":"Invalid value","type":"invalid_request_error","param":"response_format"}}`), true},
+		{"422 in the message", apiError(422, "json_schema is not supported"), true},
+		{"plain 400 body", openaitest.Raw(400, "text/plain; charset=utf-8", "structured output unsupported\n"), true},
+		{"400 about something else", apiError(400, "bad messages"), false},
+		{"500 naming it", apiError(500, "response_format crashed"), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := chatServer(t, tt.reply)
-			_, err := c.Chat(t.Context(), ChatRequest{Model: "m", Schema: json.RawMessage(`{}`), SchemaName: "s"}, nil)
+			_, err := c.Chat(t.Context(), ChatRequest{Model: "m", Messages: []ChatMessage{{Role: "user", Content: "q"}}, Schema: json.RawMessage(`{}`), SchemaName: "s"}, nil)
 			if got := SchemaRejected(err); got != tt.want {
 				t.Errorf("SchemaRejected(%v) = %v, want %v", err, got, tt.want)
 			}

@@ -17,9 +17,14 @@ import (
 	openai "github.com/sashabaranov/go-openai"
 )
 
-// Retry is a retry policy for Do. The zero value tries once.
+// Retry is a retry policy for Do.
+//
+// Retries follows the one rule every retry count in verbatim follows (the
+// chat answerer's and the embedder's too): zero means DefaultRetries, a
+// negative number means none, and a positive one is that many retries
+// after the first attempt.
 type Retry struct {
-	// Retries after the first attempt; zero or less: none.
+	// Retries after the first attempt: zero DefaultRetries, negative none.
 	Retries int
 	// Backoff is the wait before the first retry when the server sends no
 	// Retry-After; it doubles each retry. Zero: 1s.
@@ -32,12 +37,15 @@ type Retry struct {
 	Op string
 }
 
+// DefaultRetries is the number of retries a zero Retry.Retries means.
+const DefaultRetries = 3
+
 // MaxRetryAfter is the longest Retry-After that Do waits for; a server
 // asking for longer gets a *RetryAfterError instead.
 const MaxRetryAfter = 60 * time.Second
 
 // Do calls fn until it succeeds, fails in a way that is not Retryable (or
-// was marked Permanent), or r.Retries retries are spent, and returns fn's
+// was marked Permanent), or the retries are spent, and returns fn's
 // last error. fn's context records the Retry-After header of the responses
 // of a Client, and Do waits that long before the next attempt (else Delay).
 //
@@ -47,6 +55,13 @@ const MaxRetryAfter = 60 * time.Second
 func Do(ctx context.Context, r Retry, fn func(ctx context.Context) error) error {
 	backoff := orDefault(r.Backoff, time.Second)
 	maxBackoff := orDefault(r.MaxBackoff, MaxRetryAfter)
+	retries := r.Retries
+	switch {
+	case retries == 0:
+		retries = DefaultRetries
+	case retries < 0:
+		retries = 0
+	}
 	for attempt := 0; ; attempt++ {
 		rec := new(retryAfter)
 		err := fn(context.WithValue(ctx, retryAfterKey{}, rec))
@@ -60,7 +75,7 @@ func Do(ctx context.Context, r Retry, fn func(ctx context.Context) error) error 
 			return p.err
 		}
 		status := Status(err)
-		if !Retryable(status, err) || attempt >= r.Retries {
+		if !Retryable(status, err) || attempt >= retries {
 			return err
 		}
 		wait := Delay(attempt, backoff, maxBackoff, rec.get())
@@ -71,7 +86,7 @@ func Do(ctx context.Context, r Retry, fn func(ctx context.Context) error) error 
 			return &RetryAfterError{Wait: wait, Status: status, Err: err, NoTimeLeft: true}
 		}
 		if r.Logger != nil {
-			r.Logger.Warn(r.Op+" failed; retrying", "status", status, "attempt", attempt+1, "retries", r.Retries, "wait", wait, "err", err)
+			r.Logger.Warn(r.Op+" failed; retrying", "status", status, "attempt", attempt+1, "retries", retries, "wait", wait, "err", err)
 		}
 		t := time.NewTimer(wait)
 		select {
@@ -175,17 +190,27 @@ func Status(err error) int {
 
 // Retryable reports whether a request that failed with status (see Status)
 // and err is worth trying again: 429, 408 and 5xx, and transport errors
-// (a connection that broke) other than the caller's cancel or deadline, a
-// refused connection and an unknown host (nothing is listening there: waiting will not help, and the
-// user should hear at once). Never 401, 403 or another 4xx.
+// (a connection that broke, a stream that ended early: ErrIncomplete)
+// other than the caller's cancel or deadline, a refused connection and an
+// unknown host (nothing is listening there: waiting will not help, and the
+// user should hear at once). Never 401, 403 or another 4xx, nor a 5xx that
+// cannot succeed however often it is tried: 501 Not Implemented and an
+// input too large for the server (InputTooLarge).
 func Retryable(status int, err error) bool {
+	if _, _, tooLarge := InputTooLarge(err); err != nil && tooLarge {
+		return false // the same input is too large on every try
+	}
 	switch {
+	case status == http.StatusNotImplemented:
+		return false // the server lacks the feature (llama-server without --embeddings)
 	case status == http.StatusTooManyRequests, status == http.StatusRequestTimeout, status >= 500:
 		return true
 	case status != 0, err == nil:
 		return false
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return true // the connection closed mid-response
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, ErrIncomplete):
+		return true // the connection closed mid-response, or the stream ended early
+	case status == 0 && errors.Is(err, io.EOF):
+		return true // the server closed the connection before answering
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded),
 		errors.Is(err, syscall.ECONNREFUSED):
 		return false

@@ -7,15 +7,15 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	openai "github.com/sashabaranov/go-openai"
+
+	"github.com/verbatimbot/verbatim/openaicompat/openaitest"
 )
 
 func TestParseRetryAfter(t *testing.T) {
@@ -143,12 +143,10 @@ func TestStatus(t *testing.T) {
 	}
 }
 
-// server answers POST /v1/embeddings with the responses in order (the
-// last one repeats), counting requests.
-type server struct {
-	*httptest.Server
-	n atomic.Int32
-}
+// server is the fake OpenAI-compatible server answering embedding
+// requests with responses in order (the last one repeats); a response of
+// status 200 is the fake's own vectors.
+type server struct{ *openaitest.Server }
 
 type response struct {
 	status     int
@@ -157,26 +155,26 @@ type response struct {
 
 func newServer(t *testing.T, responses ...response) *server {
 	t.Helper()
-	s := &server{}
-	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		n := int(s.n.Add(1)) - 1
-		resp := responses[min(n, len(responses)-1)]
-		w.Header().Set("Content-Type", "application/json")
-		if resp.retryAfter != "" {
-			w.Header().Set("Retry-After", resp.retryAfter)
+	s := &server{openaitest.New(t, openaitest.Options{APIKey: "sk-test"})}
+	var replies []openaitest.Reply
+	for _, r := range responses {
+		reply := openaitest.Error(r.status, fmt.Sprintf("fake %d", r.status))
+		if r.status == http.StatusOK {
+			reply = openaitest.Raw(http.StatusOK, "application/json", `{"object":"list","data":[{"object":"embedding","index":0,"embedding":[1,0]}]}`)
 		}
-		w.WriteHeader(resp.status)
-		if resp.status != http.StatusOK {
-			fmt.Fprintf(w, `{"error":{"message":"fake %d","type":"fake_error"}}`, resp.status)
-			return
+		if r.retryAfter != "" {
+			reply = reply.WithHeader("Retry-After", r.retryAfter)
 		}
-		fmt.Fprint(w, `{"object":"list","data":[{"object":"embedding","index":0,"embedding":[1,0]}]}`)
-	}))
-	t.Cleanup(s.Close)
+		replies = append(replies, reply)
+	}
+	s.Embeddings(replies...)
 	return s
 }
 
-func (s *server) client() *Client { return New(Config{BaseURL: s.URL + "/v1", APIKey: "sk-test"}) }
+// n is the number of requests the server got.
+func (s *server) n() int { return s.Count(openaitest.EmbedPath) }
+
+func (s *server) client() *Client { return New(Config{BaseURL: s.URL, APIKey: "sk-test"}) }
 
 func embedOnce(c *Client) func(ctx context.Context) error {
 	return func(ctx context.Context) error {
@@ -209,7 +207,7 @@ func TestRetryAfterRecorded(t *testing.T) {
 			if took := time.Since(start); took < tt.minWait {
 				t.Errorf("retried after %s; Retry-After said %s", took, ra)
 			}
-			if n := srv.n.Load(); n != 2 {
+			if n := srv.n(); n != 2 {
 				t.Errorf("%d requests, want 2", n)
 			}
 		})
@@ -229,14 +227,15 @@ func TestDo(t *testing.T) {
 		{"500 until retries run out", []response{{status: 500}}, 2, 3, "fake 500"},
 		{"401 never retried", []response{{status: 401}}, 5, 1, "fake 401"},
 		{"404 never retried", []response{{status: 404}}, 5, 1, "fake 404"},
-		{"no retries", []response{{status: 503}}, 0, 1, "fake 503"},
+		{"no retries", []response{{status: 503}}, -1, 1, "fake 503"},
+		{"zero is the default", []response{{status: 503}}, 0, 1 + DefaultRetries, "fake 503"},
 		{"Retry-After too long", []response{{status: 429, retryAfter: "3600"}}, 3, 1, "asks to retry after 1h0m0s (429)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := newServer(t, tt.responses...)
 			err := Do(t.Context(), Retry{Retries: tt.retries, Backoff: time.Millisecond}, embedOnce(srv.client()))
-			if n := srv.n.Load(); n != tt.wantReqs {
+			if n := srv.n(); n != int(tt.wantReqs) {
 				t.Errorf("%d requests, want %d", n, tt.wantReqs)
 			}
 			if tt.wantErr == "" {
@@ -264,7 +263,7 @@ func TestDoPermanent(t *testing.T) {
 	if _, ok := errors.AsType[*permanentError](err); ok {
 		t.Errorf("Do returned the Permanent wrapper: %#v", err)
 	}
-	if n := srv.n.Load(); n != 1 {
+	if n := srv.n(); n != 1 {
 		t.Errorf("%d requests, want 1", n)
 	}
 }

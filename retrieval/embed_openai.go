@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/verbatimbot/verbatim/openaicompat"
 )
@@ -30,10 +32,11 @@ type OpenAIEmbedConfig struct {
 	BatchSize int
 	// Concurrency is how many requests Sync keeps in flight; 0 means 4.
 	Concurrency int
-	// MaxRetries on 429, 408 and 5xx responses and broken connections
-	// (see openaicompat.Retryable); 0 means 5, negative none. 401/403 and
-	// other 4xx are never retried.
-	MaxRetries int
+	// Retries on 429, 408 and 5xx responses and broken connections (see
+	// openaicompat.Retryable); zero means openaicompat.DefaultRetries,
+	// negative none (openaicompat.Retry). 401/403 and other 4xx are never
+	// retried.
+	Retries int
 	// MinBackoff is the first retry delay (doubled each retry, with
 	// jitter, capped at MaxBackoff) unless the server sends Retry-After,
 	// which is honoured up to openaicompat.MaxRetryAfter. Zero means 500ms
@@ -66,7 +69,11 @@ type OpenAIEmbedder struct {
 	cfg    OpenAIEmbedConfig
 	client *openaicompat.Client
 	retry  openaicompat.Retry
+	log    *slog.Logger
 	dims   atomic.Int64 // learned from the first response when cfg.Dims is 0
+	// largest is the most texts one request carried; splits counts the
+	// batches split because the server found an input too large.
+	largest, splits atomic.Int64
 }
 
 var _ Embedder = (*OpenAIEmbedder)(nil)
@@ -81,9 +88,6 @@ func NewOpenAIEmbedder(cfg OpenAIEmbedConfig) (*OpenAIEmbedder, error) {
 	}
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = 4
-	}
-	if cfg.MaxRetries == 0 {
-		cfg.MaxRetries = 5
 	}
 	if cfg.MinBackoff <= 0 {
 		cfg.MinBackoff = 500 * time.Millisecond
@@ -101,8 +105,9 @@ func NewOpenAIEmbedder(cfg OpenAIEmbedConfig) (*OpenAIEmbedder, error) {
 	}
 	e := &OpenAIEmbedder{
 		cfg:    cfg,
+		log:    log,
 		client: openaicompat.New(openaicompat.Config{BaseURL: cfg.BaseURL, APIKey: cfg.APIKey, HTTPClient: hc}),
-		retry: openaicompat.Retry{Retries: cfg.MaxRetries, Backoff: cfg.MinBackoff, MaxBackoff: cfg.MaxBackoff,
+		retry: openaicompat.Retry{Retries: cfg.Retries, Backoff: cfg.MinBackoff, MaxBackoff: cfg.MaxBackoff,
 			Logger: log, Op: "openai embeddings"},
 	}
 	e.dims.Store(int64(cfg.Dims))
@@ -119,19 +124,120 @@ func (e *OpenAIEmbedder) Info() EmbedderInfo {
 func (e *OpenAIEmbedder) Concurrency() int { return e.cfg.Concurrency }
 
 // Embed embeds texts in requests of at most BatchSize inputs, retrying
-// rate limits and server errors, and returns L2-normalised vectors.
+// rate limits and server errors, and returns L2-normalised vectors. A text
+// too long for the server is embedded shortened (EmbedTruncating), with a
+// warning.
 func (e *OpenAIEmbedder) Embed(ctx context.Context, texts []string) ([][]float32, error) {
+	vecs, cuts, err := e.EmbedTruncating(ctx, texts)
+	for _, c := range cuts {
+		e.log.Warn("text too long for the embedding server; embedded its first part only", "kept_chars", c.Kept, "chars", c.Total)
+	}
+	return vecs, err
+}
+
+// Truncation is a text an embedder shortened to what its server accepts.
+type Truncation struct {
+	Index       int // of the text among those embedded
+	Kept, Total int // characters
+}
+
+// EmbedTruncating is Embed that says which texts it shortened. When the
+// server finds an input too large (llama-server's 500 "input (N tokens) is
+// too large to process", a 413, a context-length 400: never retried), the
+// batch is split in halves until the input is alone, and that input is cut
+// at a word to the share of it the server said it takes (half when it does
+// not say), again until it is accepted.
+func (e *OpenAIEmbedder) EmbedTruncating(ctx context.Context, texts []string) ([][]float32, []Truncation, error) {
 	out := make([][]float32, 0, len(texts))
+	var cuts []Truncation
 	for start := 0; start < len(texts); start += e.cfg.BatchSize {
 		batch := texts[start:min(start+e.cfg.BatchSize, len(texts))]
-		vecs, err := e.embedBatch(ctx, batch)
+		vecs, bc, err := e.embedFitting(ctx, batch)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
+		}
+		for _, c := range bc {
+			c.Index += start
+			cuts = append(cuts, c)
 		}
 		out = append(out, vecs...)
 	}
-	return out, nil
+	return out, cuts, nil
 }
+
+// maxCuts bounds how often one text is shortened.
+const maxCuts = 8
+
+// embedFitting embeds texts, splitting the batch and cutting a text the
+// server finds too large.
+func (e *OpenAIEmbedder) embedFitting(ctx context.Context, texts []string) ([][]float32, []Truncation, error) {
+	vecs, err := e.embedBatch(ctx, texts)
+	got, limit, tooLarge := openaicompat.InputTooLarge(err)
+	if err == nil || !tooLarge {
+		return vecs, nil, err
+	}
+	if len(texts) > 1 {
+		e.splits.Add(1)
+		mid := len(texts) / 2
+		a, ca, err := e.embedFitting(ctx, texts[:mid])
+		if err != nil {
+			return nil, nil, err
+		}
+		b, cb, err := e.embedFitting(ctx, texts[mid:])
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, c := range cb {
+			c.Index += mid
+			ca = append(ca, c)
+		}
+		return append(a, b...), ca, nil
+	}
+	total := utf8.RuneCountInString(texts[0])
+	kept := texts[0]
+	for range maxCuts {
+		n := utf8.RuneCountInString(kept)
+		keep := n / 2
+		if got > limit && limit > 0 {
+			keep = int(float64(n) * float64(limit) / float64(got) * 0.9)
+		}
+		if kept = cutAtWord(kept, keep); kept == "" {
+			break
+		}
+		vecs, err = e.embedBatch(ctx, []string{kept})
+		if err == nil {
+			return vecs, []Truncation{{Index: 0, Kept: utf8.RuneCountInString(kept), Total: total}}, nil
+		}
+		if got, limit, tooLarge = openaicompat.InputTooLarge(err); !tooLarge {
+			return nil, nil, err
+		}
+	}
+	return nil, nil, err
+}
+
+// cutAtWord is the first n characters of s, ended at a word.
+func cutAtWord(s string, n int) string {
+	if n <= 0 {
+		return ""
+	}
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	cut := string([]rune(s)[:n])
+	if i := strings.LastIndexAny(cut, " \n\t"); i > len(cut)/2 {
+		cut = cut[:i]
+	}
+	return strings.TrimSpace(cut)
+}
+
+// BatchStats reports the most texts one request carried and how many
+// batches were split because the server found an input too large.
+func (e *OpenAIEmbedder) BatchStats() (largest, splits int) {
+	return int(e.largest.Load()), int(e.splits.Load())
+}
+
+// BatchSize is the most texts a request carries (OpenAIEmbedConfig.BatchSize).
+func (e *OpenAIEmbedder) BatchSize() int { return e.cfg.BatchSize }
 
 func (e *OpenAIEmbedder) embedBatch(ctx context.Context, texts []string) ([][]float32, error) {
 	req := openaicompat.EmbedRequest{Model: e.cfg.Model, Dims: e.cfg.Dims, Texts: texts}
@@ -142,7 +248,15 @@ func (e *OpenAIEmbedder) embedBatch(ctx context.Context, texts []string) ([][]fl
 		return err
 	})
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("openai embeddings: %w", ctx.Err())
+		}
 		return nil, fmt.Errorf("openai embeddings: %w", openaicompat.Explain(e.client.BaseURL(), e.cfg.Model, err))
+	}
+	for n := int64(len(texts)); ; {
+		if cur := e.largest.Load(); cur >= n || e.largest.CompareAndSwap(cur, n) {
+			break
+		}
 	}
 	return e.vectors(vecs)
 }

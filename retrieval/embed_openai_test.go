@@ -1,101 +1,44 @@
 package retrieval
 
 import (
-	"encoding/json"
 	"fmt"
+	"log/slog"
 	"math"
-	"net/http"
-	"net/http/httptest"
+	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/verbatimbot/verbatim/openaicompat/openaitest"
 )
 
-// fakeEmbeddings speaks POST /v1/embeddings. Each input's vector is
-// [len(input), 1, 0, ...] (before normalisation), so tests can tell them
-// apart. Responses listed in fail are sent first, one per request.
-type fakeEmbeddings struct {
-	t    *testing.T
-	dims int
-	mu   sync.Mutex
-	reqs []embedReq
-	fail []fakeFailure
-}
-
+// fakeFailure is an error the fake embedding server answers before it
+// answers with vectors.
 type fakeFailure struct {
 	status     int
 	retryAfter string
 }
 
-type embedReq struct {
-	Model      string   `json:"model"`
-	Input      []string `json:"input"`
-	Dimensions int      `json:"dimensions"`
-	auth       string
-}
-
-func (f *fakeEmbeddings) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost || r.URL.Path != "/v1/embeddings" {
-		f.t.Errorf("unexpected request %s %s", r.Method, r.URL.Path)
-		http.NotFound(w, r)
-		return
-	}
-	var req embedReq
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-		f.t.Errorf("decode request: %v", err)
-	}
-	req.auth = r.Header.Get("Authorization")
-	f.mu.Lock()
-	f.reqs = append(f.reqs, req)
-	var fail *fakeFailure
-	if len(f.fail) > 0 {
-		fail = &f.fail[0]
-		f.fail = f.fail[1:]
-	}
-	f.mu.Unlock()
-	w.Header().Set("Content-Type", "application/json")
-	if fail != nil {
-		if fail.retryAfter != "" {
-			w.Header().Set("Retry-After", fail.retryAfter)
+// newFake is the fake OpenAI-compatible server (llama-server flavour, key
+// sk-test, 8 dims, vectors listed last input first so that clients must
+// place them by "index"), answering the failures first, one per request.
+func newFake(t *testing.T, fail ...fakeFailure) *openaitest.Server {
+	srv := openaitest.New(t, openaitest.Options{APIKey: "sk-test", EmbedDims: 8, ReverseEmbeddings: true})
+	var replies []openaitest.Reply
+	for _, f := range fail {
+		r := openaitest.Error(f.status, fmt.Sprintf("fake %d", f.status))
+		if f.retryAfter != "" {
+			r = r.WithHeader("Retry-After", f.retryAfter)
 		}
-		w.WriteHeader(fail.status)
-		fmt.Fprintf(w, `{"error":{"message":"fake %d","type":"fake_error","code":null}}`, fail.status)
-		return
+		replies = append(replies, r)
 	}
-	type datum struct {
-		Object    string    `json:"object"`
-		Index     int       `json:"index"`
-		Embedding []float32 `json:"embedding"`
-	}
-	resp := struct {
-		Object string  `json:"object"`
-		Data   []datum `json:"data"`
-		Model  string  `json:"model"`
-		Usage  struct {
-			PromptTokens int `json:"prompt_tokens"`
-			TotalTokens  int `json:"total_tokens"`
-		} `json:"usage"`
-	}{Object: "list", Model: req.Model}
-	// Answer in reverse order: clients must use "index".
-	for i := len(req.Input) - 1; i >= 0; i-- {
-		v := make([]float32, f.dims)
-		v[0], v[1] = float32(len(req.Input[i])), 1
-		resp.Data = append(resp.Data, datum{"embedding", i, v})
-	}
-	json.NewEncoder(w).Encode(resp)
+	srv.Embeddings(append(replies, openaitest.Vectors())...)
+	return srv
 }
 
-func newFake(t *testing.T, fail ...fakeFailure) (*fakeEmbeddings, *httptest.Server) {
-	f := &fakeEmbeddings{t: t, dims: 8, fail: fail}
-	srv := httptest.NewServer(f)
-	t.Cleanup(srv.Close)
-	return f, srv
-}
-
-func testOpenAI(t *testing.T, srv *httptest.Server, mod func(*OpenAIEmbedConfig)) *OpenAIEmbedder {
+func testOpenAI(t *testing.T, srv *openaitest.Server, mod func(*OpenAIEmbedConfig)) *OpenAIEmbedder {
 	cfg := OpenAIEmbedConfig{
-		BaseURL: srv.URL + "/v1", APIKey: "sk-test", Model: "text-embedding-3-small",
+		BaseURL: srv.URL, APIKey: "sk-test", Model: "text-embedding-3-small",
 		BatchSize: 2, MinBackoff: time.Millisecond, MaxBackoff: 50 * time.Millisecond,
 	}
 	if mod != nil {
@@ -109,22 +52,23 @@ func testOpenAI(t *testing.T, srv *httptest.Server, mod func(*OpenAIEmbedConfig)
 }
 
 func TestOpenAIEmbedBatches(t *testing.T) {
-	f, srv := newFake(t)
+	srv := newFake(t)
 	e := testOpenAI(t, srv, nil)
 	if e.Info().Dims != 0 {
 		t.Fatalf("dims before first response = %d", e.Info().Dims)
 	}
-	texts := []string{"a", "bb", "ccc", "dddd", "eeeee"}
+	texts := []string{"alpha", "alpha beta", "alpha beta gamma", "alpha beta gamma delta", "alpha beta gamma delta epsilon"}
 	vecs, err := e.Embed(t.Context(), texts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(f.reqs) != 3 {
-		t.Fatalf("%d requests, want 3 batches of ≤2", len(f.reqs))
+	reqs := srv.EmbedRequests()
+	if len(reqs) != 3 {
+		t.Fatalf("%d requests, want 3 batches of ≤2", len(reqs))
 	}
 	var sent []string
-	for _, r := range f.reqs {
-		if r.Model != "text-embedding-3-small" || r.auth != "Bearer sk-test" || len(r.Input) > 2 {
+	for _, r := range reqs {
+		if r.Model != "text-embedding-3-small" || len(r.Input) > 2 {
 			t.Errorf("request %+v", r)
 		}
 		sent = append(sent, r.Input...)
@@ -140,9 +84,14 @@ func TestOpenAIEmbedBatches(t *testing.T) {
 		if math.Abs(n-1) > 1e-5 {
 			t.Errorf("vector %d not normalised: |v|² = %v", i, n)
 		}
-		// [len, 1] normalised: v[0]/v[1] == len(text) — order kept despite the reversed response.
-		if got := v[0] / v[1]; math.Abs(float64(got)-float64(len(texts[i]))) > 1e-4 {
-			t.Errorf("vector %d belongs to a text of length %v", i, got)
+		// The server's vector of this very text: order kept despite the reversed response.
+		want := openaitest.Vector(texts[i], 8)
+		normalize(want)
+		for j := range v {
+			if math.Abs(float64(v[j]-want[j])) > 1e-5 {
+				t.Errorf("vector %d = %v, want the server's vector of %q, %v", i, v, texts[i], want)
+				break
+			}
 		}
 	}
 	if info := e.Info(); info != (EmbedderInfo{Name: "openai", Model: "text-embedding-3-small", Dims: 8}) {
@@ -151,19 +100,19 @@ func TestOpenAIEmbedBatches(t *testing.T) {
 }
 
 func TestOpenAIEmbedRetries(t *testing.T) {
-	f, srv := newFake(t, fakeFailure{status: 429, retryAfter: "0.01"}, fakeFailure{status: 503})
+	srv := newFake(t, fakeFailure{status: 429, retryAfter: "0.01"}, fakeFailure{status: 503})
 	e := testOpenAI(t, srv, nil)
 	vecs, err := e.Embed(t.Context(), []string{"x"})
 	if err != nil || len(vecs) != 1 {
 		t.Fatalf("Embed after 429, 503: %v", err)
 	}
-	if len(f.reqs) != 3 {
-		t.Errorf("%d requests, want 3 (429, 503, ok)", len(f.reqs))
+	if len(srv.EmbedRequests()) != 3 {
+		t.Errorf("%d requests, want 3 (429, 503, ok)", len(srv.EmbedRequests()))
 	}
 }
 
 func TestOpenAIEmbedRetryAfterHonoured(t *testing.T) {
-	_, srv := newFake(t, fakeFailure{status: 429, retryAfter: "1"})
+	srv := newFake(t, fakeFailure{status: 429, retryAfter: "1"})
 	e := testOpenAI(t, srv, func(c *OpenAIEmbedConfig) { c.MaxBackoff = 5 * time.Second })
 	start := time.Now()
 	if _, err := e.Embed(t.Context(), []string{"x"}); err != nil {
@@ -175,36 +124,36 @@ func TestOpenAIEmbedRetryAfterHonoured(t *testing.T) {
 }
 
 func TestOpenAIEmbedUnauthorisedFailsFast(t *testing.T) {
-	f, srv := newFake(t, fakeFailure{status: 401}, fakeFailure{status: 401})
+	srv := newFake(t, fakeFailure{status: 401}, fakeFailure{status: 401})
 	e := testOpenAI(t, srv, nil)
 	_, err := e.Embed(t.Context(), []string{"x"})
-	if err == nil || !strings.Contains(err.Error(), "the server rejected the API key (401)") {
+	if err == nil || !strings.Contains(err.Error(), "rejected the API key (401)") {
 		t.Fatalf("err = %v", err)
 	}
-	if len(f.reqs) != 1 {
-		t.Errorf("401 retried: %d requests", len(f.reqs))
+	if len(srv.EmbedRequests()) != 1 {
+		t.Errorf("401 retried: %d requests", len(srv.EmbedRequests()))
 	}
 }
 
 func TestOpenAIEmbedGivesUp(t *testing.T) {
-	f, srv := newFake(t, fakeFailure{status: 500}, fakeFailure{status: 500}, fakeFailure{status: 500})
-	e := testOpenAI(t, srv, func(c *OpenAIEmbedConfig) { c.MaxRetries = 2 })
+	srv := newFake(t, fakeFailure{status: 500}, fakeFailure{status: 500}, fakeFailure{status: 500})
+	e := testOpenAI(t, srv, func(c *OpenAIEmbedConfig) { c.Retries = 2 })
 	if _, err := e.Embed(t.Context(), []string{"x"}); err == nil || !strings.Contains(err.Error(), "500") {
 		t.Fatalf("err = %v", err)
 	}
-	if len(f.reqs) != 3 {
-		t.Errorf("%d requests, want 3", len(f.reqs))
+	if len(srv.EmbedRequests()) != 3 {
+		t.Errorf("%d requests, want 3", len(srv.EmbedRequests()))
 	}
 }
 
 func TestOpenAIEmbedConfiguredDims(t *testing.T) {
-	f, srv := newFake(t)
+	srv := newFake(t)
 	e := testOpenAI(t, srv, func(c *OpenAIEmbedConfig) { c.Dims = 8 })
 	if _, err := e.Embed(t.Context(), []string{"x"}); err != nil {
 		t.Fatal(err)
 	}
-	if f.reqs[0].Dimensions != 8 {
-		t.Errorf("dimensions sent = %d", f.reqs[0].Dimensions)
+	if srv.EmbedRequests()[0].Dimensions != 8 {
+		t.Errorf("dimensions sent = %d", srv.EmbedRequests()[0].Dimensions)
 	}
 	e2 := testOpenAI(t, srv, func(c *OpenAIEmbedConfig) { c.Dims = 16 })
 	if _, err := e2.Embed(t.Context(), []string{"x"}); err == nil {
@@ -221,7 +170,7 @@ func TestOpenAIConfigStringRedacts(t *testing.T) {
 
 // The index works end to end with a remote embedder.
 func TestIndexWithOpenAIEmbedder(t *testing.T) {
-	_, srv := newFake(t)
+	srv := newFake(t)
 	e := testOpenAI(t, srv, func(c *OpenAIEmbedConfig) { c.BatchSize = 16 })
 	dir := t.TempDir()
 	ix := openIndex(t, dir, e, ChunkOptions{})
@@ -240,5 +189,101 @@ func TestIndexWithOpenAIEmbedder(t *testing.T) {
 	hits, err := again.Search(t.Context(), "coffee producer Brazil", 3)
 	if err != nil || len(hits) == 0 || hits[0].ArticleID != "beta" {
 		t.Fatalf("search: %v %v", hitIDs(hits), err)
+	}
+}
+
+// recordedExchange loads one of the recorded real-server exchanges.
+func recordedExchange(t *testing.T, file string) *openaitest.Exchange {
+	t.Helper()
+	ex, err := openaitest.Load(filepath.Join("..", "openaicompat", "openaitest", "testdata", "realservers", file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ex
+}
+
+// TestOpenAIEmbedUnfixableNotRetried: llama-server's 501 (started without
+// --embeddings) is not retried and names the fix (issue 9, item 6).
+func TestOpenAIEmbedUnfixableNotRetried(t *testing.T) {
+	srv := openaitest.New(t, openaitest.Options{})
+	srv.Embeddings(openaitest.Replay(recordedExchange(t, "llama-server/11-embeddings-not-enabled-501.json")))
+	_, err := testOpenAI(t, srv, nil).Embed(t.Context(), []string{"Which missile system?"})
+	if err == nil || !strings.Contains(err.Error(), "Start it with `--embeddings`") {
+		t.Errorf("err = %v", err)
+	}
+	if n := len(srv.EmbedRequests()); n != 1 {
+		t.Errorf("%d requests: a 501 was retried", n)
+	}
+}
+
+// TestOpenAIEmbedTooLarge: an input over the server's batch (llama-server's
+// 500 "input (N tokens) is too large", never retried) is isolated by
+// splitting the batch, then cut to what the server takes; every other text
+// is embedded whole (issue 9, item 6).
+func TestOpenAIEmbedTooLarge(t *testing.T) {
+	long := strings.Repeat("Tehran missile system ", 400) // ~1,200 tokens, as recorded in llama-server/16
+	tests := []struct {
+		name  string
+		first openaitest.Reply // the server's answer to the first request
+	}{
+		{"fake llama-server with -ub 512", openaitest.Vectors()},
+		{"recorded 500 (16), then the fake", openaitest.Replay(recordedExchange(t, "llama-server/16-embeddings-input-too-large-500.json"))},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := openaitest.New(t, openaitest.Options{BatchTokens: 512, EmbedDims: 8})
+			srv.Embeddings(tt.first, openaitest.Vectors())
+			e := testOpenAI(t, srv, func(c *OpenAIEmbedConfig) { c.BatchSize = 8 })
+			texts := []string{"alpha", "beta gamma", long, "delta", "epsilon zeta"}
+			vecs, cuts, err := e.EmbedTruncating(t.Context(), texts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The fake takes 512 tokens of ASCII: 1,792 characters (Tokens).
+			if len(vecs) != len(texts) || len(cuts) != 1 || cuts[0].Index != 2 || cuts[0].Total != len(long) || cuts[0].Kept > 1792 || cuts[0].Kept < 1792*8/10 {
+				t.Fatalf("%d vectors, truncations %+v; want 5 and the long text cut to most of the 1,792 characters the server takes", len(vecs), cuts)
+			}
+			for i, text := range texts {
+				if i == 2 {
+					continue
+				}
+				want := openaitest.Vector(text, 8)
+				normalize(want)
+				if fmt.Sprint(vecs[i]) != fmt.Sprint(want) {
+					t.Errorf("vector %d is not the one of %q", i, text)
+				}
+			}
+			reqs := srv.EmbedRequests()
+			if len(reqs) > 10 {
+				t.Errorf("%d requests to fit one long text", len(reqs))
+			}
+			if largest, splits := e.BatchStats(); largest != 2 || splits == 0 {
+				t.Errorf("BatchStats = %d, %d; want batches of at most 2 after splitting", largest, splits)
+			}
+		})
+	}
+}
+
+// TestIndexReportsTruncatedPassage: the index is built, and the passage
+// the server could not take whole is reported by article and paragraph.
+func TestIndexReportsTruncatedPassage(t *testing.T) {
+	srv := openaitest.New(t, openaitest.Options{BatchTokens: 256, EmbedDims: 8})
+	e := testOpenAI(t, srv, func(c *OpenAIEmbedConfig) { c.BatchSize = 16 })
+	var logs strings.Builder
+	ix, err := Open(t.Context(), Options{Dir: t.TempDir(), Embedder: e, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ix.Close()
+	arts := testArticles()
+	arts[0].Paragraphs = append(arts[0].Paragraphs, strings.Repeat("A paragraph far longer than the server's batch. ", 80))
+	rep, err := ix.Sync(t.Context(), arts, nil)
+	if err != nil {
+		t.Fatalf("one long passage failed the index: %v", err)
+	}
+	n := len(arts[0].Paragraphs)
+	if want := fmt.Sprintf("article=%s paragraphs=¶%d", arts[0].ID, n); rep.Passages < 3 || !strings.Contains(logs.String(), want) ||
+		!strings.Contains(logs.String(), "passage too long for the embedding server") {
+		t.Errorf("report %+v; log:\n%s\nwant it to name %s", rep, logs.String(), want)
 	}
 }

@@ -301,7 +301,7 @@ func (ix *Index) build(ctx context.Context, old *snapshot, in []corpus.Article, 
 				for k, p := range ps {
 					texts[k] = p.EmbedText()
 				}
-				vecs, err := ix.emb.Embed(ctx, texts)
+				vecs, err := ix.embedPassages(ctx, ps, texts) // issue 9: reports passages the embedder shortened
 				if err == nil && len(vecs) != len(texts) {
 					err = fmt.Errorf("embedder returned %d vectors for %d texts", len(vecs), len(texts))
 				}

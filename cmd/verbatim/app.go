@@ -9,11 +9,13 @@ import (
 	"log/slog"
 	"os"
 	"runtime/debug"
-	"strings"
 
 	"github.com/joho/godotenv"
 
 	"github.com/verbatimbot/verbatim/bot"
+	"github.com/verbatimbot/verbatim/bot/llm"
+	"github.com/verbatimbot/verbatim/openaicompat"
+	"github.com/verbatimbot/verbatim/retrieval"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -29,9 +31,14 @@ type stdio struct {
 type app struct {
 	cfg Config
 	log *slog.Logger
+	// secrets are scrubbed from every error line and log record (see
+	// errorLine and newLogger): servers echo API keys in error bodies.
+	secrets *openaicompat.Secrets
 	stdio
 	// llm is the chat-model answerer once engine has built one.
-	llm *bot.LLM
+	llm *llm.Answerer
+	// emb is the embedder once openIndex has built it.
+	emb retrieval.Embedder
 }
 
 // command is one subcommand of verbatim.
@@ -122,7 +129,8 @@ func runCommand(ctx context.Context, c command, args []string, io stdio, lookupE
 	if cfg.MemoryLimit > 0 {
 		debug.SetMemoryLimit(cfg.MemoryLimit)
 	}
-	a := &app{cfg: cfg, log: newLogger(cfg, io.err), stdio: io}
+	secrets := cfg.Secrets()
+	a := &app{cfg: cfg, log: newLogger(cfg, secrets, io.err), secrets: secrets, stdio: io}
 	err = c.run(ctx, a, args)
 	switch {
 	case err == nil:
@@ -130,13 +138,13 @@ func runCommand(ctx context.Context, c command, args []string, io stdio, lookupE
 	case errors.Is(err, flag.ErrHelp):
 		return exitOK
 	case errors.As(err, new(usageError)):
-		fmt.Fprintf(io.err, "verbatim %s: %s (run 'verbatim %s --help')\n", c.name, errorLine(err), c.name)
+		fmt.Fprintf(io.err, "verbatim %s: %s (run 'verbatim %s --help')\n", c.name, a.errorLine(err), c.name)
 		return exitUsage
 	case ctx.Err() != nil && errors.Is(err, context.Canceled):
 		fmt.Fprintf(io.err, "verbatim %s: interrupted\n", c.name)
 		return exitFailure
 	default:
-		fmt.Fprintf(io.err, "verbatim %s: %s\n", c.name, errorLine(err))
+		fmt.Fprintf(io.err, "verbatim %s: %s\n", c.name, a.errorLine(err))
 		return exitFailure
 	}
 }
@@ -178,22 +186,24 @@ func envLookup(lookupEnv func(string) (string, bool)) (func(string) (string, boo
 	}, nil
 }
 
-func newLogger(cfg Config, w io.Writer) *slog.Logger {
+// newLogger is the one logger of the process (the Discord bot and the
+// engine log through it too), secrets scrubbed from every record.
+func newLogger(cfg Config, secrets *openaicompat.Secrets, w io.Writer) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.LogLevel)) // validated by loadConfig
 	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler = slog.NewTextHandler(w, opts)
 	if cfg.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		h = slog.NewJSONHandler(w, opts)
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(secrets.Handler(h))
 }
 
-// oneLine keeps the first line of an error message for stderr.
-func oneLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
-	}
-	return s
+// errorLine is text (an error, a notice) as one line for stderr, made safe
+// to print (bot.Printable) with the configured secrets scrubbed: every line
+// verbatim prints about a failure goes through it.
+func (a *app) errorLine(text any) string {
+	return bot.Printable(a.secrets.Scrub(openaicompat.OneLine(fmt.Sprint(text), 0)))
 }
 
 // newFlagSet returns a flag set that prints its usage to stdout on --help

@@ -65,18 +65,22 @@ func (a *app) answeringEngine(ctx context.Context, src source, f *askFlags) (*bo
 }
 
 // answerOne answers q with its own deadline and prints the result as the
-// flags ask.
+// flags ask. The model's unverified text is previewed as it streams only
+// when stdout is a terminal: piped and --json output carry the verified
+// answer alone. A notice that the answer was made without the model
+// (Answer.Fallback) goes to stderr before the answer, like every other
+// warning, so that stdout holds the same answer whichever answerer made it;
+// --json carries it in the "fallback" field instead.
 func (a *app) answerOne(ctx context.Context, eng *bot.Engine, q bot.Question, f *askFlags) (bot.Answer, error) {
 	ctx, cancel := context.WithTimeout(ctx, a.cfg.AnswerTimeout)
 	defer cancel()
 	var streamed strings.Builder
-	if !f.json && !f.noStream {
+	if !f.json && !f.noStream && isTerminal(a.out) {
 		q.OnDelta = func(text string) {
 			streamed.WriteString(text)
 			fmt.Fprint(a.out, bot.Printable(text))
 		}
 	}
-	start := time.Now()
 	ans, err := eng.Answer(ctx, q)
 	if err != nil {
 		if streamed.Len() > 0 {
@@ -84,9 +88,11 @@ func (a *app) answerOne(ctx context.Context, eng *bot.Engine, q bot.Question, f 
 		}
 		return ans, err
 	}
+	ans.Fallback = a.secrets.Scrub(ans.Fallback)
 	if f.verbose {
-		fmt.Fprintf(a.err, "mode=%s refused=%t citations=%d dropped=%d repaired=%d took=%s\n",
-			ans.Mode, ans.Refused, len(ans.Citations), ans.Stats.Dropped, ans.Stats.Repaired, time.Since(start).Round(time.Millisecond))
+		fmt.Fprintf(a.err, "mode=%s refused=%t citations=%d dropped=%d repaired=%d%s took=%s\n",
+			ans.Mode, ans.Refused, len(ans.Citations), ans.Stats.Dropped, ans.Stats.Repaired,
+			firstToken(ans.Timing.FirstToken), ans.Timing.Total.Round(time.Millisecond))
 	}
 	if f.json {
 		return ans, writeJSON(a.out, ans, f.explain)
@@ -94,19 +100,33 @@ func (a *app) answerOne(ctx context.Context, eng *bot.Engine, q bot.Question, f 
 	showText := true
 	if streamed.Len() > 0 {
 		fmt.Fprintln(a.out)
-		if strings.TrimSpace(streamed.String()) == strings.TrimSpace(ans.Text) {
+		if strings.TrimSpace(streamed.String()) == strings.TrimSpace(ans.Text) && ans.Fallback == "" {
 			showText = false
 		} else {
 			// Verification changed the text (markers renumbered or dropped,
 			// or a fallback answer): print the verified version.
+			if ans.Fallback != "" {
+				fmt.Fprintf(a.err, "verbatim: %s\n", a.errorLine(ans.Fallback))
+			}
 			fmt.Fprintln(a.out, "\nVerified answer:")
 		}
+	} else if ans.Fallback != "" {
+		fmt.Fprintf(a.err, "verbatim: %s\n", a.errorLine(ans.Fallback))
 	}
 	writeAnswer(a.out, ans, showText)
 	if f.explain {
 		writeExplain(a.out, ans)
 	}
 	return ans, nil
+}
+
+// firstToken is " first_token=…" for --verbose, empty when nothing was
+// streamed.
+func firstToken(d time.Duration) string {
+	if d <= 0 {
+		return ""
+	}
+	return " first_token=" + d.Round(time.Millisecond).String()
 }
 
 // describe reports, with --verbose, the settings in use (secrets redacted),
@@ -129,7 +149,7 @@ func (a *app) describe(ctx context.Context, f *askFlags, src source, indexDir st
 	fmt.Fprintf(a.err, "answers: %s\n", a.llm.Config())
 	model, err := a.llm.Model(ctx)
 	if err != nil {
-		fmt.Fprintf(a.err, "model: unknown (%s)\n", errorLine(err))
+		fmt.Fprintf(a.err, "model: unknown (%s)\n", a.errorLine(err))
 		return
 	}
 	fmt.Fprintf(a.err, "model: %s\n", bot.Printable(model))

@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/chzyer/readline"
-	"golang.org/x/term"
 
 	"github.com/verbatimbot/verbatim/bot"
 )
@@ -55,7 +54,7 @@ func cmdChat(ctx context.Context, a *app, args []string) error {
 		}
 		if errors.Is(err, errQuestionTooLong) {
 			asked++
-			fmt.Fprintf(a.err, "verbatim chat: %s; skipped\n", errorLine(err))
+			fmt.Fprintf(a.err, "verbatim chat: %s; skipped\n", a.errorLine(err))
 			continue
 		}
 		if err != nil {
@@ -74,7 +73,7 @@ func cmdChat(ctx context.Context, a *app, args []string) error {
 				return ctx.Err()
 			}
 			// One failed question does not end the conversation.
-			fmt.Fprintf(a.err, "verbatim chat: %s\n", errorLine(err))
+			fmt.Fprintf(a.err, "verbatim chat: %s\n", a.errorLine(err))
 			continue
 		}
 		answered++
@@ -91,7 +90,7 @@ func cmdChat(ctx context.Context, a *app, args []string) error {
 // chatInput returns a line reader: readline with editing and history on a
 // terminal, plain lines otherwise.
 func (a *app) chatInput() (next func() (string, error), closeFn func(), err error) {
-	if f, ok := a.in.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+	if isTerminal(a.in) {
 		cfg := &readline.Config{Prompt: "? ", InterruptPrompt: "^C", EOFPrompt: "bye"}
 		if dir, err := os.UserCacheDir(); err == nil {
 			cfg.HistoryFile = filepath.Join(dir, "verbatim", "chat_history")

@@ -5,6 +5,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/verbatimbot/verbatim/bot/llm"
+	"github.com/verbatimbot/verbatim/openaicompat"
 )
 
 // setting describes one environment variable: the single source for parsing,
@@ -30,11 +33,12 @@ var settings = []setting{
 
 	{Name: "OPENAI_API_KEY", Default: "", Help: "API key of an OpenAI-compatible server. Setting it (or OPENAI_BASE_URL) turns on LLM answers.", Secret: true},
 	{Name: "OPENAI_BASE_URL", Default: "", Help: "Base URL with /v1, e.g. http://localhost:11434/v1 for Ollama. Empty: https://api.openai.com/v1."},
-	{Name: "VERBATIM_CHAT_MODEL", Default: "", Help: "Chat model. Empty: gpt-4o-mini on OpenAI, llama3.1 on Ollama, the server's first model elsewhere."},
-	{Name: "VERBATIM_LLM", Default: "auto", Help: "auto (LLM when a key or base URL is set), off (always extractive) or on (fail if no server is configured)."},
-	{Name: "VERBATIM_LLM_TIMEOUT", Default: "60s", Help: "Per-request timeout for chat and embedding calls."},
-	{Name: "VERBATIM_LLM_RETRIES", Default: "3", Help: "Retries on 429, 408, 5xx and broken connections (honouring Retry-After); never on 401 or other 4xx."},
-	{Name: "VERBATIM_CONTEXT_TOKENS", Default: "8192", Help: "The chat model's context window; passages are trimmed to fit."},
+	{Name: "VERBATIM_CHAT_MODEL", Default: "", Help: "Chat model. Empty: gpt-4o-mini on OpenAI, llama3.1 on Ollama if pulled, else the server's first listed model."},
+	{Name: "VERBATIM_LLM", Default: "auto", Help: "auto (LLM when a key or base URL is set; a failing model gives the extractive answer with a notice), off (always extractive) or on (fail if no server is configured or the model fails)."},
+	{Name: "VERBATIM_LLM_TIMEOUT", Default: "60s", Help: "Per-request timeout for chat and embedding calls (a streamed reply included; raise it for a model on CPU)."},
+	{Name: "VERBATIM_LLM_RETRIES", Default: "3", Help: "Retries on 429, 408, 5xx and broken connections (honouring Retry-After); never on 401 or other 4xx (0: none)."},
+	{Name: "VERBATIM_CONTEXT_TOKENS", Default: "8192", Help: "The chat server's real context window (at least 1024); the whole request is budgeted to fit it."},
+	{Name: "VERBATIM_MAX_ANSWER_TOKENS", Default: "1024", Help: "Longest reply the model may write (max_tokens), at most a quarter of the context window."},
 	{Name: "VERBATIM_HISTORY_TURNS", Default: "6", Help: "Conversation turns kept for follow-up questions (chat and Discord DMs)."},
 	{Name: "VERBATIM_EMBED_MODEL", Default: "local", Help: "local (weight-free, offline) or the name of a /v1/embeddings model. Changing it rebuilds the index."},
 	{Name: "VERBATIM_EMBED_BASE_URL", Default: "", Help: "Base URL for embeddings. Empty: OPENAI_BASE_URL."},
@@ -70,6 +74,7 @@ type Config struct {
 	LLMTimeout     time.Duration
 	LLMRetries     int
 	ContextTokens  int
+	MaxAnswer      int
 	HistoryTurns   int
 	EmbedModel     string
 	EmbedBaseURL   string
@@ -151,7 +156,8 @@ func loadConfig(lookup func(string) (string, bool)) (Config, error) {
 		LLM:            strings.ToLower(get("VERBATIM_LLM")),
 		LLMTimeout:     durVal("VERBATIM_LLM_TIMEOUT"),
 		LLMRetries:     intVal("VERBATIM_LLM_RETRIES", 0),
-		ContextTokens:  intVal("VERBATIM_CONTEXT_TOKENS", 512),
+		ContextTokens:  intVal("VERBATIM_CONTEXT_TOKENS", llm.MinContextTokens),
+		MaxAnswer:      intVal("VERBATIM_MAX_ANSWER_TOKENS", 16),
 		HistoryTurns:   intVal("VERBATIM_HISTORY_TURNS", 0),
 		EmbedModel:     get("VERBATIM_EMBED_MODEL"),
 		EmbedBaseURL:   get("VERBATIM_EMBED_BASE_URL"),
@@ -198,6 +204,12 @@ func loadConfig(lookup func(string) (string, bool)) (Config, error) {
 	return c, nil
 }
 
+// Secrets are the configured secrets, for scrubbing them from every error
+// and log line.
+func (c Config) Secrets() *openaicompat.Secrets {
+	return openaicompat.NewSecrets(c.OpenAIKey, c.EmbedAPIKey, c.DiscordToken)
+}
+
 // UseLLM reports whether answers are written by a chat model.
 func (c Config) UseLLM() bool {
 	switch c.LLM {
@@ -217,8 +229,8 @@ func (c Config) String() string {
 		}
 		return "<redacted>"
 	}
-	return fmt.Sprintf("corpus=%q index=%q top_k=%d llm=%s base_url=%q chat_model=%q api_key=%s embed_model=%q embed_base_url=%q embed_api_key=%s discord_token=%s discord_guild=%q discord_api=%q",
-		c.Corpus, c.Index, c.TopK, c.LLM, c.OpenAIBaseURL, c.ChatModel, redact(c.OpenAIKey), c.EmbedModel, c.EmbedBaseURL, redact(c.EmbedAPIKey), redact(c.DiscordToken), c.DiscordGuildID, c.DiscordAPIURL)
+	return fmt.Sprintf("corpus=%q index=%q top_k=%d llm=%s base_url=%q chat_model=%q api_key=%s context_tokens=%d max_answer_tokens=%d embed_model=%q embed_base_url=%q embed_api_key=%s discord_token=%s discord_guild=%q discord_api=%q",
+		c.Corpus, c.Index, c.TopK, c.LLM, c.OpenAIBaseURL, c.ChatModel, redact(c.OpenAIKey), c.ContextTokens, c.MaxAnswer, c.EmbedModel, c.EmbedBaseURL, redact(c.EmbedAPIKey), redact(c.DiscordToken), c.DiscordGuildID, c.DiscordAPIURL)
 }
 
 // parseBytes reads a size such as 768MiB, 2GiB, 512MB or 1048576.

@@ -103,6 +103,21 @@ func TestLoadConfig(t *testing.T) {
 			t.Error("a bad size is accepted")
 		}
 	})
+	t.Run("context window and answer bound", func(t *testing.T) {
+		c, err := loadConfig(env(nil))
+		if err != nil || c.ContextTokens != 8192 || c.MaxAnswer != 1024 {
+			t.Errorf("defaults: context %d, max answer %d, %v", c.ContextTokens, c.MaxAnswer, err)
+		}
+		if _, err := loadConfig(env(map[string]string{"VERBATIM_CONTEXT_TOKENS": "512"})); err == nil || !strings.Contains(err.Error(), "≥ 1024") {
+			t.Errorf("a 512-token window: err = %v, want the smallest that works named", err)
+		}
+	})
+	t.Run("secrets scrubbed", func(t *testing.T) {
+		c, _ := loadConfig(env(map[string]string{"OPENAI_API_KEY": "sk-chat-secret", "VERBATIM_EMBED_API_KEY": "sk-embed-secret", "DISCORD_TOKEN": "tok.secret.discord"}))
+		if got := c.Secrets().Scrub("sk-chat-secret sk-embed-secret tok.secret.discord"); strings.Contains(got, "secret") {
+			t.Errorf("Secrets().Scrub left %q", got)
+		}
+	})
 	t.Run("secrets redacted", func(t *testing.T) {
 		c, _ := loadConfig(env(map[string]string{"OPENAI_API_KEY": "sk-secret", "DISCORD_TOKEN": "tok.secret"}))
 		if s := c.String(); strings.Contains(s, "secret") {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/verbatimbot/verbatim/bot/discord/discordtest"
+	"github.com/verbatimbot/verbatim/openaicompat/openaitest"
 )
 
 // TestDiscordEndToEnd runs the real binary's `discord` command against the
@@ -116,12 +116,10 @@ func TestDiscordEndToEnd(t *testing.T) {
 // streamed into the deferred response by edits, and the final edit carries
 // only the verified quote — never the invented one.
 func TestDiscordWithLLM(t *testing.T) {
-	model := &fakeOpenAI{t: t, reply: llmReply}
-	srv := httptest.NewServer(model)
-	defer srv.Close()
+	srv := fakeModel(t, openaitest.Options{}, llmReply)
 	fake := discordtest.New(t)
 	defer fake.Close()
-	p := startDiscord(t, fake, "OPENAI_BASE_URL="+srv.URL+"/v1", "VERBATIM_CHAT_MODEL=test-model")
+	p := startDiscord(t, fake, "OPENAI_BASE_URL="+srv.URL, "VERBATIM_CHAT_MODEL=test-model")
 
 	user := discordtest.User{ID: "700000000000000002", Name: "reader"}
 	in := fake.SendSlash(t, discordtest.Slash{Name: "ask", User: user, GuildID: discordtest.GuildID,
@@ -133,7 +131,7 @@ func TestDiscordWithLLM(t *testing.T) {
 	if !strings.Contains(body, "Firstly, the Tehran’s interest") || strings.Contains(body, "record price") {
 		t.Errorf("final edit does not show exactly the verified quote:\n%s", body)
 	}
-	if stream, _ := model.lastRequest()["stream"].(bool); !stream {
+	if !lastChat(t, srv).Stream {
 		t.Error("the bot did not ask the model to stream")
 	}
 	p.stop(t)

@@ -48,12 +48,6 @@ func displayName(s string) string {
 	return s
 }
 
-// errorLine is an error for one line of stderr: its first line, made safe
-// to print.
-func errorLine(err error) string {
-	return bot.Printable(oneLine(err.Error()))
-}
-
 // problemPlace is where a skipped corpus input is: its path for a listing
 // (displayName), and its line for a .jsonl record.
 func problemPlace(p corpus.Problem) string {

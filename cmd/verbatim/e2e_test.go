@@ -46,21 +46,32 @@ type result struct {
 // verbatim runs the binary in dir with a clean environment plus env.
 func verbatim(t *testing.T, dir, stdin string, env []string, args ...string) result {
 	t.Helper()
-	cmd := exec.Command(binPath, args...)
-	cmd.Dir = dir
-	cmd.Env = append([]string{"HOME=" + t.TempDir(), "XDG_CACHE_HOME=" + t.TempDir(), "XDG_CONFIG_HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")}, env...)
+	cmd := binCommand(t, dir, env, args...)
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
+	code := exitCode(t, cmd.Run())
+	return result{out.String(), errb.String(), code}
+}
+
+// binCommand is the binary to run in dir with a clean environment plus env.
+func binCommand(t *testing.T, dir string, env []string, args ...string) *exec.Cmd {
+	cmd := exec.Command(binPath, args...)
+	cmd.Dir = dir
+	cmd.Env = append([]string{"HOME=" + t.TempDir(), "XDG_CACHE_HOME=" + t.TempDir(), "XDG_CONFIG_HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")}, env...)
+	return cmd
+}
+
+// exitCode is the exit code of a run that ended with err.
+func exitCode(t *testing.T, err error) int {
+	t.Helper()
 	var exit *exec.ExitError
 	if errors.As(err, &exit) {
-		code = exit.ExitCode()
+		return exit.ExitCode()
 	} else if err != nil {
 		t.Fatalf("run verbatim: %v", err)
 	}
-	return result{out.String(), errb.String(), code}
+	return 0
 }
 
 // jsonAnswer is the stable `ask --json` contract scripts read.

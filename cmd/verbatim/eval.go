@@ -94,7 +94,7 @@ func cmdEval(ctx context.Context, a *app, args []string) error {
 				plural(len(missing), "answerable question"), missing[0])
 		}
 		if rep.Questions > 0 && rep.Errors+rep.Timeouts == rep.Questions {
-			return fmt.Errorf("mode %s: every question failed (first: %s)", m, oneLine(recs[0].Error))
+			return fmt.Errorf("mode %s: every question failed (first: %s)", m, a.errorLine(recs[0].Error))
 		}
 		if !*perQuestion {
 			rep.Records = nil

@@ -24,13 +24,15 @@ func TestImportRules(t *testing.T) {
 		"corpus/synth":             {"corpus"},
 		"prompts":                  []string{},
 		"openaicompat":             []string{},
+		"openaicompat/openaitest":  []string{},
 		"retrieval":                {"corpus", "openaicompat"},
-		"bot":                      {"corpus", "retrieval", "prompts", "openaicompat"},
+		"bot":                      {"corpus", "retrieval"},
+		"bot/llm":                  {"bot", "retrieval", "prompts", "openaicompat"},
 		"bot/discord":              {"bot", "corpus"},
 		"bot/discord/discordtest":  {},
 		"eval":                     {"bot", "corpus", "retrieval"},
 		"bot/internal/gensynonyms": {"retrieval"},
-		"cmd/verbatim":             {"bot", "bot/discord", "corpus", "corpus/synth", "retrieval", "prompts", "eval"},
+		"cmd/verbatim":             {"bot", "bot/llm", "bot/discord", "corpus", "corpus/synth", "retrieval", "prompts", "openaicompat", "eval"},
 	}
 	// Third-party clients and the only files (or packages) that import them.
 	exclusive := map[string][]string{

@@ -4,18 +4,20 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/schollz/progressbar/v3"
-	"golang.org/x/term"
+
+	"github.com/verbatimbot/verbatim/openaicompat"
+	"github.com/verbatimbot/verbatim/retrieval"
 )
 
 func cmdIndex(ctx context.Context, a *app, args []string) error {
 	fs := a.newFlagSet("index", "[flags]", "Build or update the index of a corpus: new and changed articles are embedded,\nremoved ones deleted, unchanged ones reused.")
 	src := a.sourceFlags(fs)
 	asJSON := fs.Bool("json", false, "print the summary as JSON")
+	verbose := fs.Bool("verbose", false, "report the embedding model, its dimensions and the batch size used on stderr")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -32,6 +34,9 @@ func cmdIndex(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	info := ix.Info()
+	if *verbose {
+		a.describeEmbedder(info.Embedder)
+	}
 	if *asJSON {
 		type skipped struct {
 			Path   string `json:"path"`
@@ -82,18 +87,49 @@ func cmdIndex(ctx context.Context, a *app, args []string) error {
 		fmt.Fprintln(a.out, "Skipped files:")
 		tw := tabwriter.NewWriter(a.out, 2, 4, 2, ' ', 0)
 		for _, p := range set.Skipped {
-			fmt.Fprintf(tw, "  %s\t%s\n", problemPlace(p), errorLine(p.Err))
+			fmt.Fprintf(tw, "  %s\t%s\n", problemPlace(p), a.errorLine(p.Err))
 		}
 		tw.Flush()
 	}
 	return nil
 }
 
+// describeEmbedder reports on stderr the embedding model, its dimensions
+// and, for a remote one, where it is and the batches it was sent.
+func (a *app) describeEmbedder(info retrieval.EmbedderInfo) {
+	line := fmt.Sprintf("embeddings: %s model %s, %d dims", info.Name, info.Model, info.Dims)
+	if a.cfg.EmbedModel != "local" {
+		base := a.cfg.EmbedBaseURL
+		if base == "" {
+			base = openaicompat.DefaultBaseURL
+		}
+		line += " at " + base
+	}
+	if b, ok := a.emb.(interface {
+		BatchSize() int
+		BatchStats() (largest, splits int)
+	}); ok {
+		largest, splits := b.BatchStats()
+		texts := "texts"
+		if largest == 1 {
+			texts = "text"
+		}
+		switch {
+		case largest == 0:
+			line += fmt.Sprintf(", batch size %d (nothing embedded this run)", b.BatchSize())
+		case splits > 0:
+			line += fmt.Sprintf(", batches of up to %d %s (batch size %d; %d split to fit the server's input limit)", largest, texts, b.BatchSize(), splits)
+		default:
+			line += fmt.Sprintf(", batches of up to %d %s (batch size %d)", largest, texts, b.BatchSize())
+		}
+	}
+	fmt.Fprintln(a.err, line)
+}
+
 // progressBar returns a progress callback that draws a bar on stderr when
 // stderr is a terminal, else nil (no output).
 func (a *app) progressBar() func(done, total int) {
-	f, ok := a.err.(*os.File)
-	if !ok || !term.IsTerminal(int(f.Fd())) {
+	if !isTerminal(a.err) {
 		return nil
 	}
 	var bar *progressbar.ProgressBar

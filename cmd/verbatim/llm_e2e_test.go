@@ -3,79 +3,31 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"hash/fnv"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/verbatimbot/verbatim/eval"
+	"github.com/verbatimbot/verbatim/openaicompat/openaitest"
 )
 
-// fakeOpenAI is an OpenAI-compatible chat completions server whose model
-// answers with reply (a JSON answer object), streamed when asked.
-type fakeOpenAI struct {
-	t      *testing.T
-	reply  string
-	status int // non-zero: fail every request with it
-
-	mu          sync.Mutex
-	requests    []map[string]any
-	embedded    int
-	embedModels []string
+// fakeModel is the fake OpenAI-compatible server (llama-server flavour)
+// whose model answers every chat request with reply (streamed when asked).
+func fakeModel(t *testing.T, opts openaitest.Options, reply string) *openaitest.Server {
+	t.Helper()
+	srv := openaitest.New(t, opts)
+	srv.Chat(openaitest.Content(reply))
+	return srv
 }
 
-func (f *fakeOpenAI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path == "/v1/embeddings" {
-		f.embeddings(w, r)
-		return
+// lastChat is the last chat request srv received.
+func lastChat(t *testing.T, srv *openaitest.Server) openaitest.ChatRequest {
+	t.Helper()
+	reqs := srv.ChatRequests()
+	if len(reqs) == 0 {
+		t.Fatal("the model got no chat request")
 	}
-	if r.URL.Path != "/v1/chat/completions" {
-		http.NotFound(w, r)
-		return
-	}
-	body, _ := io.ReadAll(r.Body)
-	var req map[string]any
-	if err := json.Unmarshal(body, &req); err != nil {
-		f.t.Errorf("request body is not JSON: %v", err)
-	}
-	f.mu.Lock()
-	f.requests = append(f.requests, req)
-	f.mu.Unlock()
-	if f.status != 0 {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(f.status)
-		fmt.Fprintf(w, `{"error":{"message":"Incorrect API key provided","type":"invalid_request_error","code":"invalid_api_key"}}`)
-		return
-	}
-	if stream, _ := req["stream"].(bool); stream {
-		w.Header().Set("Content-Type", "text/event-stream")
-		for i := 0; i < len(f.reply); i += 7 {
-			chunk := f.reply[i:min(i+7, len(f.reply))]
-			delta, _ := json.Marshal(map[string]any{"id": "c1", "object": "chat.completion.chunk", "model": req["model"],
-				"choices": []any{map[string]any{"index": 0, "delta": map[string]any{"content": chunk}}}})
-			fmt.Fprintf(w, "data: %s\n\n", delta)
-		}
-		fmt.Fprint(w, "data: [DONE]\n\n")
-		return
-	}
-	resp, _ := json.Marshal(map[string]any{"id": "c1", "object": "chat.completion", "model": req["model"],
-		"choices": []any{map[string]any{"index": 0, "finish_reason": "stop", "message": map[string]any{"role": "assistant", "content": f.reply}}},
-		"usage":   map[string]any{"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20}})
-	w.Header().Set("Content-Type", "application/json")
-	w.Write(resp)
-}
-
-func (f *fakeOpenAI) lastRequest() map[string]any {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if len(f.requests) == 0 {
-		return nil
-	}
-	return f.requests[len(f.requests)-1]
+	return reqs[len(reqs)-1]
 }
 
 // llmReply is what the fake model says: one real quote of ¶9 and one
@@ -97,10 +49,8 @@ func mustJSON(v any) string {
 }
 
 func TestAskWithLLMShowsOnlyVerifiedQuotes(t *testing.T) {
-	fake := &fakeOpenAI{t: t, reply: llmReply}
-	srv := httptest.NewServer(fake)
-	defer srv.Close()
-	env := []string{"OPENAI_BASE_URL=" + srv.URL + "/v1", "OPENAI_API_KEY=sk-test-secret", "VERBATIM_CHAT_MODEL=test-model"}
+	srv := fakeModel(t, openaitest.Options{APIKey: "sk-test-secret"}, llmReply)
+	env := []string{"OPENAI_BASE_URL=" + srv.URL, "OPENAI_API_KEY=sk-test-secret", "VERBATIM_CHAT_MODEL=test-model"}
 
 	r := verbatim(t, t.TempDir(), "", env, "ask", "--json", "Which missile system is Tehran interested in buying?")
 	if r.code != 0 {
@@ -123,122 +73,93 @@ func TestAskWithLLMShowsOnlyVerifiedQuotes(t *testing.T) {
 	if strings.Contains(r.stdout+r.stderr, "sk-test-secret") {
 		t.Error("the API key was printed")
 	}
-	req := fake.lastRequest()
-	if req["model"] != "test-model" {
-		t.Errorf("model sent = %v", req["model"])
+	req := lastChat(t, srv)
+	if req.Model != "test-model" {
+		t.Errorf("model sent = %v", req.Model)
 	}
-	prompt := fmt.Sprint(req["messages"])
+	prompt := req.Message("user")
 	if !strings.Contains(prompt, "["+bundledID+" ¶9]") || !strings.Contains(prompt, "S-400 missile system") {
 		t.Errorf("the prompt lacks the labelled ¶9 passage:\n%.600s", prompt)
 	}
 }
 
-func TestAskWithLLMStreams(t *testing.T) {
-	fake := &fakeOpenAI{t: t, reply: llmReply}
-	srv := httptest.NewServer(fake)
-	defer srv.Close()
-	env := []string{"OPENAI_BASE_URL=" + srv.URL + "/v1", "VERBATIM_CHAT_MODEL=test-model"}
+// TestAskWithLLMPiped: with stdout not a terminal, the answer is not
+// streamed and stdout holds the verified answer only — no preview of the
+// model's raw text, no "Verified answer:" after it (issue 9, item 4).
+func TestAskWithLLMPiped(t *testing.T) {
+	srv := fakeModel(t, openaitest.Options{}, llmReply)
+	env := []string{"OPENAI_BASE_URL=" + srv.URL, "VERBATIM_CHAT_MODEL=test-model"}
 
 	r := verbatim(t, t.TempDir(), "", env, "ask", "Which missile system is Tehran interested in buying?")
 	if r.code != 0 {
 		t.Fatalf("exit %d, stderr: %s", r.code, r.stderr)
 	}
-	if stream, _ := fake.lastRequest()["stream"].(bool); !stream {
-		t.Error("ask did not request a streamed answer")
+	if lastChat(t, srv).Stream {
+		t.Error("a piped ask streamed the answer")
 	}
-	if !strings.Contains(r.stdout, "Tehran is interested in the S-400 missile system") {
-		t.Errorf("streamed answer text missing:\n%s", r.stdout)
+	// The invented quote's marker [2] is dropped in the verified answer,
+	// and only the real quote is listed.
+	if !strings.HasPrefix(r.stdout, "Tehran is interested in the S-400 missile system [1], which it already bought last year.\n") ||
+		strings.Contains(r.stdout, "[2]") || strings.Contains(r.stdout, "Verified answer") {
+		t.Errorf("stdout is not the verified answer alone:\n%s", r.stdout)
 	}
-	// The invented quote's marker is dropped in the verified render, and
-	// only the real quote is listed.
 	if !strings.Contains(r.stdout, "[1] “Firstly, the Tehran’s interest") || strings.Contains(r.stdout, "“Iran bought the S-400") {
 		t.Errorf("citations not verified in the final render:\n%s", r.stdout)
 	}
-
-	r = verbatim(t, t.TempDir(), "", env, "ask", "--no-stream", "Which missile system is Tehran interested in buying?")
-	if stream, _ := fake.lastRequest()["stream"].(bool); stream || r.code != 0 {
-		t.Errorf("--no-stream still streamed (exit %d)", r.code)
-	}
 }
 
+// TestAskWithLLMRejectedKey: a rejected key is not retried; the answer is
+// made without the model and says why, the key printed nowhere; with
+// VERBATIM_LLM=on it is a one-line error (exit 2) instead.
 func TestAskWithLLMRejectedKey(t *testing.T) {
-	fake := &fakeOpenAI{t: t, status: http.StatusUnauthorized}
-	srv := httptest.NewServer(fake)
-	defer srv.Close()
-	env := []string{"OPENAI_BASE_URL=" + srv.URL + "/v1", "OPENAI_API_KEY=sk-bad-secret", "VERBATIM_CHAT_MODEL=test-model"}
+	srv := fakeModel(t, openaitest.Options{APIKey: "sk-right-secret"}, llmReply)
+	env := []string{"OPENAI_BASE_URL=" + srv.URL, "OPENAI_API_KEY=sk-bad-secret", "VERBATIM_CHAT_MODEL=test-model"}
 
 	r := verbatim(t, t.TempDir(), "", env, "ask", "Which missile system is Tehran interested in buying?")
-	if r.code != 2 {
-		t.Fatalf("exit %d, want 2; stderr: %s", r.code, r.stderr)
+	want := "verbatim: the model at " + srv.URL + " rejected the API key (401); showing quotes found without it\n"
+	if r.code != 0 || r.stderr != want || !strings.Contains(r.stdout, "¶9") {
+		t.Errorf("exit %d\nstderr %q\nwant   %q\nstdout:\n%s", r.code, r.stderr, want, r.stdout)
 	}
-	if !strings.Contains(r.stderr, "401") || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 || strings.Contains(r.stderr, "sk-bad-secret") {
-		t.Errorf("want a one-line 401 reason without the key, got:\n%s", r.stderr)
+	r = verbatim(t, t.TempDir(), "", append(env, "VERBATIM_LLM=on"), "ask", "Which missile system is Tehran interested in buying?")
+	if r.code != 2 || !strings.Contains(r.stderr, "rejected the API key (401)") || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 || r.stdout != "" {
+		t.Errorf("VERBATIM_LLM=on: exit %d, want 2 and one line; stderr:\n%s", r.code, r.stderr)
 	}
-	fake.mu.Lock()
-	n := len(fake.requests)
-	fake.mu.Unlock()
-	if n != 1 {
-		t.Errorf("401 was retried: %d requests", n)
+	if strings.Contains(r.stdout+r.stderr, "sk-bad-secret") {
+		t.Error("the API key was printed")
 	}
-}
-
-// embeddings answers /v1/embeddings with a deterministic bag-of-words
-// vector per input, and counts the texts embedded.
-func (f *fakeOpenAI) embeddings(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		Input []string `json:"input"`
-		Model string   `json:"model"`
+	if n := len(srv.ChatRequests()); n != 2 {
+		t.Errorf("401 was retried: %d requests for two questions", n)
 	}
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-		f.t.Errorf("embeddings request: %v", err)
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	f.mu.Lock()
-	f.embedded += len(req.Input)
-	f.embedModels = append(f.embedModels, req.Model)
-	f.mu.Unlock()
-	data := []any{}
-	for i, text := range req.Input {
-		v := make([]float64, 32)
-		for _, word := range strings.Fields(strings.ToLower(text)) {
-			h := fnv.New32a()
-			h.Write([]byte(word))
-			v[h.Sum32()%32]++
-		}
-		data = append(data, map[string]any{"object": "embedding", "index": i, "embedding": v})
-	}
-	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(map[string]any{"object": "list", "data": data, "model": req.Model,
-		"usage": map[string]any{"prompt_tokens": 1, "total_tokens": 1}})
 }
 
 // TestRemoteEmbeddings indexes through a /v1/embeddings server, reuses the
 // vectors on the next run, and rebuilds with a clear message when the
 // embedder changes back to local.
 func TestRemoteEmbeddings(t *testing.T) {
-	fake := &fakeOpenAI{t: t}
-	srv := httptest.NewServer(fake)
-	defer srv.Close()
+	srv := openaitest.New(t, openaitest.Options{})
+	embedded := func() (n int, models []string) {
+		for _, r := range srv.EmbedRequests() {
+			n += len(r.Input)
+			models = append(models, r.Model)
+		}
+		return n, models
+	}
 	work := t.TempDir()
 	index := "VERBATIM_INDEX=" + filepath.Join(work, "index")
-	remote := []string{index, "VERBATIM_EMBED_MODEL=test-embed", "VERBATIM_EMBED_BASE_URL=" + srv.URL + "/v1", "VERBATIM_LLM=off"}
+	remote := []string{index, "VERBATIM_EMBED_MODEL=test-embed", "VERBATIM_EMBED_BASE_URL=" + srv.URL, "VERBATIM_LLM=off"}
 
 	r := verbatim(t, work, "", remote, "ask", "--json", "What does INSTEX stand for?")
 	if r.code != 0 || !strings.Contains(r.stdout, "Instrument in Support of Trade Exchanges") {
 		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
-	fake.mu.Lock()
-	first, models := fake.embedded, fake.embedModels
-	fake.mu.Unlock()
+	first, models := embedded()
 	if first < 10 || models[0] != "test-embed" {
 		t.Fatalf("embedded %d texts with %v; want every passage with test-embed", first, models)
 	}
 
 	r = verbatim(t, work, "", remote, "index")
-	fake.mu.Lock()
-	again := fake.embedded - first
-	fake.mu.Unlock()
+	total, _ := embedded()
+	again := total - first
 	if r.code != 0 || !strings.Contains(r.stdout, "unchanged 1") || again > 0 {
 		t.Errorf("second run re-embedded %d passages:\n%s", again, r.stdout)
 	}
@@ -252,13 +173,11 @@ func TestRemoteEmbeddings(t *testing.T) {
 // TestEvalLLMMode runs `eval` against the fake model and reports the quotes
 // the verifier dropped per answer.
 func TestEvalLLMMode(t *testing.T) {
-	fake := &fakeOpenAI{t: t, reply: llmReply}
-	srv := httptest.NewServer(fake)
-	defer srv.Close()
+	srv := fakeModel(t, openaitest.Options{}, llmReply)
 	work := t.TempDir()
 	qa := filepath.Join(work, "qa.jsonl")
 	writeCorpus(t, work, map[string]string{"qa.jsonl": `{"id":"s3","question":"Which missile system is Tehran interested in buying?","answers":["S-400"],"article":"` + bundledID + `","paragraph":9}` + "\n"})
-	env := []string{"OPENAI_BASE_URL=" + srv.URL + "/v1", "VERBATIM_CHAT_MODEL=test-model"}
+	env := []string{"OPENAI_BASE_URL=" + srv.URL, "VERBATIM_CHAT_MODEL=test-model"}
 
 	r := verbatim(t, work, "", env, "eval", "--json", qa)
 	if r.code != 0 {
@@ -273,5 +192,49 @@ func TestEvalLLMMode(t *testing.T) {
 	}
 	if llm := reps[2]; llm.HitAt1 != 1 || llm.DroppedPer != 1 || llm.Fallbacks != 0 || llm.AnswerInQuote1 != 1 {
 		t.Errorf("llm report = %+v; want hit@1 1, one dropped quote", llm)
+	}
+}
+
+// TestIndexWithASmallEmbeddingBatch: against a llama-server whose batch
+// (-ub) is smaller than some passages, index completes, names each
+// passage it had to shorten by article and paragraph, and --verbose names
+// the embedding model, its dimensions and the batches sent (issue 9, item 6).
+func TestIndexWithASmallEmbeddingBatch(t *testing.T) {
+	srv := openaitest.New(t, openaitest.Options{BatchTokens: 160, EmbedDims: 16})
+	work := t.TempDir()
+	env := []string{"VERBATIM_INDEX=" + filepath.Join(work, "index"), "VERBATIM_EMBED_MODEL=tiny-embed", "VERBATIM_EMBED_BASE_URL=" + srv.URL, "VERBATIM_LLM=off"}
+	r := verbatim(t, work, "", env, "index", "--verbose")
+	if r.code != 0 || !strings.Contains(r.stdout, "Indexed 1 article") {
+		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "passage too long for the embedding server") || !strings.Contains(r.stderr, "article="+bundledID+" paragraphs=¶") {
+		t.Errorf("no passage named as shortened:\n%s", r.stderr)
+	}
+	if !strings.Contains(r.stderr, "embeddings: openai model tiny-embed, 16 dims at "+srv.URL+", batches of up to ") || !strings.Contains(r.stderr, "split to fit the server's input limit") {
+		t.Errorf("--verbose does not describe the embedder:\n%s", r.stderr)
+	}
+	if n := len(srv.EmbedRequests()); n > 60 {
+		t.Errorf("%d embedding requests for one article", n)
+	}
+}
+
+// TestContextWindows asks the bundled question at windows from the
+// smallest that works up: a llama-server of that window (which rejects a
+// longer prompt with 400) accepts every request, the prompt and max_tokens
+// fit together, and the log says when passages were dropped. -v prints how
+// many paragraphs each window holds (docs/llm.md quotes them).
+func TestContextWindows(t *testing.T) {
+	for _, window := range []int{1024, 2048, 4096, 8192} {
+		srv := openaitest.New(t, openaitest.Options{ContextTokens: window})
+		srv.Chat(openaitest.Content(llmReply))
+		r := verbatim(t, t.TempDir(), "", []string{"OPENAI_BASE_URL=" + srv.URL, "VERBATIM_CHAT_MODEL=m",
+			fmt.Sprintf("VERBATIM_CONTEXT_TOKENS=%d", window)}, "ask", "Which missile system is Tehran interested in buying?")
+		req := lastChat(t, srv)
+		shown := strings.Count(req.Message("user"), "¶")
+		dropped := strings.Contains(r.stderr, "passages dropped to fit the context window")
+		if r.code != 0 || strings.Contains(r.stderr, "showing quotes found without it") || req.PromptTokens()+req.Limit() > window || dropped != (shown < 24) {
+			t.Errorf("window %d: exit %d, prompt %d + max_tokens %d, %d paragraphs; stderr:\n%s", window, r.code, req.PromptTokens(), req.Limit(), shown, r.stderr)
+		}
+		t.Logf("VERBATIM_CONTEXT_TOKENS=%d: %d of 24 paragraphs, max_tokens %d", window, shown, req.Limit())
 	}
 }

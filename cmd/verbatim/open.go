@@ -55,18 +55,22 @@ func corpusKey(dir string) (string, error) {
 
 // embedder builds the configured embedder: the local one unless
 // VERBATIM_EMBED_MODEL names a remote model.
+// The embedder is remembered in a.emb (index --verbose describes it).
 func (a *app) embedder() (retrieval.Embedder, error) {
 	if a.cfg.EmbedModel == "local" {
-		return retrieval.NewLocalEmbedder(), nil
+		a.emb = retrieval.NewLocalEmbedder()
+		return a.emb, nil
 	}
-	return retrieval.NewOpenAIEmbedder(retrieval.OpenAIEmbedConfig{
+	emb, err := retrieval.NewOpenAIEmbedder(retrieval.OpenAIEmbedConfig{
 		BaseURL:    a.cfg.EmbedBaseURL,
 		APIKey:     a.cfg.EmbedAPIKey,
 		Model:      a.cfg.EmbedModel,
-		MaxRetries: retries(a.cfg.LLMRetries),
+		Retries:    retries(a.cfg.LLMRetries),
 		HTTPClient: &http.Client{Timeout: a.cfg.LLMTimeout},
 		Logger:     a.log,
 	})
+	a.emb = emb
+	return emb, err
 }
 
 // openIndex loads the corpus and brings its index up to date, so every
@@ -123,7 +127,7 @@ func (a *app) openIndex(ctx context.Context, src source, progress func(done, tot
 // engine builds the answering engine over an index: LLM answers when a
 // server is configured (unless extractiveOnly), extractive otherwise.
 func (a *app) engine(ix *retrieval.Index, extractiveOnly bool) (*bot.Engine, error) {
-	opts := bot.EngineOptions{TopK: a.cfg.TopK, Logger: a.log}
+	opts := bot.EngineOptions{TopK: a.cfg.TopK, Logger: a.log, StrictModel: a.cfg.LLM == "on"}
 	if a.cfg.UseLLM() && !extractiveOnly {
 		llm, err := a.newLLM()
 		if err != nil {
@@ -156,8 +160,9 @@ func (a *app) open(ctx context.Context, src source) (*bot.Engine, *retrieval.Ind
 	return e, ix, nil
 }
 
-// retries maps VERBATIM_LLM_RETRIES to the embedder's convention, where 0
-// means its default and a negative number means none.
+// retries maps VERBATIM_LLM_RETRIES, where 0 means none, to the retry
+// convention of openaicompat.Retry (chat and embeddings alike), where 0
+// means the default and a negative number none.
 func retries(n int) int {
 	if n == 0 {
 		return -1
@@ -176,7 +181,7 @@ func (a *app) openForQuestions(ctx context.Context, src source) (*retrieval.Inde
 		return nil, err
 	}
 	for _, p := range set.Skipped {
-		fmt.Fprintf(a.err, "verbatim: skipped %s: %s\n", problemPlace(p), errorLine(p.Err))
+		fmt.Fprintf(a.err, "verbatim: skipped %s: %s\n", problemPlace(p), a.errorLine(p.Err))
 	}
 	if err := requireArticles(src, set); err != nil {
 		return nil, err

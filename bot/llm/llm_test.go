@@ -1,8 +1,7 @@
-package bot
+package llm
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -12,28 +11,30 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/verbatimbot/verbatim/bot"
 	"github.com/verbatimbot/verbatim/corpus"
+	"github.com/verbatimbot/verbatim/openaicompat/openaitest"
 	"github.com/verbatimbot/verbatim/prompts"
 	"github.com/verbatimbot/verbatim/retrieval"
 )
 
-var updateLLM = flag.Bool("update-llm", false, "rewrite the golden files in testdata/llm/")
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
-// goldenLLM compares got with testdata/llm/name, rewriting it under -update-llm.
+// goldenLLM compares got with testdata/name, rewriting it under -update.
 func goldenLLM(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", "llm", name)
-	if *updateLLM {
+	path := filepath.Join("testdata", name)
+	if *update {
 		if err := os.WriteFile(path, got, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
 	want, err := os.ReadFile(path)
 	if err != nil {
-		t.Fatalf("%v (go test ./bot -run %s -update-llm creates it)", err, t.Name())
+		t.Fatalf("%v (go test ./bot/llm -run %s -update creates it)", err, t.Name())
 	}
 	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs (go test ./bot -update-llm rewrites it):\n--- got\n%s\n--- want\n%s", path, got, want)
+		t.Errorf("%s differs (go test ./bot/llm -update rewrites it):\n--- got\n%s\n--- want\n%s", path, got, want)
 	}
 }
 
@@ -50,13 +51,11 @@ func TestWhatIsSent(t *testing.T) {
 		{"request_text_stream.golden", false, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := newFakeServer(t, func(w http.ResponseWriter, r *http.Request, n int, req wireRequest) {
-				writeCompletion(t, w, req, goodJSONReply)
-			})
-			l := testLLM(t, srv.URL(), nil)
+			srv := newServer(t, openaitest.Content(goodJSONReply))
+			l := testLLM(t, srv.URL, nil)
 			l.client.noSchema.Store(!tt.structured)
-			req := DraftRequest{
-				Question:   Question{Text: "and how much is it worth?", History: []Turn{{Question: "Which missile system is Tehran interested in buying?", Answer: "The S-400 [1]."}}},
+			req := bot.DraftRequest{
+				Question:   bot.Question{Text: "and how much is it worth?", History: []bot.Turn{{Question: "Which missile system is Tehran interested in buying?", Answer: "The S-400 [1]."}}},
 				Standalone: "How much is Iran's S-400 deal worth?",
 				Hits:       testHits(),
 			}
@@ -66,13 +65,14 @@ func TestWhatIsSent(t *testing.T) {
 			if _, err := l.Draft(t.Context(), req); err != nil {
 				t.Fatal(err)
 			}
-			sent := srv.sent()
+			sent := srv.ChatRequests()
 			if len(sent) != 1 {
 				t.Fatalf("%d requests, want 1", len(sent))
 			}
 			got := sent[0]
-			if got.Model != "test-model" || got.Stream != tt.stream || got.Auth != "Bearer sk-test" {
-				t.Errorf("model=%q stream=%v auth=%q, want test-model, %v, Bearer sk-test", got.Model, got.Stream, got.Auth, tt.stream)
+			auth := srv.Requests()[0].Header.Get("Authorization")
+			if got.Model != "test-model" || got.Stream != tt.stream || auth != "Bearer sk-test" {
+				t.Errorf("model=%q stream=%v auth=%q, want test-model, %v, Bearer sk-test", got.Model, got.Stream, auth, tt.stream)
 			}
 			if (got.ResponseFormat != nil) != tt.structured {
 				t.Errorf("response_format sent = %v, want %v", got.ResponseFormat != nil, tt.structured)
@@ -85,7 +85,7 @@ func TestWhatIsSent(t *testing.T) {
 			if len(got.Messages) != 2 || got.Messages[0].Role != "system" || got.Messages[1].Role != "user" {
 				t.Fatalf("messages: %+v, want system then user", got.Messages)
 			}
-			user := got.message("user")
+			user := got.Message("user")
 			for _, h := range testHits() {
 				for i, p := range strings.Split(h.Text, "\n\n") {
 					if want := prompts.Label(h.ArticleID, h.First+i) + " " + p; !strings.Contains(user, want) {
@@ -112,16 +112,14 @@ func TestWhatIsSent(t *testing.T) {
 }
 
 func TestDraftJSON(t *testing.T) {
-	srv := newFakeServer(t, func(w http.ResponseWriter, r *http.Request, n int, req wireRequest) {
-		writeCompletion(t, w, req, goodJSONReply)
-	})
-	d, err := testLLM(t, srv.URL(), nil).Draft(t.Context(), testRequest("Which missile system is Tehran interested in buying?"))
+	srv := newServer(t, openaitest.Content(goodJSONReply))
+	d, err := testLLM(t, srv.URL, nil).Draft(t.Context(), testRequest("Which missile system is Tehran interested in buying?"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Draft{
+	want := bot.Draft{
 		Text: "Tehran wants the S-400 system [1], a deal worth $3.67 billion [2].",
-		Claims: []Claim{
+		Claims: []bot.Claim{
 			{Marker: 1, ArticleID: "iran-s400", Paragraph: 3, Quote: "Iran is interested in buying the S-400 missile system", Score: 0.9},
 			{Marker: 2, ArticleID: "iran-s400", Paragraph: 4, Quote: "The deal, worth $3.67 billion, has not been signed yet.", Score: 0.9},
 		},
@@ -143,13 +141,8 @@ func TestDraftStreams(t *testing.T) {
 		{"plain text", false, textReply, "Tehran is interested in the S-400 [1]."},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := newFakeServer(t, func(w http.ResponseWriter, r *http.Request, n int, req wireRequest) {
-				if !req.Stream {
-					t.Error("request with OnDelta was not streamed")
-				}
-				writeStream(t, w, splitRunes(tt.reply, 3))
-			})
-			l := testLLM(t, srv.URL(), nil)
+			srv := newServer(t, openaitest.Content(tt.reply))
+			l := testLLM(t, srv.URL, nil)
 			l.client.noSchema.Store(!tt.structured)
 			var deltas []string
 			req := testRequest("q")
@@ -167,6 +160,9 @@ func TestDraftStreams(t *testing.T) {
 			if d.Text != tt.want || len(d.Claims) == 0 {
 				t.Errorf("final draft %+v, want text %q with claims", d, tt.want)
 			}
+			if !srv.ChatRequests()[0].Stream {
+				t.Error("request with OnDelta was not streamed")
+			}
 		})
 	}
 }
@@ -174,30 +170,26 @@ func TestDraftStreams(t *testing.T) {
 // TestStreamMidwayErrorNotRetried: once text was forwarded, a failure is
 // reported rather than retried (the preview cannot be taken back).
 func TestStreamMidwayErrorNotRetried(t *testing.T) {
-	srv := newFakeServer(t, func(w http.ResponseWriter, r *http.Request, n int, req wireRequest) {
-		w.Header().Set("Content-Type", "text/event-stream")
-		fmt.Fprint(w, `data: {"choices":[{"index":0,"delta":{"content":"{\"answer\":\"Tehran wants"}}]}`+"\n\n")
-		fmt.Fprint(w, `data: {"error":{"message":"upstream crashed","type":"server_error"}}`+"\n\n")
-	})
+	srv := newServer(t, openaitest.Content(`{"answer":"Tehran wants the S-400"}`).ErrorAfter(2, "upstream crashed"))
 	var got string
 	req := testRequest("q")
 	req.OnDelta = func(s string) { got += s }
-	_, err := testLLM(t, srv.URL(), nil).Draft(t.Context(), req)
+	_, err := testLLM(t, srv.URL, nil).Draft(t.Context(), req)
 	if err == nil || !strings.Contains(err.Error(), "upstream crashed") {
 		t.Errorf("err = %v, want the stream's error", err)
 	}
-	if got != "Tehran wants" || len(srv.sent()) != 1 {
-		t.Errorf("forwarded %q over %d requests, want %q once", got, len(srv.sent()), "Tehran wants")
+	if got != "Tehran wants" || len(srv.ChatRequests()) != 1 {
+		t.Errorf("forwarded %q over %d requests, want %q once", got, len(srv.ChatRequests()), "Tehran wants")
 	}
 }
 
-// TestReplies parses every reply in testdata/llm/replies and compares the
+// TestReplies parses every reply in testdata/replies and compares the
 // Draft with its golden file; it also streams each reply in small pieces and
 // checks the preview is the parsed answer.
 func TestReplies(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join("testdata", "llm", "replies", "*.txt"))
+	files, err := filepath.Glob(filepath.Join("testdata", "replies", "*.txt"))
 	if err != nil || len(files) == 0 {
-		t.Fatalf("no replies in testdata/llm/replies: %v", err)
+		t.Fatalf("no replies in testdata/replies: %v", err)
 	}
 	hits := testHits()
 	idx := newParagraphIndex(hits, presentHits(hits))
@@ -302,14 +294,12 @@ func TestLabels(t *testing.T) {
 // quotes on as claims, word for word; it is the verifier that drops or
 // repairs them (see the end-to-end test through the Engine).
 func TestInventedQuotesReachTheDraftUnchanged(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join("testdata", "llm", "replies", "invented_quotes.txt"))
+	raw, err := os.ReadFile(filepath.Join("testdata", "replies", "invented_quotes.txt"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := newFakeServer(t, func(w http.ResponseWriter, r *http.Request, n int, req wireRequest) {
-		writeCompletion(t, w, req, string(raw))
-	})
-	d, err := testLLM(t, srv.URL(), nil).Draft(t.Context(), testRequest("Does Iran own the S-400?"))
+	srv := newServer(t, openaitest.Content(string(raw)))
+	d, err := testLLM(t, srv.URL, nil).Draft(t.Context(), testRequest("Does Iran own the S-400?"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -348,26 +338,30 @@ func TestContextBudget(t *testing.T) {
 		{context: 64000, wantParas: 50},
 	} {
 		t.Run(fmt.Sprint(tt.context), func(t *testing.T) {
-			srv := newFakeServer(t, func(w http.ResponseWriter, r *http.Request, n int, req wireRequest) {
-				writeCompletion(t, w, req, goodJSONReply)
-			})
-			l := testLLM(t, srv.URL(), func(c *LLMConfig) { c.ContextTokens = tt.context })
+			// OpenAI's window holds the prompt and max_tokens together.
+			srv := openaitest.New(t, openaitest.Options{Flavour: openaitest.OpenAI, APIKey: "sk-test", ContextTokens: tt.context})
+			srv.Chat(openaitest.Content(goodJSONReply))
+			l := testLLM(t, srv.URL, func(c *Config) { c.ContextTokens = tt.context })
 			req := testRequest("q")
 			req.Hits = hits
 			if _, err := l.Draft(t.Context(), req); err != nil {
 				t.Fatal(err)
 			}
-			got := srv.sent()[0]
-			used := estimateTokens(got.message("system")) + estimateTokens(got.message("user"))
-			budget := tt.context - min(answerReserve, tt.context/4)
+			got := srv.ChatRequests()[0]
+			used := promptTokens(got.Message("system"), got.Message("user"))
+			budget := l.promptBudget()
 			if used > budget {
 				t.Errorf("prompt of ~%d tokens exceeds the budget of %d", used, budget)
 			}
-			user := got.message("user")
+			if got.Limit() != l.answerTokens() || got.PromptTokens()+got.Limit() > tt.context {
+				t.Errorf("max_tokens %d with a prompt of %d tokens (as the server counts): over the window of %d", got.Limit(), got.PromptTokens(), tt.context)
+			}
+			user := got.Message("user")
 			shown := strings.Count(user, "] A") // each paragraph: "[aN ¶M] AnPm word …"
-			// Trimming is by whole paragraphs (~105 tokens here) with an
-			// estimate rounded up per paragraph.
-			if shown < 50 && used < budget-110-shown {
+			// Trimming is by whole paragraphs with an estimate rounded up
+			// per paragraph.
+			perParagraph := estimateTokens("[a0 ¶1] A0P1 " + strings.Repeat("word ", 79) + "\n\n")
+			if shown < 50 && used < budget-perParagraph-shown {
 				t.Errorf("%d of 50 paragraphs shown in ~%d tokens: %d of %d left unused", shown, used, budget-used, budget)
 			}
 			if tt.wantParas > 0 && shown != tt.wantParas {
@@ -405,14 +399,14 @@ func TestOverlappingChunksShownOnce(t *testing.T) {
 }
 
 func TestRewrite(t *testing.T) {
-	history := []Turn{
+	history := []bot.Turn{
 		{Question: "Who won the 2019 election?", Answer: "The Labour party [1]."},
 		{Question: "Which missile system is Tehran interested in buying?", Answer: "The S-400 [1]."},
 		{Question: "Who said so?", Answer: "A senior official [1]."},
 	}
 	tests := []struct {
 		name    string
-		history []Turn
+		history []bot.Turn
 		reply   string
 		want    string
 		wantReq bool
@@ -424,18 +418,19 @@ func TestRewrite(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := newFakeServer(t, func(w http.ResponseWriter, r *http.Request, n int, req wireRequest) {
-				writeCompletion(t, w, req, tt.reply)
-			})
-			l := testLLM(t, srv.URL(), func(c *LLMConfig) { c.HistoryTurns = 2 })
-			got, err := l.Rewrite(t.Context(), Question{Text: "and when was that signed?", History: tt.history})
+			srv := newServer(t)
+			if tt.wantReq {
+				srv.Chat(openaitest.Content(tt.reply))
+			}
+			l := testLLM(t, srv.URL, func(c *Config) { c.HistoryTurns = 2 })
+			got, err := l.Rewrite(t.Context(), bot.Question{Text: "and when was that signed?", History: tt.history})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if got != tt.want {
 				t.Errorf("Rewrite = %q, want %q", got, tt.want)
 			}
-			sent := srv.sent()
+			sent := srv.ChatRequests()
 			if (len(sent) == 1) != tt.wantReq || len(sent) > 1 {
 				t.Fatalf("%d requests, want request=%v", len(sent), tt.wantReq)
 			}
@@ -446,7 +441,7 @@ func TestRewrite(t *testing.T) {
 			if req.ResponseFormat != nil || req.Stream || req.Model != "test-model" {
 				t.Errorf("condense request: response_format=%v stream=%v model=%q", req.ResponseFormat != nil, req.Stream, req.Model)
 			}
-			user := req.message("user")
+			user := req.Message("user")
 			for _, want := range []string{"and when was that signed?", "Which missile system is Tehran interested in buying?", "A senior official [1]."} {
 				if !strings.Contains(user, want) {
 					t.Errorf("condense prompt lacks %q:\n%s", want, user)
@@ -460,17 +455,15 @@ func TestRewrite(t *testing.T) {
 }
 
 func TestRewriteError(t *testing.T) {
-	srv := newFakeServer(t, func(w http.ResponseWriter, r *http.Request, n int, req wireRequest) {
-		writeAPIError(t, w, http.StatusUnauthorized, "bad key", "invalid_api_key")
-	})
-	_, err := testLLM(t, srv.URL(), nil).Rewrite(t.Context(), Question{Text: "and then?", History: []Turn{{Question: "a", Answer: "b"}}})
-	if err == nil || !strings.HasSuffix(err.Error(), "the server rejected the API key (401)") {
+	srv := newServer(t, openaitest.Error(http.StatusUnauthorized, "bad key"))
+	_, err := testLLM(t, srv.URL, nil).Rewrite(t.Context(), bot.Question{Text: "and then?", History: []bot.Turn{{Question: "a", Answer: "b"}}})
+	if err == nil || !strings.HasSuffix(err.Error(), "rejected the API key (401)") {
 		t.Errorf("err = %v", err)
 	}
 }
 
 func FuzzParseReply(f *testing.F) {
-	files, _ := filepath.Glob(filepath.Join("testdata", "llm", "replies", "*.txt"))
+	files, _ := filepath.Glob(filepath.Join("testdata", "replies", "*.txt"))
 	for _, file := range files {
 		b, err := os.ReadFile(file)
 		if err != nil {
@@ -498,30 +491,19 @@ func FuzzParseReply(f *testing.F) {
 	})
 }
 
-// articleSearcher is a one-article retrieval index for end-to-end tests:
-// every search returns the article's paragraphs as two passages.
-type articleSearcher struct{ art corpus.Article }
-
-func (s articleSearcher) Search(_ context.Context, _ string, k int) ([]retrieval.Hit, error) {
-	p := s.art.Paragraphs
-	mk := func(first, last int, score float64) retrieval.Hit {
-		return retrieval.Hit{Passage: retrieval.Passage{
-			ID: fmt.Sprintf("%s#p%d-%d", s.art.ID, first, last), ArticleID: s.art.ID, Title: s.art.Title,
-			First: first, Last: last, Text: strings.Join(p[first-1:last], "\n\n")}, Score: score}
+// articleIndex is a real retrieval index (local embedder) over one
+// article, for end-to-end tests: the engine's refusal model needs real
+// term statistics and scores.
+func articleIndex(t testing.TB, art corpus.Article) *retrieval.Index {
+	t.Helper()
+	ix, err := retrieval.Open(t.Context(), retrieval.Options{Dir: t.TempDir(), Embedder: retrieval.NewLocalEmbedder()})
+	if err != nil {
+		t.Fatal(err)
 	}
-	hits := []retrieval.Hit{mk(1, 2, 0.9), mk(3, len(p), 0.5)}
-	return hits[:min(k, len(hits))], nil
-}
-
-func (s articleSearcher) Article(id string) (corpus.Article, bool) { return s.art, id == s.art.ID }
-
-func (s articleSearcher) IDF(term string) float64 {
-	for _, t := range retrieval.Terms(s.art.Title + " " + strings.Join(s.art.Paragraphs, " ")) {
-		if t == term {
-			return 2
-		}
+	if _, err := ix.Sync(t.Context(), []corpus.Article{art}, nil); err != nil {
+		t.Fatal(err)
 	}
-	return 8
+	return ix
 }
 
 func e2eArticle() corpus.Article {
@@ -557,31 +539,29 @@ func TestEngineNeverShowsInventedQuotes(t *testing.T) {
 	tests := []struct {
 		name         string
 		reply        string
-		wantMode     Mode
+		wantMode     bot.Mode
 		wantRefused  bool
 		wantVerified []string // quotes expected among the citations
 	}{
 		{"mixed", reply([2]string{"iran-s400 ¶1", exact}, [2]string{"iran-s400 ¶1", invented},
-			[2]string{"iran-s400 ¶2", altered}, [2]string{"iran-s400 ¶1", relabel}), ModeLLM, false, []string{exact}},
+			[2]string{"iran-s400 ¶2", altered}, [2]string{"iran-s400 ¶1", relabel}), bot.ModeLLM, false, []string{exact}},
 		{"all invented", reply([2]string{"iran-s400 ¶1", invented}, [2]string{"iran-s400 ¶2", "Moscow and Tehran signed the contract in secret last year."}),
-			ModeExtractive, false, nil},
-		{"model refuses", `{"answer":"The articles do not say.","citations":[],"refused":true}`, ModeLLM, true, nil},
+			bot.ModeExtractive, false, nil},
+		{"model refuses", `{"answer":"The articles do not say.","citations":[],"refused":true}`, bot.ModeLLM, true, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := newFakeServer(t, func(w http.ResponseWriter, r *http.Request, n int, req wireRequest) {
-				writeCompletion(t, w, req, tt.reply)
-			})
-			llm := testLLM(t, srv.URL(), nil)
-			e := NewEngine(openIndex(t, []corpus.Article{art}), EngineOptions{Answerer: llm, Rewriter: llm})
+			srv := newServer(t, openaitest.Content(tt.reply))
+			llm := testLLM(t, srv.URL, nil)
+			e := bot.NewEngine(articleIndex(t, art), bot.EngineOptions{Answerer: llm, Rewriter: llm})
 			var preview strings.Builder
-			ans, err := e.Answer(t.Context(), Question{Text: "Which missile system is Iran interested in buying?",
+			ans, err := e.Answer(t.Context(), bot.Question{Text: "Which missile system is Iran interested in buying?",
 				OnDelta: func(s string) { preview.WriteString(s) }})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if n := len(srv.sent()); n != 1 || !srv.sent()[0].Stream {
-				t.Errorf("%d requests (stream=%v), want one streamed", n, n > 0 && srv.sent()[0].Stream)
+			if sent := srv.ChatRequests(); len(sent) != 1 || !sent[0].Stream {
+				t.Errorf("%d requests (stream=%v), want one streamed", len(sent), len(sent) > 0 && sent[0].Stream)
 			}
 			t.Logf("answer %q, citations %+v, stats %+v", ans.Text, ans.Citations, ans.Stats)
 			if ans.Mode != tt.wantMode || ans.Refused != tt.wantRefused {
@@ -596,7 +576,7 @@ func TestEngineNeverShowsInventedQuotes(t *testing.T) {
 						t.Errorf("citation %d shows the model's %q", i+1, bad)
 					}
 				}
-				if !strings.Contains(ans.Text, fmt.Sprintf("[%d]", c.Marker)) && ans.Mode == ModeLLM {
+				if !strings.Contains(ans.Text, fmt.Sprintf("[%d]", c.Marker)) && ans.Mode == bot.ModeLLM {
 					t.Errorf("citation %d has marker %d that the text %q lacks", i+1, c.Marker, ans.Text)
 				}
 			}
@@ -612,7 +592,7 @@ func TestEngineNeverShowsInventedQuotes(t *testing.T) {
 			if tt.name == "mixed" && ans.Stats.Dropped+ans.Stats.Repaired < 2 {
 				t.Errorf("stats %+v: want the invented and altered quotes dropped or repaired", ans.Stats)
 			}
-			if tt.wantMode == ModeExtractive && (len(ans.Citations) == 0 || preview.Len() == 0) {
+			if tt.wantMode == bot.ModeExtractive && (len(ans.Citations) == 0 || preview.Len() == 0) {
 				t.Errorf("fallback: %d citations, preview %q; want extractive citations after a streamed preview", len(ans.Citations), preview.String())
 			}
 		})
@@ -623,31 +603,26 @@ func TestEngineNeverShowsInventedQuotes(t *testing.T) {
 // the conversation, then answers the standalone question.
 func TestEngineLLMFollowUp(t *testing.T) {
 	const standalone = "How much is Iran's S-400 deal worth?"
-	srv := newFakeServer(t, func(w http.ResponseWriter, r *http.Request, n int, req wireRequest) {
-		if n == 0 {
-			writeCompletion(t, w, req, standalone)
-			return
-		}
-		writeCompletion(t, w, req, `{"answer":"$3.67 billion [1].","citations":[{"marker":1,"label":"iran-s400 ¶2","quote":"The deal, worth $3.67 billion, has not been signed yet"}],"refused":false}`)
-	})
-	llm := testLLM(t, srv.URL(), nil)
-	e := NewEngine(openIndex(t, []corpus.Article{e2eArticle()}), EngineOptions{Answerer: llm, Rewriter: llm})
-	ans, err := e.Answer(t.Context(), Question{Text: "and how much is it worth?", History: []Turn{
+	srv := newServer(t, openaitest.Content(standalone),
+		openaitest.Content(`{"answer":"$3.67 billion [1].","citations":[{"marker":1,"label":"iran-s400 ¶2","quote":"The deal, worth $3.67 billion, has not been signed yet"}],"refused":false}`))
+	llm := testLLM(t, srv.URL, nil)
+	e := bot.NewEngine(articleIndex(t, e2eArticle()), bot.EngineOptions{Answerer: llm, Rewriter: llm})
+	ans, err := e.Answer(t.Context(), bot.Question{Text: "and how much is it worth?", History: []bot.Turn{
 		{Question: "Which missile system is Iran interested in buying?", Answer: "The S-400 [1]."}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	sent := srv.sent()
+	sent := srv.ChatRequests()
 	if len(sent) != 2 {
 		t.Fatalf("%d requests, want rewrite then answer", len(sent))
 	}
-	if !strings.Contains(sent[0].message("user"), "The S-400 [1].") {
-		t.Errorf("rewrite request lacks the conversation:\n%s", sent[0].message("user"))
+	if !strings.Contains(sent[0].Message("user"), "The S-400 [1].") {
+		t.Errorf("rewrite request lacks the conversation:\n%s", sent[0].Message("user"))
 	}
-	if !strings.Contains(sent[1].message("user"), standalone) || ans.Standalone != standalone {
+	if !strings.Contains(sent[1].Message("user"), standalone) || ans.Standalone != standalone {
 		t.Errorf("answer request or Answer.Standalone (%q) lacks the standalone question", ans.Standalone)
 	}
-	if len(ans.Citations) != 1 || ans.Citations[0].Paragraph != 2 || ans.Citations[0].Status != Verified {
+	if len(ans.Citations) != 1 || ans.Citations[0].Paragraph != 2 || ans.Citations[0].Status != bot.Verified {
 		t.Errorf("citations %+v, want ¶2 verified", ans.Citations)
 	}
 }

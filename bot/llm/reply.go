@@ -1,4 +1,4 @@
-package bot
+package llm
 
 // llmreply.go reads a chat model's reply, structured (JSON) or plain text,
 // complete or cut short, into a Draft; and extracts the answer text from a
@@ -11,6 +11,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/verbatimbot/verbatim/bot"
 	"github.com/verbatimbot/verbatim/prompts"
 	"github.com/verbatimbot/verbatim/retrieval"
 )
@@ -366,7 +367,7 @@ var markerGroupRE = regexp.MustCompile(`\[(\d+(?:\s*,\s*\d+)+)\]`)
 
 // draft turns the reply into a Draft: labels resolved, markers numbered,
 // grouped markers "[1, 2]" split into "[1][2]".
-func (r reply) draft(idx paragraphIndex) Draft {
+func (r reply) draft(idx paragraphIndex) bot.Draft {
 	text := markerGroupRE.ReplaceAllStringFunc(r.Answer, func(g string) string {
 		var b strings.Builder
 		for _, n := range strings.Split(strings.Trim(g, "[]"), ",") {
@@ -374,7 +375,7 @@ func (r reply) draft(idx paragraphIndex) Draft {
 		}
 		return b.String()
 	})
-	d := Draft{Text: strings.TrimSpace(text), Refused: r.Refused}
+	d := bot.Draft{Text: strings.TrimSpace(text), Refused: r.Refused}
 	if d.Refused {
 		return d
 	}
@@ -388,7 +389,7 @@ func (r reply) draft(idx paragraphIndex) Draft {
 		if marker <= 0 {
 			marker = i + 1
 		}
-		d.Claims = append(d.Claims, Claim{
+		d.Claims = append(d.Claims, bot.Claim{
 			Marker:    marker,
 			ArticleID: article,
 			Paragraph: n,
@@ -423,6 +424,16 @@ type streamFilter struct {
 func newStreamFilter(emit func(string), structured bool) *streamFilter {
 	return &streamFilter{emit: emit, structured: structured}
 }
+
+// reset forgets the reply so far, for a retry of a request of which
+// nothing was shown.
+func (f *streamFilter) reset() {
+	f.buf.Reset()
+	f.sent = ""
+}
+
+// shown reports whether any answer text was forwarded.
+func (f *streamFilter) shown() bool { return f.sent != "" }
 
 func (f *streamFilter) write(delta string) {
 	f.buf.WriteString(delta)

@@ -1,8 +1,8 @@
-package bot
+package llm
 
-// llmclient.go holds bot's side of the chat server: structured-output
-// detection and the "no retry once anything was streamed" rule over
-// openaicompat, which does the HTTP, the retries and the one-line errors.
+// client.go holds the answerer's side of the chat server: structured-output
+// detection and the rules for retrying a stream over openaicompat, which
+// does the HTTP, the retries and the one-line errors.
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync/atomic"
+	"time"
 
 	"github.com/verbatimbot/verbatim/openaicompat"
 	"github.com/verbatimbot/verbatim/prompts"
@@ -19,15 +20,22 @@ import (
 // chatMessage is one message of a chat request.
 type chatMessage = openaicompat.ChatMessage
 
-// chatRequest is what llm.go asks of the client.
+// chatRequest is what the answerer asks of the client.
 type chatRequest struct {
 	Model    string
 	Messages []chatMessage
 	// Schema, when set, is sent as response_format json_schema (strict).
 	Schema json.RawMessage
-	// OnContent, when set, streams the reply: it receives every content
-	// delta as it arrives.
-	OnContent func(delta string)
+	// MaxTokens bounds the reply.
+	MaxTokens int
+}
+
+// chatReply is the server's reply and when its first token came.
+type chatReply struct {
+	openaicompat.ChatReply
+	// firstDelta is when the first content of a streamed reply arrived;
+	// zero when nothing was streamed.
+	firstDelta time.Time
 }
 
 // errSchemaRejected reports that the server rejected response_format; the
@@ -44,7 +52,7 @@ type chatClient struct {
 	noSchema atomic.Bool
 }
 
-func newChatClient(cfg LLMConfig) *chatClient {
+func newChatClient(cfg Config) *chatClient {
 	return &chatClient{
 		api: openaicompat.New(openaicompat.Config{
 			BaseURL: cfg.BaseURL, APIKey: cfg.APIKey, HTTPClient: cfg.HTTPClient, Timeout: cfg.Timeout,
@@ -57,49 +65,65 @@ func newChatClient(cfg LLMConfig) *chatClient {
 // structured reports whether requests still carry response_format.
 func (c *chatClient) structured() bool { return !c.noSchema.Load() }
 
-// complete sends req, retrying on 429, 408, 5xx and broken connections, and
-// returns the reply's content. A streamed request is retried only while
-// nothing was streamed.
-func (c *chatClient) complete(ctx context.Context, req chatRequest) (string, error) {
-	or := openaicompat.ChatRequest{Model: req.Model, Messages: req.Messages}
+// complete sends req, retrying on 429, 408, 5xx and broken connections,
+// and returns the reply; with preview set the reply is streamed through it.
+// A streamed request is retried only while none of it was shown (a
+// preview cannot be taken back), and a stream cut short (the server died
+// mid-reply) once at most. Errors are explained (openaicompat.Explain).
+func (c *chatClient) complete(ctx context.Context, req chatRequest, preview *streamFilter) (chatReply, error) {
+	or := openaicompat.ChatRequest{Model: req.Model, Messages: req.Messages, MaxTokens: req.MaxTokens}
 	if req.Schema != nil && c.structured() {
 		or.Schema, or.SchemaName = req.Schema, prompts.SchemaName
 	}
-	var content string
+	var reply chatReply
+	cuts := 0
 	err := openaicompat.Do(ctx, c.retry, func(ctx context.Context) error {
-		streamed := false
-		var onContent func(string)
-		if req.OnContent != nil {
-			onContent = func(d string) { streamed = true; req.OnContent(d) }
+		var onDelta func(string)
+		if preview != nil {
+			preview.reset()
+			reply.firstDelta = time.Time{}
+			onDelta = func(d string) {
+				if reply.firstDelta.IsZero() {
+					reply.firstDelta = time.Now()
+				}
+				preview.write(d)
+			}
 		}
 		var err error
-		content, err = c.api.Chat(ctx, or, onContent)
-		if err != nil && streamed {
+		reply.ChatReply, err = c.api.Chat(ctx, or, onDelta)
+		switch {
+		case err == nil:
+			return nil
+		case preview != nil && preview.shown():
 			return openaicompat.Permanent(err)
+		case errors.Is(err, openaicompat.ErrIncomplete):
+			if cuts++; cuts > 1 {
+				return openaicompat.Permanent(err)
+			}
 		}
 		return err
 	})
 	switch {
 	case err == nil:
-		return content, nil
+		return reply, nil
 	case ctx.Err() != nil:
-		return "", fmt.Errorf("chat completion: %w", ctx.Err())
+		return reply, fmt.Errorf("chat completion: %w", ctx.Err())
 	case or.Schema != nil && openaicompat.SchemaRejected(err):
 		c.noSchema.Store(true)
 		c.log.Info("server rejected response_format json_schema; using the plain-text format from now on", "base_url", c.api.BaseURL(), "err", err)
-		return "", errSchemaRejected
+		return reply, errSchemaRejected
 	}
-	if e := openaicompat.Explain(c.api.BaseURL(), req.Model, err); e != err {
-		return "", e
-	}
-	return "", fmt.Errorf("chat completion: %w", err)
+	return reply, fmt.Errorf("chat completion: %w", openaicompat.Explain(c.api.BaseURL(), req.Model, err))
 }
 
 // models lists the model IDs the server offers (GET /models).
 func (c *chatClient) models(ctx context.Context) ([]string, error) {
 	ids, err := c.api.Models(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("list models: %w", openaicompat.Explain(c.api.BaseURL(), "", err))
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("list models: %w", ctx.Err())
+		}
+		return nil, openaicompat.Explain(c.api.BaseURL(), "", err)
 	}
 	return ids, nil
 }
