@@ -52,6 +52,9 @@ type Mode string
 const (
 	ModeExtractive Mode = "extractive"
 	ModeLLM        Mode = "llm"
+	// ModeHelp: a short reply to small talk ("hi", "thanks", "who are
+	// you?") saying what the bot does; it has no citations.
+	ModeHelp Mode = "help"
 )
 
 // Turn is one question and answer of a conversation, oldest first.
@@ -95,6 +98,9 @@ type Answer struct {
 	// extractively instead (the model failed, or none of its quotes could
 	// be verified). Mode is then ModeExtractive.
 	Fallback string `json:"fallback,omitempty"`
+	// Support is the refusal model's probability that the articles answer
+	// the question (1 for overviews and help replies).
+	Support float64 `json:"support"`
 	// Passages are the retrieved passages the answer was drawn from (for
 	// --explain); not part of the stable JSON contract.
 	Passages []retrieval.Hit `json:"-"`

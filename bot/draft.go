@@ -63,6 +63,9 @@ type DraftRequest struct {
 	// OnDelta, when set, receives answer text as it is generated (streaming
 	// answerers only); the final Draft is still returned.
 	OnDelta func(text string)
+	// Evidence, when set, is what the engine gathered about the question
+	// over Hits (the extractive answerer reuses it).
+	Evidence *Evidence
 }
 
 // Answerer drafts an answer from retrieved passages. The extractive answerer

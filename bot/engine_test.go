@@ -234,10 +234,10 @@ func TestEngineRewriterFallback(t *testing.T) {
 func TestEngineConcurrent(t *testing.T) {
 	ix := bundledIndex(t)
 	e := NewEngine(ix, EngineOptions{})
-	rows := loadEval(t, "../testdata/seed-qa.jsonl")
+	rows := seedQuestions(t)
 	want := make([]Answer, len(rows))
 	for i, r := range rows {
-		a, err := e.Answer(t.Context(), Question{Text: r.Question})
+		a, err := e.Answer(t.Context(), Question{Text: r})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -247,13 +247,13 @@ func TestEngineConcurrent(t *testing.T) {
 	for range 4 {
 		wg.Go(func() {
 			for i, r := range rows {
-				a, err := e.Answer(t.Context(), Question{Text: r.Question})
+				a, err := e.Answer(t.Context(), Question{Text: r})
 				if err != nil {
 					t.Error(err)
 					return
 				}
 				if a.Text != want[i].Text || a.Refused != want[i].Refused {
-					t.Errorf("%s: concurrent answer differs", r.ID)
+					t.Errorf("%q: concurrent answer differs", r)
 				}
 			}
 		})

@@ -3,9 +3,11 @@ package bot
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/verbatimbot/verbatim/retrieval"
 )
@@ -24,11 +26,12 @@ type ExtractiveOptions struct {
 	Passages int
 	// MaxSentences is how many sentences an answer quotes. Default 3.
 	MaxSentences int
-	// Keep: further sentences are quoted only if they score at least this
-	// fraction of the best one. Default 0.85.
+	// Keep: further sentences are quoted only if the sentence model gives
+	// them at least this fraction of the best one's probability. Default
+	// 0.85.
 	Keep float64
-	// Support holds the refusal thresholds.
-	Support SupportOptions
+	// Models rank sentences and decide refusals; nil means DefaultModels.
+	Models *Models
 }
 
 func (o ExtractiveOptions) withDefaults() ExtractiveOptions {
@@ -39,9 +42,11 @@ func (o ExtractiveOptions) withDefaults() ExtractiveOptions {
 		o.MaxSentences = 3
 	}
 	if o.Keep <= 0 {
-		o.Keep = 0.85
+		o.Keep = defaultKeep
 	}
-	o.Support = o.Support.withDefaults()
+	if o.Models == nil {
+		o.Models = DefaultModels()
+	}
 	return o
 }
 
@@ -59,77 +64,83 @@ func NewExtractive(src TextSource, opts ExtractiveOptions) *Extractive {
 	return &Extractive{src: src, opts: opts.withDefaults()}
 }
 
-// Scoring weights. A sentence's score is its own IDF-weighted coverage of
-// the question, plus context (its paragraph's coverage and its neighbours'),
-// plus the retrieval rank of its passage, plus an answer-type cue; the
-// weights were tuned on testdata/seed-qa.jsonl and the public sets.
-const (
-	wParagraph = 0.25
-	wNeighbour = 0.1
-	wRank      = 0.12
-	wCue       = 0.1
-	wShort     = 0.15
-	// wNeighbourGain is the weighted fraction of the question a neighbour
-	// of the best sentence must add for it to be quoted too.
-	wNeighbourGain = 0.15
-)
+// defaultKeep is ExtractiveOptions.Keep's default.
+const defaultKeep = 0.85
 
-// candidate is a sentence that might answer the question.
-type candidate struct {
-	articleID string
-	paragraph int
-	text      string
-	score     float64
-	support   float64
-	rank      int
-	index     int             // sentence index in the paragraph
-	terms     map[string]bool // the sentence's terms
+// wNeighbourGain is the weighted fraction of the question a neighbour of
+// the best sentence must add for it to be quoted too.
+const wNeighbourGain = 0.15
+
+// maxQuoteRunes bounds one quoted sentence: a longer one (a paragraph
+// without sentence breaks, a run-on list) is quoted as the window of it
+// that holds the most of the question.
+const maxQuoteRunes = 400
+
+// Evidence gathers what the extractive answerer and the refusal model know
+// about a question over the retrieved hits: candidate sentences ranked by
+// the sentence model, and the refusal features and probability. own is the
+// user's own words when question is a rewritten follow-up.
+func (x *Extractive) Evidence(ctx context.Context, question, own string, hits []retrieval.Hit) (Evidence, error) {
+	q := analyze(x.src, question, own)
+	return gather(ctx, x.src, x.opts.Models, q, hits, x.opts.Passages)
 }
 
 // Draft picks the sentences that best answer req.Standalone (or the
 // question text) and returns them as claims, best first, with a Text that
-// quotes them with [n] markers. When even the best sentence does not
-// support an answer, it returns a refused draft.
+// quotes them with [n] markers. When the refusal model finds that the
+// passages do not support an answer, it returns a refused draft.
 func (x *Extractive) Draft(ctx context.Context, req DraftRequest) (Draft, error) {
-	question := req.Standalone
-	if question == "" {
-		question = req.Question.Text
+	ev := req.Evidence
+	if ev == nil {
+		question := req.Standalone
+		if question == "" {
+			question = req.Question.Text
+		}
+		e, err := x.Evidence(ctx, question, req.Question.Text, req.Hits)
+		if err != nil {
+			return Draft{}, fmt.Errorf("extractive answer: %w", err)
+		}
+		ev = &e
 	}
-	q := analyzeFollowUp(x.src, question, req.Question.Text, x.opts.Support)
-	cands, err := x.candidates(ctx, q, req.Hits)
-	if err != nil {
-		return Draft{}, err
-	}
-	if len(cands) == 0 || cands[0].support < x.opts.Support.MinSupport {
+	if !ev.Supported(x.opts.Models) {
 		return Draft{Refused: true, Text: refusalText(req.Question.Text)}, nil
 	}
+	return x.quote(ev), nil
+}
+
+// quote drafts the answer from the ranked candidates.
+func (x *Extractive) quote(ev *Evidence) Draft {
 	var d Draft
 	var b strings.Builder
-	add := func(c candidate) {
+	add := func(c Candidate) {
 		m := len(d.Claims) + 1
-		d.Claims = append(d.Claims, Claim{Marker: m, ArticleID: c.articleID, Paragraph: c.paragraph, Quote: c.text, Score: c.score})
+		text := window(c.Text, ev.q)
+		d.Claims = append(d.Claims, Claim{Marker: m, ArticleID: c.ArticleID, Paragraph: c.Paragraph, Quote: text, Score: sigmoid(c.Score)})
 		if b.Len() > 0 {
 			b.WriteString(" ")
 		}
-		fmt.Fprintf(&b, "%s [%d]", c.text, m)
+		fmt.Fprintf(&b, "%s [%d]", text, m)
 	}
-	quoted := func(c candidate) bool {
-		return slices.ContainsFunc(d.Claims, func(o Claim) bool { return o.Quote == c.text })
+	quoted := func(c Candidate) bool {
+		return slices.ContainsFunc(d.Claims, func(o Claim) bool {
+			return o.ArticleID == c.ArticleID && o.Paragraph == c.Paragraph && strings.Contains(c.Text, o.Quote)
+		})
 	}
+	cands := ev.Candidates
 	best := cands[0]
 	add(best)
 	// A neighbour that holds question terms the best sentence lacks is
 	// likely the rest of the answer ("… 11 countries. 90 countries …
 	// were invited."): quote it next.
 	if x.opts.MaxSentences > 1 {
-		var next *candidate
+		var next *Candidate
 		gain := wNeighbourGain
 		for i := range cands[1:] {
 			c := &cands[1+i]
-			if c.articleID != best.articleID || c.paragraph != best.paragraph || (c.index != best.index-1 && c.index != best.index+1) {
+			if c.ArticleID != best.ArticleID || c.Paragraph != best.Paragraph || (c.Index != best.Index-1 && c.Index != best.Index+1) {
 				continue
 			}
-			if g := q.gain(c.terms, best.terms); g >= gain {
+			if g := ev.q.gain(c.terms, best.terms); g >= gain {
 				next, gain = c, g
 			}
 		}
@@ -137,104 +148,103 @@ func (x *Extractive) Draft(ctx context.Context, req DraftRequest) (Draft, error)
 			add(*next)
 		}
 	}
+	floor := x.opts.Keep * sigmoid(best.Score)
 	for _, c := range cands[1:] {
-		if len(d.Claims) >= x.opts.MaxSentences || c.score < x.opts.Keep*best.score {
+		if len(d.Claims) >= x.opts.MaxSentences || sigmoid(c.Score) < floor {
 			break
 		}
-		if c.support >= x.opts.Support.MinSupport && !quoted(c) {
+		if !quoted(c) {
 			add(c)
 		}
 	}
 	d.Text = b.String()
-	return d, nil
+	return d
 }
 
-// candidates scores every sentence of the paragraphs of the top hits and
-// returns them best first.
-func (x *Extractive) candidates(ctx context.Context, q query, hits []retrieval.Hit) ([]candidate, error) {
-	if len(hits) > x.opts.Passages {
-		hits = hits[:x.opts.Passages]
+func sigmoid(z float64) float64 { return 1 / (1 + math.Exp(-z)) }
+
+// window returns s if it is short enough to quote, else the stretch of at
+// most maxQuoteRunes runes, cut at word boundaries, that holds the most of
+// the question's weight. The result is always a substring of s.
+func window(s string, q query) string {
+	if utf8.RuneCountInString(s) <= maxQuoteRunes {
+		return s
 	}
-	var out []candidate
-	seen := map[paraRef]bool{}
-	for rank, h := range hits {
-		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("extractive answer: %w", err)
-		}
-		art, ok := x.src.Article(h.ArticleID)
-		if !ok {
+	type word struct {
+		start, end         int // bytes
+		runeStart, runeEnd int // runes from the start of s
+		w                  float64
+	}
+	weight := map[string]float64{}
+	for i, t := range q.terms {
+		weight[t] = q.weights[i]
+	}
+	var words []word
+	runes := 0
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if unicode.IsSpace(r) {
+			i += n
+			runes++
 			continue
 		}
-		titleTerms := retrieval.Terms(art.Title)
-		for p := h.First; p <= h.Last; p++ {
-			ref := paraRef{h.ArticleID, p}
-			text, ok := art.Paragraph(p)
-			if !ok || seen[ref] {
-				continue
+		j, runeStart := i, runes
+		for j < len(s) {
+			r, n := utf8.DecodeRuneInString(s[j:])
+			if unicode.IsSpace(r) {
+				break
 			}
-			seen[ref] = true
-			out = append(out, x.scoreParagraph(q, ref, text, titleTerms, rank)...)
+			j += n
+			runes++
+		}
+		var w float64
+		for _, t := range retrieval.Terms(s[i:j]) {
+			w += weight[t]
+		}
+		words = append(words, word{i, j, runeStart, runes, w})
+		i = j
+	}
+	if len(words) == 0 {
+		return s
+	}
+	bestLo, bestHi, bestW := 0, 0, -1.0
+	lo, sum := 0, 0.0
+	for hi, w := range words {
+		sum += w.w
+		// The window words[lo..hi] spans from the start of words[lo] to
+		// the end of words[hi].
+		for lo < hi && w.runeEnd-words[lo].runeStart > maxQuoteRunes {
+			sum -= words[lo].w
+			lo++
+		}
+		if sum > bestW {
+			bestLo, bestHi, bestW = lo, hi, sum
 		}
 	}
-	slices.SortStableFunc(out, func(a, b candidate) int {
-		switch {
-		case a.score > b.score:
-			return -1
-		case a.score < b.score:
-			return 1
-		}
-		return a.rank - b.rank
-	})
-	return out, nil
-}
-
-func (x *Extractive) scoreParagraph(q query, ref paraRef, text string, titleTerms []string, rank int) []candidate {
-	spans := SplitSentences(text)
-	sets := make([]map[string]bool, len(spans))
-	para := termSet(titleTerms)
-	for i, s := range spans {
-		terms := retrieval.Terms(s.Of(text))
-		sets[i] = termSet(terms)
-		for _, t := range terms {
-			para[t] = true
+	// Centre the window on the question's words it holds: from the first
+	// to the last of them, grown a word at a time on either side.
+	first, last := bestHi, bestLo
+	for i := bestLo; i <= bestHi; i++ {
+		if words[i].w > 0 {
+			first, last = min(first, i), max(last, i)
 		}
 	}
-	paraCov, _ := q.coverage(para)
-	rankBonus := wRank / float64(1+rank)
-	out := make([]candidate, 0, len(spans))
-	for i, s := range spans {
-		sent := s.Of(text)
-		cov, _ := q.coverage(sets[i])
-		var neigh float64
-		for _, j := range []int{i - 1, i + 1} {
-			if j >= 0 && j < len(spans) {
-				c, _ := q.coverage(sets[j])
-				neigh = max(neigh, c)
-			}
-		}
-		score := cov + wParagraph*paraCov + wNeighbour*neigh + rankBonus
-		if q.want != anyAnswer && q.want.cued(sent, q) {
-			score += wCue
-		}
-		if words := countWords(sent); words < 5 {
-			score -= wShort
-		}
-		out = append(out, candidate{
-			articleID: ref.article,
-			paragraph: ref.paragraph,
-			text:      sent,
-			score:     score,
-			support:   q.support(para, sent, x.opts.Support),
-			rank:      rank,
-			index:     i,
-			terms:     sets[i],
-		})
+	if first > last {
+		first, last = bestLo, bestLo
 	}
-	return out
-}
-
-func countWords(s string) int {
-	return len(strings.FieldsFunc(s, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }))
+	fits := func(a, b int) bool { return words[b].runeEnd-words[a].runeStart <= maxQuoteRunes }
+	for grew := true; grew; {
+		grew = false
+		if last+1 < len(words) && fits(first, last+1) {
+			last++
+			grew = true
+		}
+		if first > 0 && fits(first-1, last) {
+			first--
+			grew = true
+		}
+	}
+	return s[words[first].start:words[last].end]
 }
 
 // maxEcho is how much of the question a refusal repeats, in runes.

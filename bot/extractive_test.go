@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -48,7 +49,7 @@ func TestExtractiveDraft(t *testing.T) {
 				if !strings.Contains(p, c.Quote) || seen[c.Quote] || c.Marker != i+1 {
 					t.Errorf("claim %d %+v: not an exact, unique, numbered sentence", i, c)
 				}
-				if !strings.Contains(d.Text, c.Quote+" ["+itoa(i+1)+"]") {
+				if !strings.Contains(d.Text, c.Quote+" ["+strconv.Itoa(i+1)+"]") {
 					t.Errorf("text %q does not quote claim %d", d.Text, i+1)
 				}
 				seen[c.Quote] = true

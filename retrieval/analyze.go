@@ -7,10 +7,16 @@ import (
 	"unicode/utf8"
 
 	"github.com/kljensen/snowball/english"
+	"golang.org/x/text/unicode/norm"
 )
 
-// Terms analyses text into index terms: lower-cased, Unicode-aware tokens
+// Terms analyses text into index terms: Unicode-folded, lower-cased tokens
 // with English stop words removed and Snowball (Porter2) English stemming.
+//
+// Folding makes a question meet the corpus however it was typed: text is
+// brought to Unicode compatibility decomposition (NFKD: fullwidth "ＳＷＩＦＴ"
+// is "SWIFT", the ligature "ﬁ" is "fi") and combining marks are dropped
+// (diacritics: "Zarïf" and "réseau" meet "Zarif" and "reseau").
 //
 // Tokens are runs of letters, digits and combining marks. Inside a token a
 // '-', '.', '\” (or '’') or ',' joins two letters or digits, so "S-400",
@@ -60,6 +66,7 @@ var analyzers = sync.Pool{New: func() any {
 // tokens calls emit for every index term of text with the surface form it
 // came from (lower-cased, before stemming).
 func (a *analyzer) tokens(text string, emit func(surface, term string)) {
+	text = fold(text)
 	i := 0
 	for i < len(text) {
 		r, n := utf8.DecodeRuneInString(text[i:])
@@ -73,6 +80,10 @@ func (a *analyzer) tokens(text string, emit func(surface, term string)) {
 		j := i
 		for j < len(text) {
 			r, n := utf8.DecodeRuneInString(text[j:])
+			if isMark(r) {
+				j += n // a diacritic left by fold: not part of the term
+				continue
+			}
 			if isWordRune(r) {
 				if unicode.IsLetter(r) {
 					alpha = true
@@ -161,7 +172,22 @@ func (a *analyzer) stem(w string) string {
 }
 
 func isWordRune(r rune) bool {
-	return unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r)
+	return unicode.IsLetter(r) || unicode.IsDigit(r)
+}
+
+// isMark reports whether r is a nonspacing combining mark, which fold
+// separates from its letter and tokens then skip.
+func isMark(r rune) bool { return r >= 0x300 && unicode.Is(unicode.Mn, r) }
+
+// fold returns text in Unicode compatibility decomposition (NFKD); ASCII
+// text, the common case, is returned as is without being scanned twice.
+func fold(text string) string {
+	for i := 0; i < len(text); i++ {
+		if text[i] >= utf8.RuneSelf {
+			return norm.NFKD.String(text)
+		}
+	}
+	return text
 }
 
 func isJoiner(r rune) bool {

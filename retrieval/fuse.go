@@ -2,34 +2,32 @@ package retrieval
 
 import "slices"
 
-// rrfK is the k of reciprocal rank fusion: a passage scores
-// Σ 1/(rrfK + rank) over the rankings that returned it. 60 is the value of
-// Cormack et al. (2009); the eval sets showed no gain from tuning it (see
-// the package report), so the textbook constant stays.
-const rrfK = 60
-
-// Fusion weights: each signal's reciprocal ranks are scaled by its weight.
-//
-// With the local embedder BM25 is the stronger signal: the hashed vectors
-// hold the same words without corpus statistics (the query side gets IDF
-// weights, see LocalEmbedder.EmbedQuery), so equal weights let the weaker
-// list outvote it. Measured hybrid hit@1 at 768 dims (vector weight 1 →
-// 0.5 → 0.25): wikiqa .878 → .913 → .905..911, multirc-dev .901 → .928 →
-// .935, quail .578 → .606 → .608 — while hit@5 keeps what the vector adds.
-// A remote embedding model would deserve a higher weight; measure first.
-var (
-	fusionWeightVector  = 0.25
-	fusionWeightLexical = 1.0
-)
+// DefaultVectorWeight is how much the vector signal counts beside BM25 in
+// Search (see fuse). It was fitted by leave-one-set-out on the eval sets:
+// `go test ./eval -run TestFitVectorWeight -v` prints the sweep. With the
+// weight-free local embedder the vector ranking is the weaker signal on
+// every set (it holds the same words without corpus statistics), so it
+// mostly breaks near-ties of BM25 and finds passages BM25 misses entirely
+// (no shared term, e.g. a misspelling); a remote embedding model would
+// deserve a higher weight: measure first.
+const DefaultVectorWeight = 0.3
 
 // candidates is how many passages each signal contributes to fusion.
 const candidates = 50
 
-// fuse merges the vector and lexical rankings (each best first) by
-// reciprocal rank fusion and returns the best k, with per-signal ranks and
-// scores filled in. Ties go to the better vector rank, then the lower row,
-// so results are deterministic.
-func fuse(vec, lex []scored, k int, weightVec, weightLex float64) []fusedHit {
+// fuse merges the vector and lexical rankings (each best first) and
+// returns the best k, with per-signal ranks and scores filled in. Each
+// signal's scores are divided by its best score, so both lie in [0, 1]
+// whatever the corpus or the embedder, and a passage scores
+//
+//	lexical/maxLexical + weightVec × vector/maxVector
+//
+// (a signal that did not return the passage adds 0). Unlike reciprocal
+// rank fusion, a weak signal cannot outvote BM25 by rank alone: a passage
+// BM25 scores far below the best stays below it. Ties go to the better
+// lexical rank, then the better vector rank, then the lower row, so results
+// are deterministic.
+func fuse(vec, lex []scored, k int, weightVec float64) []fusedHit {
 	byRow := make(map[int]*fusedHit, len(vec)+len(lex))
 	get := func(row int) *fusedHit {
 		h := byRow[row]
@@ -39,17 +37,27 @@ func fuse(vec, lex []scored, k int, weightVec, weightLex float64) []fusedHit {
 		}
 		return h
 	}
-	for i, s := range vec {
-		h := get(s.row)
-		h.vectorRank = i + 1
-		h.vectorScore = float64(s.score)
-		h.score += weightVec / float64(rrfK+i+1)
+	if len(lex) > 0 && lex[0].score > 0 {
+		top := float64(lex[0].score)
+		for i, s := range lex {
+			h := get(s.row)
+			h.lexicalRank = i + 1
+			h.lexicalScore = float64(s.score)
+			h.score += float64(s.score) / top
+		}
 	}
-	for i, s := range lex {
-		h := get(s.row)
-		h.lexicalRank = i + 1
-		h.lexicalScore = float64(s.score)
-		h.score += weightLex / float64(rrfK+i+1)
+	if len(vec) > 0 && vec[0].score > 0 {
+		top := float64(vec[0].score)
+		w := weightVec
+		if len(lex) == 0 {
+			w = 1 // nothing lexical: the vector ranking is all there is
+		}
+		for i, s := range vec {
+			h := get(s.row)
+			h.vectorRank = i + 1
+			h.vectorScore = float64(s.score)
+			h.score += w * float64(s.score) / top
+		}
 	}
 	out := make([]fusedHit, 0, len(byRow))
 	for _, h := range byRow {
@@ -62,6 +70,8 @@ func fuse(vec, lex []scored, k int, weightVec, weightLex float64) []fusedHit {
 				return -1
 			}
 			return 1
+		case rankOrInf(a.lexicalRank) != rankOrInf(b.lexicalRank):
+			return rankOrInf(a.lexicalRank) - rankOrInf(b.lexicalRank)
 		case rankOrInf(a.vectorRank) != rankOrInf(b.vectorRank):
 			return rankOrInf(a.vectorRank) - rankOrInf(b.vectorRank)
 		}

@@ -1,13 +1,8 @@
 package retrieval
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
-	"os"
-	"path/filepath"
 	"regexp"
-	"sort"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -31,81 +26,14 @@ func paragraphsOf(text string) []string {
 	return ps
 }
 
-// loadTxt reads a bundled-format .txt article: first line title.
-func loadTxt(t testing.TB, path string) corpus.Article {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Skipf("shared corpus not available: %v", err)
-	}
-	title, body, _ := strings.Cut(string(data), "\n")
-	id := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
-	return corpus.Article{ID: id, Title: strings.TrimSpace(title), Paragraphs: paragraphsOf(body)}
-}
-
-// loadMDDir reads an eval corpus: "# title", blank line, paragraphs.
-func loadMDDir(t testing.TB, dir string) []corpus.Article {
-	t.Helper()
-	files, err := filepath.Glob(filepath.Join(dir, "*.md"))
-	if err != nil || len(files) == 0 {
-		t.Skipf("eval corpus %s not available", dir)
-	}
-	sort.Strings(files)
-	var out []corpus.Article
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		first, body, _ := strings.Cut(string(data), "\n")
-		out = append(out, corpus.Article{
-			ID:         strings.TrimSuffix(filepath.Base(f), ".md"),
-			Title:      strings.TrimSpace(strings.TrimPrefix(first, "#")),
-			Paragraphs: paragraphsOf(body),
-		})
-	}
-	return out
-}
-
+// bundledArticles is the bundled corpus.
 func bundledArticles(t testing.TB) []corpus.Article {
 	t.Helper()
-	files, _ := filepath.Glob(filepath.Join(sharedDir, "corpus", "*.txt"))
-	if len(files) == 0 {
-		t.Skip("shared corpus not available")
-	}
-	var out []corpus.Article
-	for _, f := range files {
-		out = append(out, loadTxt(t, f))
-	}
-	return out
-}
-
-type qaRow struct {
-	ID        string   `json:"id"`
-	Question  string   `json:"question"`
-	Answers   []string `json:"answers"`
-	Article   *string  `json:"article"`
-	Paragraph *int     `json:"paragraph"`
-}
-
-func loadQA(t testing.TB, path string) []qaRow {
-	t.Helper()
-	f, err := os.Open(path)
+	set, err := corpus.Bundled(t.Context())
 	if err != nil {
-		t.Skipf("eval set not available: %v", err)
+		t.Fatal(err)
 	}
-	defer f.Close()
-	var rows []qaRow
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<24)
-	for sc.Scan() {
-		var r qaRow
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			t.Fatal(err)
-		}
-		rows = append(rows, r)
-	}
-	return rows
+	return set.Articles
 }
 
 // countingEmbedder counts the texts it is asked to embed.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -127,7 +128,9 @@ func TestSyncIncremental(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !slices.EqualFunc(got, want, func(a, b Hit) bool { return a.ID == b.ID && a.Score == b.Score }) {
+		// Vectors come back from their int8 file, so fused scores may move
+		// in the third decimal; the ranking may not.
+		if !slices.EqualFunc(got, want, func(a, b Hit) bool { return a.ID == b.ID && math.Abs(a.Score-b.Score) < 0.01 }) {
 			t.Errorf("reopened search %v, want %v", hitIDs(got), hitIDs(want))
 		}
 		if ix2.IDF("coffe") != ix.IDF("coffe") || ix.IDF("coffe") <= 0 {

@@ -17,9 +17,10 @@ import (
 	"sync"
 )
 
-// formatVersion is the on-disk layout version; an index of another version
-// is rebuilt.
-const formatVersion = 5
+// formatVersion is the on-disk layout version, and of what Terms produces
+// (the postings hold its terms): an index of another version is rebuilt.
+// 6: Terms folds Unicode (NFKD, diacritics dropped).
+const formatVersion = 6
 
 const manifestName = "manifest.json"
 

@@ -47,7 +47,7 @@ func TestIVFRecall(t *testing.T) {
 	}
 	hit := func(mode searchMode) (h1, h5 float64) {
 		for _, q := range qs {
-			hits, err := ix.search(t.Context(), q.Text, 10, mode)
+			hits, err := ix.search(t.Context(), q.Text, 10, mode, DefaultVectorWeight)
 			if err != nil {
 				t.Fatal(err)
 			}

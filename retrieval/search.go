@@ -17,15 +17,32 @@ const (
 )
 
 // Search returns up to k passages for the query, best first: the top
-// passages by vector (cosine) similarity and by BM25 are fused by reciprocal
-// rank fusion. Each Hit carries its fused Score and, per signal, the rank
-// and score that found it (zero when that signal did not). An empty index
-// returns no hits and no error.
+// passages by BM25 and by vector (cosine) similarity are fused on their
+// normalised scores, BM25 counting fully and the vector signal
+// DefaultVectorWeight (see fuse). Each Hit carries its fused Score and, per
+// signal, the rank and score that found it (zero when that signal did not).
+// An empty index returns no hits and no error.
 func (ix *Index) Search(ctx context.Context, query string, k int) ([]Hit, error) {
-	return ix.search(ctx, query, k, hybrid)
+	return ix.search(ctx, query, k, hybrid, DefaultVectorWeight)
 }
 
-func (ix *Index) search(ctx context.Context, query string, k int, mode searchMode) ([]Hit, error) {
+// SearchWeighted is Search with another weight for the vector signal (0:
+// BM25 alone, unless BM25 finds nothing), for evaluation and fitting.
+func (ix *Index) SearchWeighted(ctx context.Context, query string, k int, vectorWeight float64) ([]Hit, error) {
+	return ix.search(ctx, query, k, hybrid, vectorWeight)
+}
+
+// SearchOnly ranks by one signal alone (SignalLexical: BM25;
+// SignalVector: cosine similarity), for evaluation.
+func (ix *Index) SearchOnly(ctx context.Context, query string, k int, signal Signal) ([]Hit, error) {
+	mode := lexicalOnly
+	if signal == SignalVector {
+		mode = vectorOnly
+	}
+	return ix.search(ctx, query, k, mode, 1)
+}
+
+func (ix *Index) search(ctx context.Context, query string, k int, mode searchMode, weightVec float64) ([]Hit, error) {
 	if k <= 0 {
 		return nil, errors.New("search: k must be positive")
 	}
@@ -61,7 +78,7 @@ func (ix *Index) search(ctx context.Context, query string, k int, mode searchMod
 			}
 		}
 	}
-	fused := fuse(vec, lex, k, fusionWeightVector, fusionWeightLexical)
+	fused := fuse(vec, lex, k, weightVec)
 	hits := make([]Hit, len(fused))
 	for i, f := range fused {
 		hits[i] = Hit{

@@ -80,7 +80,7 @@ func TestSearchEdgeCases(t *testing.T) {
 		}
 	}
 	// A word only the character n-grams know ("Icelandic" vs "Iceland").
-	hits, _ = ix.search(t.Context(), "Icelandic", 3, vectorOnly)
+	hits, _ = ix.search(t.Context(), "Icelandic", 3, vectorOnly, 1)
 	if len(hits) == 0 || hits[0].ArticleID != "alpha" {
 		t.Errorf("vector search for a word form: %v", hitIDs(hits))
 	}

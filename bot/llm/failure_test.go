@@ -208,7 +208,7 @@ func TestEngineFallsBackOnModelFailure(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := newServer(t, tt.reply)
 			llm := testLLM(t, srv.URL, func(c *Config) { c.Timeout = 300 * time.Millisecond })
-			e := bot.NewEngine(articleSearcher{e2eArticle()}, bot.EngineOptions{Answerer: llm, Rewriter: llm})
+			e := bot.NewEngine(articleIndex(t, e2eArticle()), bot.EngineOptions{Answerer: llm, Rewriter: llm})
 			ans, err := e.Answer(t.Context(), bot.Question{Text: "Which missile system is Iran interested in buying?", OnDelta: func(string) {}})
 			if err != nil {
 				t.Fatal(err)
@@ -230,7 +230,7 @@ func TestTimeToFirstToken(t *testing.T) {
 	srv := newServer(t, openaitest.Content(`{"answer":"Iran wants the S-400 [1].","citations":[{"marker":1,"label":"iran-s400 ¶1","quote":"Iran is interested in buying the S-400 missile system"}],"refused":false}`).After(300*time.Millisecond))
 	llm := testLLM(t, srv.URL, nil)
 	var logs strings.Builder
-	e := bot.NewEngine(articleSearcher{e2eArticle()}, bot.EngineOptions{Answerer: llm, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	e := bot.NewEngine(articleIndex(t, e2eArticle()), bot.EngineOptions{Answerer: llm, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	ans, err := e.Answer(t.Context(), bot.Question{Text: "Which missile system is Iran interested in buying?", OnDelta: func(string) {}})
 	if err != nil {
 		t.Fatal(err)

@@ -2,7 +2,6 @@ package llm
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -492,30 +491,19 @@ func FuzzParseReply(f *testing.F) {
 	})
 }
 
-// articleSearcher is a one-article retrieval index for end-to-end tests:
-// every search returns the article's paragraphs as two passages.
-type articleSearcher struct{ art corpus.Article }
-
-func (s articleSearcher) Search(_ context.Context, _ string, k int) ([]retrieval.Hit, error) {
-	p := s.art.Paragraphs
-	mk := func(first, last int, score float64) retrieval.Hit {
-		return retrieval.Hit{Passage: retrieval.Passage{
-			ID: fmt.Sprintf("%s#p%d-%d", s.art.ID, first, last), ArticleID: s.art.ID, Title: s.art.Title,
-			First: first, Last: last, Text: strings.Join(p[first-1:last], "\n\n")}, Score: score}
+// articleIndex is a real retrieval index (local embedder) over one
+// article, for end-to-end tests: the engine's refusal model needs real
+// term statistics and scores.
+func articleIndex(t testing.TB, art corpus.Article) *retrieval.Index {
+	t.Helper()
+	ix, err := retrieval.Open(t.Context(), retrieval.Options{Dir: t.TempDir(), Embedder: retrieval.NewLocalEmbedder()})
+	if err != nil {
+		t.Fatal(err)
 	}
-	hits := []retrieval.Hit{mk(1, 2, 0.9), mk(3, len(p), 0.5)}
-	return hits[:min(k, len(hits))], nil
-}
-
-func (s articleSearcher) Article(id string) (corpus.Article, bool) { return s.art, id == s.art.ID }
-
-func (s articleSearcher) IDF(term string) float64 {
-	for _, t := range retrieval.Terms(s.art.Title + " " + strings.Join(s.art.Paragraphs, " ")) {
-		if t == term {
-			return 2
-		}
+	if _, err := ix.Sync(t.Context(), []corpus.Article{art}, nil); err != nil {
+		t.Fatal(err)
 	}
-	return 8
+	return ix
 }
 
 func e2eArticle() corpus.Article {
@@ -565,7 +553,7 @@ func TestEngineNeverShowsInventedQuotes(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := newServer(t, openaitest.Content(tt.reply))
 			llm := testLLM(t, srv.URL, nil)
-			e := bot.NewEngine(articleSearcher{art}, bot.EngineOptions{Answerer: llm, Rewriter: llm})
+			e := bot.NewEngine(articleIndex(t, art), bot.EngineOptions{Answerer: llm, Rewriter: llm})
 			var preview strings.Builder
 			ans, err := e.Answer(t.Context(), bot.Question{Text: "Which missile system is Iran interested in buying?",
 				OnDelta: func(s string) { preview.WriteString(s) }})
@@ -618,7 +606,7 @@ func TestEngineLLMFollowUp(t *testing.T) {
 	srv := newServer(t, openaitest.Content(standalone),
 		openaitest.Content(`{"answer":"$3.67 billion [1].","citations":[{"marker":1,"label":"iran-s400 ¶2","quote":"The deal, worth $3.67 billion, has not been signed yet"}],"refused":false}`))
 	llm := testLLM(t, srv.URL, nil)
-	e := bot.NewEngine(articleSearcher{e2eArticle()}, bot.EngineOptions{Answerer: llm, Rewriter: llm})
+	e := bot.NewEngine(articleIndex(t, e2eArticle()), bot.EngineOptions{Answerer: llm, Rewriter: llm})
 	ans, err := e.Answer(t.Context(), bot.Question{Text: "and how much is it worth?", History: []bot.Turn{
 		{Question: "Which missile system is Iran interested in buying?", Answer: "The S-400 [1]."}}})
 	if err != nil {

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/verbatimbot/verbatim/eval"
 )
 
 // binPath is the verbatim binary built once for the end-to-end tests.
@@ -166,7 +168,7 @@ func TestExitCodes(t *testing.T) {
 		{"help", []string{"ask", "--help"}, 0},
 		{"missing corpus", []string{"ask", "--corpus", filepath.Join(dir, "nowhere"), "q"}, 2},
 		{"corpus without articles", []string{"ask", "--corpus", filepath.Join(dir, "empty"), "q"}, 2},
-		{"missing eval file", []string{"eval", filepath.Join(dir, "none.jsonl")}, 1},
+		{"missing eval file", []string{"eval", filepath.Join(dir, "none.jsonl")}, 2},
 		{"version", []string{"version"}, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -276,15 +278,15 @@ func TestIndexAskEvalOnTempCorpus(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("eval: exit %d, stderr: %s", r.code, r.stderr)
 	}
-	var reps []evalReport
+	var reps []eval.Report
 	if err := json.Unmarshal([]byte(r.stdout), &reps); err != nil {
 		t.Fatalf("eval --json: %v\n%s", err, r.stdout)
 	}
-	byMode := map[string]evalReport{}
+	byMode := map[string]eval.Report{}
 	for _, rep := range reps {
 		byMode[rep.Mode] = rep
 	}
-	if ex := byMode["extractive"]; ex.HitAt1 != 1 || ex.AnswerInQuote1 != 1 || ex.RefusalRecall != 1 || ex.RefusalPrec != 1 {
+	if ex := byMode["extractive"]; ex.HitAt1 != 1 || ex.AnswerInQuote1 != 1 || ex.RefusalRecall != 1 || ex.RefusalPrecision != 1 {
 		t.Errorf("extractive eval = %+v", ex)
 	}
 	if rt := byMode["retrieval"]; rt.HitAt1 != 1 {

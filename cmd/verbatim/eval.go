@@ -1,54 +1,16 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
-	"slices"
+	"path/filepath"
 	"strings"
-	"text/tabwriter"
-	"time"
 
 	"github.com/verbatimbot/verbatim/bot"
-	"github.com/verbatimbot/verbatim/retrieval"
+	"github.com/verbatimbot/verbatim/eval"
 )
-
-// evalItem is one question of an eval file (see shared/eval/README.md).
-type evalItem struct {
-	ID        string   `json:"id"`
-	Question  string   `json:"question"`
-	Answers   []string `json:"answers"`
-	Article   *string  `json:"article"`
-	Paragraph *int     `json:"paragraph"`
-}
-
-func (it evalItem) answerable() bool { return it.Article != nil && it.Paragraph != nil }
-
-// evalReport is one mode's figures; `eval --json` prints a list of them.
-type evalReport struct {
-	Mode            string  `json:"mode"`
-	Questions       int     `json:"questions"`
-	Answerable      int     `json:"answerable"`
-	Unanswerable    int     `json:"unanswerable"`
-	HitAt1          float64 `json:"hit_at_1"`
-	HitAt5          float64 `json:"hit_at_5"`
-	MRRAt10         float64 `json:"mrr_at_10"`
-	AnswerInQuote1  float64 `json:"answer_in_quote_at_1"`
-	RefusedAnswer   int     `json:"refused_answerable"`
-	RefusalPrec     float64 `json:"refusal_precision"`
-	RefusalRecall   float64 `json:"refusal_recall"`
-	LatencyP50ms    float64 `json:"latency_p50_ms"`
-	LatencyP95ms    float64 `json:"latency_p95_ms"`
-	Dropped         int     `json:"quotes_dropped"`
-	Repaired        int     `json:"quotes_repaired"`
-	DroppedPerAns   float64 `json:"quotes_dropped_per_answer"`
-	RepairedPerAns  float64 `json:"quotes_repaired_per_answer"`
-	Errors          int     `json:"errors"`
-	answerModeStats bool
-}
 
 func cmdEval(ctx context.Context, a *app, args []string) error {
 	fs := a.newFlagSet("eval", "[flags] FILE.jsonl", "Run every question of FILE.jsonl against the corpus and report, per mode:\nhit@1/hit@5 (gold article+paragraph among the first 1/5 citations or retrieved passages),\nanswer-in-quote@1, refusal precision/recall on unanswerable questions, and latency p50/p95.")
@@ -56,14 +18,24 @@ func cmdEval(ctx context.Context, a *app, args []string) error {
 	asJSON := fs.Bool("json", false, "print the reports as JSON")
 	modes := fs.String("modes", "", "comma-separated modes: retrieval, extractive, llm (default: retrieval,extractive, plus llm when configured)")
 	limit := fs.Int("limit", 0, "use only the first N questions (0: all)")
+	perQuestion := fs.Bool("records", false, "with --json, include one record per question")
+	report := fs.Bool("report", false, "instead of one file: the leave-one-set-out report over every visible set (--sets, --testdata)")
+	sets := fs.String("sets", filepath.Join("..", "shared", "eval"), "with --report: the `dir`ectory of the public question sets")
+	testdata := fs.String("testdata", "testdata", "with --report: the `dir`ectory holding seed-qa.jsonl and bundled-paraphrase.jsonl")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return usagef("eval needs exactly one question file")
+	if *report {
+		if len(pos) > 0 {
+			return usagef("eval --report takes no question file")
+		}
+		return a.evalReport(ctx, *sets, *testdata, *asJSON)
 	}
-	items, err := readEvalFile(pos[0])
+	if len(pos) != 1 {
+		return usagef("eval needs exactly one question file (or --report)")
+	}
+	items, err := eval.ReadFile(pos[0])
 	if err != nil {
 		return err
 	}
@@ -81,224 +53,86 @@ func cmdEval(ctx context.Context, a *app, args []string) error {
 		if m != "retrieval" && m != "extractive" && m != "llm" {
 			return usagef("unknown mode %q (want retrieval, extractive or llm)", m)
 		}
+		if m == "llm" && !a.cfg.UseLLM() {
+			return usagef("mode llm needs OPENAI_API_KEY or OPENAI_BASE_URL")
+		}
 	}
 	ix, err := a.openForQuestions(ctx, *src)
 	if err != nil {
 		return err
 	}
-	var reports []evalReport
+	has := func(id string) bool { _, ok := ix.Article(id); return ok }
+	opts := eval.RunOptions{Timeout: a.cfg.AnswerTimeout, Has: has}
+	var reports []eval.Report
 	for _, m := range want {
-		var r evalReport
+		var recs []eval.Record
 		switch m {
 		case "retrieval":
-			r, err = evalRetrieval(ctx, ix, items)
+			recs, err = eval.Retrieval(ctx, ix, items, opts)
 		case "extractive", "llm":
 			var eng *bot.Engine
-			if m == "llm" && !a.cfg.UseLLM() {
-				return usagef("mode llm needs OPENAI_API_KEY or OPENAI_BASE_URL")
-			}
 			eng, err = a.engine(ix, m == "extractive")
 			if err == nil {
-				r, err = a.evalAnswers(ctx, eng, m, items)
+				recs, err = eval.Answers(ctx, eng, items, opts)
 			}
 		}
 		if err != nil {
 			return err
 		}
-		reports = append(reports, r)
+		var missing []string
+		for _, r := range recs {
+			if r.Error != "" {
+				a.log.Warn("eval question failed", "id", r.ID, "err", r.Error)
+			}
+			if r.GoldMissing {
+				missing = append(missing, r.ID)
+			}
+		}
+		rep := eval.Summarize(m, recs, m != "retrieval", m == "llm")
+		if len(missing) > 0 && len(reports) == 0 {
+			fmt.Fprintf(a.err, "verbatim eval: warning: %s name a gold article that is not in the corpus (first: %s); they count as misses\n",
+				plural(len(missing), "answerable question"), missing[0])
+		}
+		if rep.Questions > 0 && rep.Errors+rep.Timeouts == rep.Questions {
+			return fmt.Errorf("mode %s: every question failed (first: %s)", m, a.errorLine(recs[0].Error))
+		}
+		if !*perQuestion {
+			rep.Records = nil
+		}
+		reports = append(reports, rep)
 	}
 	if *asJSON {
 		enc := json.NewEncoder(a.out)
 		enc.SetIndent("", "  ")
 		return enc.Encode(reports)
 	}
-	writeEvalTable(a.out, pos[0], reports)
+	eval.WriteTable(a.out, pos[0], reports)
 	return nil
 }
 
-func readEvalFile(path string) ([]evalItem, error) {
-	f, err := os.Open(path)
+// evalReport prints the leave-one-set-out table: every visible set measured
+// with the vector weight and models fitted on the others (eval.Protocol).
+func (a *app) evalReport(ctx context.Context, sets, testdata string, asJSON bool) error {
+	folds, err := eval.VisibleFolds(ctx, testdata, sets)
 	if err != nil {
-		return nil, usagef("eval file: %v", err)
+		return err
 	}
-	defer f.Close()
-	var items []evalItem
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 16<<20)
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" {
-			continue
-		}
-		var it evalItem
-		if err := json.Unmarshal([]byte(line), &it); err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", path, n, err)
-		}
-		if strings.TrimSpace(it.Question) == "" {
-			return nil, fmt.Errorf("%s:%d: no question", path, n)
-		}
-		items = append(items, it)
+	dir, err := os.MkdirTemp("", "verbatim-eval-")
+	if err != nil {
+		return err
 	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
+	defer os.RemoveAll(dir)
+	p := &eval.Protocol{Folds: folds, Dir: dir, Progress: func(msg string) { a.log.Info("eval report", "step", msg) }}
+	reps, err := p.LeaveOneSetOut(ctx)
+	if err != nil {
+		return err
 	}
-	if len(items) == 0 {
-		return nil, fmt.Errorf("%s: no questions", path)
+	if asJSON {
+		enc := json.NewEncoder(a.out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(reps)
 	}
-	return items, nil
-}
-
-// evalRetrieval scores the fused passage ranking alone.
-func evalRetrieval(ctx context.Context, ix *retrieval.Index, items []evalItem) (evalReport, error) {
-	r := evalReport{Mode: "retrieval"}
-	var lat []time.Duration
-	var hit1, hit5 int
-	var mrr float64
-	for _, it := range items {
-		r.Questions++
-		if !it.answerable() {
-			r.Unanswerable++
-			continue
-		}
-		r.Answerable++
-		start := time.Now()
-		hits, err := ix.Search(ctx, it.Question, 10)
-		lat = append(lat, time.Since(start))
-		if err != nil {
-			return r, fmt.Errorf("search %q: %w", it.ID, err)
-		}
-		for i, h := range hits {
-			if h.ArticleID == *it.Article && h.First <= *it.Paragraph && *it.Paragraph <= h.Last {
-				if i == 0 {
-					hit1++
-				}
-				if i < 5 {
-					hit5++
-				}
-				mrr += 1 / float64(i+1)
-				break
-			}
-		}
-	}
-	r.HitAt1, r.HitAt5, r.MRRAt10 = ratio(hit1, r.Answerable), ratio(hit5, r.Answerable), mrr/float64(max(r.Answerable, 1))
-	r.LatencyP50ms, r.LatencyP95ms = percentileMS(lat, 50), percentileMS(lat, 95)
-	return r, nil
-}
-
-// evalAnswers scores full answers: citations, quotes and refusals.
-func (a *app) evalAnswers(ctx context.Context, eng *bot.Engine, mode string, items []evalItem) (evalReport, error) {
-	r := evalReport{Mode: mode, answerModeStats: true}
-	var lat []time.Duration
-	var hit1, hit5, inQuote, refusedUnanswerable, refused, answered int
-	var mrr float64
-	for _, it := range items {
-		if err := ctx.Err(); err != nil {
-			return r, err
-		}
-		r.Questions++
-		qctx, cancel := context.WithTimeout(ctx, a.cfg.AnswerTimeout)
-		start := time.Now()
-		ans, err := eng.Answer(qctx, bot.Question{Text: it.Question})
-		cancel()
-		lat = append(lat, time.Since(start))
-		if err != nil {
-			if ctx.Err() != nil {
-				return r, ctx.Err()
-			}
-			r.Errors++
-			a.log.Warn("eval question failed", "id", it.ID, "err", err)
-			continue
-		}
-		answered++
-		r.Dropped += ans.Stats.Dropped
-		r.Repaired += ans.Stats.Repaired
-		if ans.Refused {
-			refused++
-		}
-		if !it.answerable() {
-			r.Unanswerable++
-			if ans.Refused {
-				refusedUnanswerable++
-			}
-			continue
-		}
-		r.Answerable++
-		if ans.Refused {
-			r.RefusedAnswer++
-			continue
-		}
-		for i, c := range ans.Citations {
-			if c.Article.ID == *it.Article && c.Paragraph == *it.Paragraph {
-				if i == 0 {
-					hit1++
-				}
-				if i < 5 {
-					hit5++
-				}
-				if i < 10 {
-					mrr += 1 / float64(i+1)
-				}
-				break
-			}
-		}
-		if len(ans.Citations) > 0 {
-			q := strings.ToLower(ans.Citations[0].Quote)
-			for _, g := range it.Answers {
-				if g != "" && strings.Contains(q, strings.ToLower(foldSpace(g))) {
-					inQuote++
-					break
-				}
-			}
-		}
-	}
-	r.HitAt1, r.HitAt5, r.MRRAt10 = ratio(hit1, r.Answerable), ratio(hit5, r.Answerable), mrr/float64(max(r.Answerable, 1))
-	r.AnswerInQuote1 = ratio(inQuote, r.Answerable)
-	r.RefusalPrec = ratio(refusedUnanswerable, refused)
-	r.RefusalRecall = ratio(refusedUnanswerable, r.Unanswerable)
-	r.LatencyP50ms, r.LatencyP95ms = percentileMS(lat, 50), percentileMS(lat, 95)
-	r.DroppedPerAns = float64(r.Dropped) / float64(max(answered, 1))
-	r.RepairedPerAns = float64(r.Repaired) / float64(max(answered, 1))
-	return r, nil
-}
-
-func foldSpace(s string) string { return strings.Join(strings.Fields(s), " ") }
-
-func ratio(n, d int) float64 {
-	if d == 0 {
-		return 0
-	}
-	return float64(n) / float64(d)
-}
-
-func percentileMS(d []time.Duration, p int) float64 {
-	if len(d) == 0 {
-		return 0
-	}
-	s := slices.Clone(d)
-	slices.Sort(s)
-	i := (len(s)*p+99)/100 - 1
-	i = min(max(i, 0), len(s)-1)
-	return float64(s[i].Microseconds()) / 1000
-}
-
-func writeEvalTable(w io.Writer, file string, reports []evalReport) {
-	fmt.Fprintf(w, "%s: %d questions (%d answerable, %d unanswerable)\n\n", file, reports[0].Questions, reports[0].Answerable, reports[0].Unanswerable)
-	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "mode\thit@1\thit@5\tMRR@10\tans-in-quote@1\trefusal P\trefusal R\trefused answerable\tp50 ms\tp95 ms\tdropped/ans\trepaired/ans\terrors\t")
-	dash := "–"
-	for _, r := range reports {
-		aq, rp, rr, ra, dr, rep := dash, dash, dash, dash, dash, dash
-		if r.answerModeStats {
-			aq = fmt.Sprintf("%.3f", r.AnswerInQuote1)
-			ra = fmt.Sprint(r.RefusedAnswer)
-			dr = fmt.Sprintf("%.2f", r.DroppedPerAns)
-			rep = fmt.Sprintf("%.2f", r.RepairedPerAns)
-			if r.Unanswerable > 0 {
-				rp, rr = fmt.Sprintf("%.3f", r.RefusalPrec), fmt.Sprintf("%.3f", r.RefusalRecall)
-			}
-		}
-		fmt.Fprintf(tw, "%s\t%.3f\t%.3f\t%.3f\t%s\t%s\t%s\t%s\t%.1f\t%.1f\t%s\t%s\t%d\t\n",
-			r.Mode, r.HitAt1, r.HitAt5, r.MRRAt10, aq, rp, rr, ra, r.LatencyP50ms, r.LatencyP95ms, dr, rep, r.Errors)
-	}
-	tw.Flush()
+	fmt.Fprintf(a.out, "Leave-one-set-out: each set measured with the vector weight and models fitted on the other sets.\n\n")
+	eval.WriteFoldTable(a.out, reps)
+	return nil
 }

@@ -91,11 +91,9 @@ func TestAskWithoutTheModel(t *testing.T) {
 // TestChatWithoutTheModel: piped chat, two lines, against each bad server:
 // exit 0, every answer the extractive one with its notice, no model text
 // on stdout. The second line is a follow-up the model is asked to rewrite
-// first: a rambling or gibberish model returns a rewrite that the engine
-// still trusts (issue 9, item 5, is the lead's), and the second answer is
-// then a refusal made without drafting (so without a notice) — tolerated
-// here until item 5 lands; any other second answer must be the extractive
-// one.
+// first: a rambling or gibberish model's rewrite loses the question, so the
+// engine searches the user's own words instead (issue 9, item 5) and the
+// second answer is the extractive one too.
 func TestChatWithoutTheModel(t *testing.T) {
 	const lines = "Which missile system is Tehran interested in buying?\nWhat does INSTEX stand for?\n"
 	work := t.TempDir()
@@ -109,15 +107,10 @@ func TestChatWithoutTheModel(t *testing.T) {
 			srv.Chat(m.reply)
 			r := verbatim(t, work, lines, badModelEnv(srv.URL), "chat")
 			notices := strings.Count(r.stderr, noticeLine(srv.URL, m.notice, m.ownLine))
-			first, _, _ := strings.Cut(extractive.stdout, "\n\nThe tool")
-			refusedByRewrite := m.ownLine && notices == 1 && r.stdout == first+"\n\nThe articles don't say. Nothing in them answers “What does INSTEX stand for?”\n\n"
-			if refusedByRewrite {
-				t.Logf("the model's rewrite of the follow-up was trusted and refused (issue 9, item 5)")
-			}
-			if r.code != 0 || (notices != 2 && !refusedByRewrite) {
+			if r.code != 0 || notices != 2 {
 				t.Errorf("exit %d, want 0 and the notice for each answer; stderr:\n%s", r.code, r.stderr)
 			}
-			if r.stdout != extractive.stdout && !refusedByRewrite {
+			if r.stdout != extractive.stdout {
 				t.Errorf("stdout is not the extractive answers alone:\n%s\nwant:\n%s", r.stdout, extractive.stdout)
 			}
 		})

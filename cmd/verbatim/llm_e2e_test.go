@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/verbatimbot/verbatim/eval"
 	"github.com/verbatimbot/verbatim/openaicompat/openaitest"
 )
 
@@ -182,14 +183,14 @@ func TestEvalLLMMode(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
-	var reps []evalReport
+	var reps []eval.Report
 	if err := json.Unmarshal([]byte(r.stdout), &reps); err != nil {
 		t.Fatalf("%v\n%s", err, r.stdout)
 	}
 	if len(reps) != 3 || reps[2].Mode != "llm" {
 		t.Fatalf("want retrieval, extractive and llm reports, got %+v", reps)
 	}
-	if llm := reps[2]; llm.HitAt1 != 1 || llm.Dropped != 1 || llm.DroppedPerAns != 1 || llm.AnswerInQuote1 != 1 {
+	if llm := reps[2]; llm.HitAt1 != 1 || llm.DroppedPer != 1 || llm.Fallbacks != 0 || llm.AnswerInQuote1 != 1 {
 		t.Errorf("llm report = %+v; want hit@1 1, one dropped quote", llm)
 	}
 }

@@ -52,36 +52,38 @@ func TestCued(t *testing.T) {
 		{"Who is the ambassador?", "the ambassador spoke.", false},
 	}
 	for _, tc := range tests {
-		q := analyzeQuestion(idf, tc.question, SupportOptions{}.withDefaults())
+		q := analyze(idf, tc.question, "")
 		if got := q.want.cued(tc.text, q); got != tc.want {
 			t.Errorf("cued(%q, %q) = %v, want %v", tc.question, tc.text, got, tc.want)
 		}
 	}
 }
 
-func TestSupport(t *testing.T) {
-	idf := fakeIDF{"instex": 4.5, "trade": 1.5, "iran": 0.3, "popul": 0, "defens": 2, "minist": 1.5}
-	delete(idf, "popul")
-	o := SupportOptions{}.withDefaults()
+func TestQueryEvidence(t *testing.T) {
+	idf := fakeIDF{"instex": 4.5, "trade": 1.5, "iran": 0.3, "defens": 2, "minist": 1.5, "franc": 3}
 	tests := []struct {
-		name, question, text string
-		refuse               bool
+		question     string
+		unknown      float64 // unknownShare, ±0.01
+		rarestKnown  float64
+		coverageText string
+		coverage     float64 // of coverageText, ±0.01
 	}{
-		{"all terms", "Who is Iran's Defense Minister?", "the Iranian Defense Minister, Amir Khatami, arrived", false},
-		{"rare anchor present, paraphrase missing", "What does INSTEX stand for?", "It was named INSTEX (Instrument in Support of Trade Exchanges).", false},
-		{"only a common term", "What is the population of Iran?", "Iran and Russia resume cooperation.", true},
-		{"rarest known term missing", "What does INSTEX say about trade with Iran?", "Trade with Iran grew.", true},
-		{"number wanted, none offered", "How many ministers met in Iran?", "The Iranian ministers met in Tehran.", true},
-		{"number wanted and offered", "How many ministers met in Iran?", "Three ministers met in Iran.", false},
+		{"Who is Iran's Defense Minister?", 0, 1, "the Iranian Defense Minister", 0.83},
+		{"What is the capital of France?", 0.62, 0.5, "France and Germany", 0.38},
+		{"What is the boiling point of water?", 1, 0, "West Point", 0.33},
+		{"What does INSTEX stand for?", 0.54, 0.5, "It was named INSTEX.", 0.46},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			q := analyzeQuestion(idf, tc.question, o)
-			s := q.support(termSet(termsOf(tc.text)), tc.text, o)
-			if got := s < o.MinSupport; got != tc.refuse {
-				t.Errorf("support %.3f (threshold %.2f): refuse %v, want %v", s, o.MinSupport, got, tc.refuse)
-			}
-		})
+		q := analyze(idf, tc.question, "")
+		if got := q.unknownShare(); math.Abs(got-tc.unknown) > 0.01 {
+			t.Errorf("%q: unknownShare %.3f, want %.2f (terms %v)", tc.question, got, tc.unknown, q.terms)
+		}
+		if got := q.rarestKnown(); got != tc.rarestKnown {
+			t.Errorf("%q: rarestKnown %.2f, want %.2f", tc.question, got, tc.rarestKnown)
+		}
+		if got := q.coverage(termSet(termsOf(tc.coverageText))); math.Abs(got-tc.coverage) > 0.01 {
+			t.Errorf("%q: coverage of %q %.3f, want %.2f", tc.question, tc.coverageText, got, tc.coverage)
+		}
 	}
 }
 

@@ -102,3 +102,45 @@ func isFollowUp(text string) bool {
 	// "Why?", "How so?": nothing of its own to search for.
 	return len(retrieval.Terms(text)) == 0
 }
+
+// acceptRewrite reports whether a model's standalone form of a follow-up
+// can be searched: it must keep at least half of the user's own content
+// terms, or — when the follow-up has none ("and when?") — at least one of
+// the conversation's topic terms (those of the last question as searched).
+// A gibberish rewrite keeps neither and is not trusted.
+func acceptRewrite(rewrite string, q Question) bool {
+	got := termSet(retrieval.Terms(rewrite))
+	if len(got) == 0 {
+		return false
+	}
+	own := uniqueTerms(q.Text)
+	if len(own) > 0 {
+		kept := 0
+		for _, t := range own {
+			if got[t] {
+				kept++
+			}
+		}
+		return 2*kept >= len(own)
+	}
+	if len(q.History) == 0 {
+		return true
+	}
+	last := q.History[len(q.History)-1]
+	for _, t := range retrieval.Terms(cmpOr(last.Standalone, last.Question)) {
+		if got[t] {
+			return true
+		}
+	}
+	return false
+}
+
+func uniqueTerms(text string) []string {
+	var out []string
+	for _, t := range retrieval.Terms(text) {
+		if !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+	}
+	return out
+}

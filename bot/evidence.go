@@ -1,0 +1,439 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/verbatimbot/verbatim/retrieval"
+)
+
+// Sentence BM25 parameters: the same as the passage index's.
+const (
+	sentK1 = 1.2
+	sentB  = 0.75
+)
+
+// SentenceFeatureNames are the features the sentence model ranks a
+// candidate sentence by, in the order of Candidate.Features:
+//
+//   - bm25: the sentence's BM25 score for the question (corpus IDF,
+//     sentence-length normalisation) divided by the most any sentence could
+//     score, so it lies in [0, 1) whatever the corpus;
+//   - coverage: the IDF-weighted share of the question's terms the sentence
+//     holds; paragraph: the same for its paragraph with the article title;
+//     neighbour: the best of the sentences before and after it;
+//   - passage: its passage's retrieval score over the best passage's;
+//     rank: 1/(1+rank) of its passage;
+//   - lead: it opens its paragraph; first_paragraph: it is in paragraph 1;
+//   - cue: it holds the kind of answer asked for (a number for "how many",
+//     a date for "when", a name for "who"; always 1 otherwise);
+//   - short: it has fewer than five words (captions, headings);
+//   - length: log(1+words), long sentences say more but dilute;
+//   - terminated: it ends as a sentence does (. ! ? …, maybe inside
+//     quotes or brackets); captions, headings and credits do not;
+//   - synonyms: coverage crediting a question term the sentence has only
+//     as a WordNet synonym ("exercises" for "drills").
+var SentenceFeatureNames = []string{"bm25", "coverage", "paragraph", "neighbour", "passage", "rank", "lead", "first_paragraph", "cue", "short", "length", "terminated", "synonyms"}
+
+// RefusalFeatureNames are the features the refusal model decides by, in the
+// order of Evidence.Features:
+//
+//   - best_sentence, best_paragraph: the coverage of the question by the
+//     best-ranked sentence and by its paragraph;
+//   - bm25: the best passage's BM25 score divided by the question's IDF
+//     mass (terms the corpus lacks counted at the highest IDF);
+//   - unknown: the IDF-weighted share of the question the corpus has never
+//     seen; rarest_known: the share of its two rarest terms the corpus has;
+//   - cue_missing: it asks for a number or a date and the best sentence
+//     offers none;
+//   - ranker: the sentence model's log-odds for the best sentence;
+//   - one_term: the question has a single content term (coverage is then
+//     all or nothing);
+//   - vector: the best passage's vector similarity to the question;
+//   - pairs: the IDF-weighted share of the question's pairs of terms that
+//     occur together in the best sentence (an answer holds them together;
+//     an off-topic match holds one here, one there);
+//   - top_in_paragraph: the share of the question's two heaviest terms in
+//     the best sentence's paragraph;
+//   - known_sentence, known_pairs: best_sentence and pairs over the terms
+//     the corpus knows (a paraphrase's new words are then not held against
+//     it; unknown says how much of the question they are);
+//   - matched: how many of the question's terms the best sentence holds,
+//     up to four, over four;
+//   - syn_sentence: best_sentence crediting synonyms; unknown_nosyn: the
+//     share of the question the corpus lacks even as a synonym.
+var RefusalFeatureNames = []string{"best_sentence", "best_paragraph", "bm25", "unknown", "rarest_known", "cue_missing", "ranker", "one_term", "vector", "pairs", "top_in_paragraph", "known_sentence", "known_pairs", "matched", "syn_sentence", "unknown_nosyn"}
+
+// Candidate is a sentence of a retrieved paragraph that might answer the
+// question.
+type Candidate struct {
+	ArticleID string
+	Paragraph int
+	// Index is the sentence's position in its paragraph (0: first).
+	Index int
+	Text  string
+	// Features are the SentenceFeatureNames values.
+	Features []float64
+	// Score is the sentence model's log-odds.
+	Score float64
+
+	coverage float64
+	terms    map[string]bool // the sentence's
+	para     map[string]bool // its paragraph's and article title's (shared)
+	seq      int             // gathering order: breaks score ties
+}
+
+// Evidence is everything the extractive answerer and the refusal model
+// know about a question: its candidate sentences, best first, and the
+// refusal features.
+type Evidence struct {
+	Candidates []Candidate
+	// Features are the RefusalFeatureNames values.
+	Features []float64
+	// Support is the refusal model's probability that the articles answer.
+	Support float64
+	// DecisiveMissing is set when the question's heaviest term is an
+	// English word nowhere in the corpus, not even as a synonym, and the
+	// best sentence holds fewer than two of its terms: "What is the capital
+	// of France?" over an article that mentions France but no capital.
+	// Such a question is refused whatever Support says.
+	DecisiveMissing bool
+	// CueMissing is set when the question asks for a quantity ("how many",
+	// "how much", "what is the price") and none of the sentences an answer
+	// could quote offers one: no quote could answer it ("How much did Iran
+	// pay for the S-400?" over an article that names the S-400 but no
+	// price). A "when" answer may be an event rather than a date, so a
+	// missing date is left to the refusal model (feature cue_missing).
+	CueMissing bool
+
+	q       query
+	src     TextSource
+	lexical float64 // the best passage's BM25 over the question's IDF mass
+	vector  float64 // the best passage's vector similarity
+}
+
+// gather scores every sentence of the paragraphs of the first passages hits
+// and computes the refusal features.
+func gather(ctx context.Context, src TextSource, models *Models, q query, hits []retrieval.Hit, passages int) (Evidence, error) {
+	if len(hits) > passages {
+		hits = hits[:passages]
+	}
+	ev := Evidence{q: q, src: src}
+	type para struct {
+		ref   paraRef
+		rank  int
+		score float64 // passage score / best
+		title string
+		text  string
+		spans []Span
+		terms [][]string
+	}
+	var paras []para
+	seen := map[paraRef]bool{}
+	top := 0.0
+	if len(hits) > 0 {
+		top = hits[0].Score
+	}
+	totalLen, nSent := 0, 0
+	for rank, h := range hits {
+		if err := ctx.Err(); err != nil {
+			return ev, fmt.Errorf("gather evidence: %w", err)
+		}
+		art, ok := src.Article(h.ArticleID)
+		if !ok {
+			continue
+		}
+		for p := h.First; p <= h.Last; p++ {
+			ref := paraRef{h.ArticleID, p}
+			text, ok := art.Paragraph(p)
+			if !ok || seen[ref] {
+				continue
+			}
+			seen[ref] = true
+			pa := para{ref: ref, rank: rank, title: art.Title, text: text, spans: SplitSentences(text)}
+			if top > 0 {
+				pa.score = h.Score / top
+			}
+			for _, s := range pa.spans {
+				ts := retrieval.Terms(s.Of(text))
+				pa.terms = append(pa.terms, ts)
+				totalLen += len(ts)
+				nSent++
+			}
+			paras = append(paras, pa)
+		}
+	}
+	avgLen := max(1, float64(totalLen)/float64(max(nSent, 1)))
+	idfMass := 0.0
+	for _, w := range q.weights {
+		idfMass += w * (sentK1 + 1)
+	}
+	for _, pa := range paras {
+		paraSet := termSet(retrieval.Terms(pa.title))
+		sets := make([]map[string]bool, len(pa.spans))
+		for i, ts := range pa.terms {
+			sets[i] = termSet(ts)
+			for _, t := range ts {
+				paraSet[t] = true
+			}
+		}
+		paraCov := q.coverage(paraSet)
+		covs := make([]float64, len(sets))
+		for i, s := range sets {
+			covs[i] = q.coverage(s)
+		}
+		for i, s := range pa.spans {
+			text := s.Of(pa.text)
+			neigh := 0.0
+			if i > 0 {
+				neigh = covs[i-1]
+			}
+			if i+1 < len(covs) {
+				neigh = max(neigh, covs[i+1])
+			}
+			words := countWords(text)
+			f := []float64{
+				sentenceBM25(q, pa.terms[i], avgLen) / max(idfMass, 1e-9),
+				covs[i],
+				paraCov,
+				neigh,
+				pa.score,
+				1 / float64(1+pa.rank),
+				b2f(i == 0),
+				b2f(pa.ref.paragraph == 1),
+				b2f(q.want.cued(text, q)),
+				b2f(words < 5),
+				math.Log1p(float64(words)),
+				b2f(terminated(text)),
+				q.synCoverage(sets[i]),
+			}
+			c := Candidate{ArticleID: pa.ref.article, Paragraph: pa.ref.paragraph, Index: i, Text: text,
+				Features: f, coverage: covs[i], terms: sets[i], para: paraSet, seq: len(ev.Candidates)}
+			c.Score = models.Sentence.Logit(f)
+			ev.Candidates = append(ev.Candidates, c)
+		}
+	}
+	for _, h := range hits {
+		if h.LexicalScore > 0 {
+			ev.lexical = max(ev.lexical, h.LexicalScore/max(q.rawMass*(sentK1+1), 1e-9))
+		}
+		ev.vector = max(ev.vector, h.VectorScore)
+	}
+	ev.rank(models)
+	return ev, nil
+}
+
+// Rescore ranks the candidates with m's sentence model and recomputes the
+// refusal features and support with m's refusal model: what fitting a
+// model needs to try it without gathering the evidence again.
+func (ev *Evidence) Rescore(m *Models) {
+	for i := range ev.Candidates {
+		ev.Candidates[i].Score = m.Sentence.Logit(ev.Candidates[i].Features)
+	}
+	ev.rank(m)
+}
+
+func (ev *Evidence) rank(m *Models) {
+	slices.SortStableFunc(ev.Candidates, func(a, b Candidate) int {
+		switch {
+		case a.Score > b.Score:
+			return -1
+		case a.Score < b.Score:
+			return 1
+		}
+		return a.seq - b.seq
+	})
+	ev.Features = refusalFeatures(ev)
+	ev.Support = m.Refusal.Prob(ev.Features)
+	ev.DecisiveMissing = ev.decisiveMissing()
+	ev.CueMissing = ev.cueMissing()
+}
+
+// cueMissing looks for the wanted number or date in the sentences an
+// answer could quote: the best one, its neighbours, and those the sentence
+// model rates nearly as high (see Extractive.quote).
+func (ev *Evidence) cueMissing() bool {
+	if ev.q.want != numberAnswer || len(ev.Candidates) == 0 {
+		return false
+	}
+	best := ev.Candidates[0]
+	floor := defaultKeep * sigmoid(best.Score)
+	for _, c := range ev.Candidates {
+		near := c.ArticleID == best.ArticleID && c.Paragraph == best.Paragraph && (c.Index == best.Index-1 || c.Index == best.Index+1)
+		if (near || sigmoid(c.Score) >= floor) && c.Features[8] == 1 {
+			return false
+		}
+	}
+	return true
+}
+
+// Supported reports whether the evidence supports an answer under m: a
+// candidate sentence, no decisive term and no wanted number or date
+// missing, and Support at or above the refusal model's threshold.
+func (ev *Evidence) Supported(m *Models) bool {
+	return len(ev.Candidates) > 0 && !ev.DecisiveMissing && !ev.CueMissing && ev.Support >= m.Refusal.Threshold
+}
+
+func (ev *Evidence) decisiveMissing() bool {
+	q := ev.q
+	idx := q.byWeight()
+	if len(idx) == 0 {
+		return false
+	}
+	top := idx[0]
+	// Only an English word the corpus never uses decides: a name, an
+	// abbreviation or a misspelling may be the corpus's own spelt another way.
+	if q.known[top] || len(q.syns[top]) > 0 || !isWord(q.terms[top]) {
+		return false
+	}
+	if len(ev.Candidates) == 0 {
+		return true
+	}
+	best := ev.Candidates[0]
+	for t := range best.terms {
+		if similarSpelling(q.terms[top], t) {
+			return false // a misspelling or a compound: "jagger bomb", "sado masochism"
+		}
+	}
+	var matched []string
+	for _, t := range q.terms {
+		if best.terms[t] {
+			matched = append(matched, t)
+		}
+	}
+	switch len(matched) {
+	case 0:
+		return true
+	case 1:
+		// One word in common decides nothing when the article is about
+		// it ("Where do flamingos live?" of an article on a lagoon's
+		// flamingos); it is incidental when few of the article's
+		// paragraphs have it (France in an article on Iran and Russia).
+		return !ev.prominent(best.ArticleID, matched[0])
+	}
+	return false
+}
+
+// minProminence is the share of an article's paragraphs a term must be in
+// for the article to be about it.
+const minProminence = 0.25
+
+// prominent reports whether term is in at least minProminence of the
+// article's paragraphs (its title counting as one).
+func (ev *Evidence) prominent(articleID, term string) bool {
+	art, ok := ev.src.Article(articleID)
+	if !ok || len(art.Paragraphs) == 0 {
+		return false
+	}
+	n := 0
+	if slices.Contains(retrieval.Terms(art.Title), term) {
+		n++
+	}
+	for _, p := range art.Paragraphs {
+		if slices.Contains(retrieval.Terms(p), term) {
+			n++
+		}
+	}
+	return float64(n) >= minProminence*float64(len(art.Paragraphs)+1)
+}
+
+// similarSpelling reports whether two terms are likely one word spelt two
+// ways: one holds the other (at least four letters), or at least half of
+// the shorter one's letter trigrams are in the longer one.
+func similarSpelling(a, b string) bool {
+	if len(a) > len(b) {
+		a, b = b, a
+	}
+	if len(a) < 4 {
+		return false
+	}
+	if strings.Contains(b, a) {
+		return true
+	}
+	grams, shared := 0, 0
+	for i := 0; i+3 <= len(a); i++ {
+		grams++
+		if strings.Contains(b, a[i:i+3]) {
+			shared++
+		}
+	}
+	return grams > 0 && 2*shared >= grams
+}
+
+func refusalFeatures(ev *Evidence) []float64 {
+	q := ev.q
+	f := make([]float64, len(RefusalFeatureNames))
+	f[2] = ev.lexical
+	f[3] = q.unknownShare()
+	f[4] = q.rarestKnown()
+	f[7] = b2f(len(q.terms) == 1)
+	f[8] = ev.vector
+	f[15] = q.unknownNoSynonym()
+	if len(ev.Candidates) > 0 {
+		best := ev.Candidates[0]
+		f[0] = best.coverage
+		f[1] = best.Features[2]
+		f[5] = b2f(q.want != entityAnswer && best.Features[8] == 0)
+		f[6] = best.Score
+		f[9] = q.pairCoverage(best.terms)
+		f[10] = q.topCoverage(best.para, 2)
+		k := q.knownOnly()
+		f[11] = k.coverage(best.terms)
+		f[12] = k.pairCoverage(best.terms)
+		matched := 0
+		for _, t := range q.terms {
+			if best.terms[t] {
+				matched++
+			}
+		}
+		f[13] = float64(min(matched, 4)) / 4
+		f[14] = best.Features[12]
+	} else {
+		f[5] = b2f(q.want == numberAnswer || q.want == timeAnswer)
+		f[6] = -10
+	}
+	return f
+}
+
+// sentenceBM25 scores a sentence's terms for q.
+func sentenceBM25(q query, terms []string, avgLen float64) float64 {
+	if len(terms) == 0 {
+		return 0
+	}
+	tf := map[string]int{}
+	for _, t := range terms {
+		tf[t]++
+	}
+	norm := sentK1 * (1 - sentB + sentB*float64(len(terms))/avgLen)
+	var s float64
+	for i, t := range q.terms {
+		if n := tf[t]; n > 0 {
+			s += q.weights[i] * float64(n) * (sentK1 + 1) / (float64(n) + norm)
+		}
+	}
+	return s
+}
+
+// terminated reports whether s ends with sentence punctuation, possibly
+// followed by closing quotes or brackets.
+func terminated(s string) bool {
+	s = strings.TrimRightFunc(s, func(r rune) bool { return isCloser(r) || unicode.IsSpace(r) })
+	r, _ := utf8.DecodeLastRuneInString(s)
+	return isTerminator(r)
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func countWords(s string) int {
+	return len(strings.FieldsFunc(s, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }))
+}

@@ -1,0 +1,145 @@
+package bot
+
+import (
+	"regexp"
+	"strings"
+	"unicode"
+)
+
+// intent is what a message asks of the bot, before any retrieval.
+type intent int
+
+const (
+	// askIntent: a question for the articles.
+	askIntent intent = iota
+	// smallTalkIntent: a greeting, thanks, "who are you", "help": answered
+	// with a short note on what the bot does and how to ask.
+	smallTalkIntent
+	// overviewIntent: "what is this article about?", "summarize …":
+	// answered with the lead and the most central sentences of an article.
+	overviewIntent
+)
+
+// greetings are openers that may precede a real question ("hi, who is
+// …?") and, alone, are small talk; longer ones first, so "hello there" is
+// taken off whole.
+var greetings = []string{"hi there", "hello there", "hey there", "good morning", "good afternoon", "good evening",
+	"good day", "dear bot", "greetings", "hello", "howdy", "heya", "hiya", "okay", "hey", "hi", "yo", "ok"}
+
+// smallTalk is what a whole message is, when it is small talk (after
+// greetings are taken off).
+var smallTalk = []string{"thanks", "thank you", "thank you very much", "thanks a lot", "many thanks", "thx", "ty",
+	"cheers", "great", "cool", "nice", "awesome", "perfect", "got it", "bye", "goodbye", "see you", "good night",
+	"who are you", "what are you", "what is your name", "what's your name", "whats your name",
+	"what can you do", "what do you do", "what can i ask", "what can i ask you", "what should i ask",
+	"how do i use this", "how do i use you", "how does this work", "how do you work", "help", "help me",
+	"can you help", "can you help me", "how are you", "how are you doing", "are you a bot", "are you there",
+	"what is this", "what's this", "commands", "usage", "start", "test"}
+
+// overviewPhrases ask what an article is about as a whole. A phrase with a
+// trailing space takes a topic after it ("summarize the sanctions part").
+var overviewPhrases = regexp.MustCompile(`^(?:` +
+	// Whole questions about the article: nothing may follow.
+	`(?:(?:what|whats|what's) (?:is|are) (?:this|the|these|that|those) (?:article|articles|text|document|documents|piece|story|corpus|source|sources) (?:about|on)|` +
+	`(?:what|whats|what's) (?:is|are) (?:it|they) (?:about|on)|` +
+	`what (?:does|do) (?:this|the|these) (?:article|articles|text|document|documents|piece|story) (?:say|cover|discuss|talk about)|` +
+	`(?:what are|tell me) the (?:main|key) (?:points|ideas|takeaways|facts)(?: of (?:the|this) (?:article|text|piece|story))?|` +
+	`(?:what is|whats|what's) the (?:main idea|gist|point|summary|topic)(?: of (?:the|this) (?:article|text|piece|story))?)(?: please)?$|` +
+	// Requests for a summary, which may name a topic after them.
+	`(?:can you |could you |please )?(?:summari[sz]e|sum up|give (?:me )?(?:a |an )?(?:summary|overview|recap|gist)(?: of)?|overview(?: of)?|summary(?: of)?|tl;?dr(?: of)?|recap(?: of)?)\b` +
+	`)`)
+
+// articleWords are the words that may stand for "the article" after a
+// summary phrase ("summarize the article" names no topic).
+var articleWords = map[string]bool{"the": true, "this": true, "that": true, "these": true, "article": true,
+	"articles": true, "text": true, "document": true, "piece": true, "story": true, "it": true, "please": true,
+	"for": true, "me": true, "us": true, "corpus": true, "all": true, "of": true, "everything": true}
+
+// intentOf classifies a message. For an ask, rest is the message with a
+// leading greeting removed; for an overview, rest is the topic named after
+// the summary phrase ("" when none: "summarize the article").
+func intentOf(text string) (it intent, rest string) {
+	norm := normalizeMessage(text)
+	if norm == "" {
+		return smallTalkIntent, ""
+	}
+	body := norm
+	for changed := true; changed; {
+		changed = false
+		for _, g := range greetings {
+			if body == g {
+				return smallTalkIntent, ""
+			}
+			if strings.HasPrefix(body, g+" ") {
+				body = strings.TrimSpace(body[len(g):])
+				changed = true
+			}
+		}
+	}
+	for _, s := range smallTalk {
+		if body == s || body == s+" please" || strings.HasPrefix(body, s+" bot") {
+			return smallTalkIntent, ""
+		}
+	}
+	if m := overviewPhrases.FindString(body); m != "" {
+		topic := strings.Fields(strings.TrimSpace(body[len(m):]))
+		for len(topic) > 0 && articleWords[topic[0]] {
+			topic = topic[1:]
+		}
+		for len(topic) > 0 && articleWords[topic[len(topic)-1]] {
+			topic = topic[:len(topic)-1]
+		}
+		return overviewIntent, strings.Join(topic, " ")
+	}
+	if body != norm {
+		// "Hi, who is Iran's ambassador?": the question after the greeting.
+		return askIntent, stripGreeting(text)
+	}
+	return askIntent, text
+}
+
+// normalizeMessage lower-cases a message and keeps only letters, digits,
+// apostrophes and single spaces, so "Hi!!" and "hi" compare equal.
+func normalizeMessage(text string) string {
+	var b strings.Builder
+	space := false
+	for _, r := range strings.ToLower(text) {
+		if r == '’' {
+			r = '\''
+		}
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '\'' && r != ';' {
+			space = true
+			continue
+		}
+		if space && b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		space = false
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// stripGreeting removes a leading greeting word and the punctuation after
+// it from text, keeping the rest as typed.
+func stripGreeting(text string) string {
+	t := strings.TrimSpace(text)
+	for changed := true; changed; {
+		changed = false
+		lower := strings.ToLower(t)
+		for _, g := range greetings {
+			if strings.HasPrefix(lower, g) && len(t) > len(g) {
+				next := rune(t[len(g)])
+				if unicode.IsLetter(next) || unicode.IsDigit(next) {
+					continue
+				}
+				t = strings.TrimLeftFunc(t[len(g):], func(r rune) bool {
+					return unicode.IsSpace(r) || unicode.IsPunct(r)
+				})
+				changed = true
+				break
+			}
+		}
+	}
+	return t
+}

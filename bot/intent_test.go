@@ -1,0 +1,170 @@
+package bot
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/verbatimbot/verbatim/corpus"
+)
+
+func TestIntentOf(t *testing.T) {
+	tests := []struct {
+		text string
+		want intent
+		rest string
+	}{
+		{"hi", smallTalkIntent, ""},
+		{"Hello!!", smallTalkIntent, ""},
+		{"thanks", smallTalkIntent, ""},
+		{"Thank you very much.", smallTalkIntent, ""},
+		{"who are you?", smallTalkIntent, ""},
+		{"help", smallTalkIntent, ""},
+		{"  ", smallTalkIntent, ""},
+		{"What is this article about?", overviewIntent, ""},
+		{"summarize the article", overviewIntent, ""},
+		{"Can you summarise it please?", overviewIntent, ""},
+		{"tl;dr", overviewIntent, ""},
+		{"Summarize the sanctions part", overviewIntent, "sanctions part"},
+		{"give me a summary of the article about INSTEX", overviewIntent, "about instex"},
+		{"What are the main points?", overviewIntent, ""},
+		{"Hi, who is the Iranian ambassador?", askIntent, "who is the Iranian ambassador?"},
+		{"hello there what does INSTEX stand for", askIntent, "what does INSTEX stand for"},
+		{"What is the capital of France?", askIntent, "What is the capital of France?"},
+		{"Who helped Iran?", askIntent, "Who helped Iran?"},
+		{"Hiroshima", askIntent, "Hiroshima"},
+		{"What is the summary judgment rule?", askIntent, "What is the summary judgment rule?"},
+	}
+	for _, tt := range tests {
+		got, rest := intentOf(tt.text)
+		if got != tt.want || rest != tt.rest {
+			t.Errorf("intentOf(%q) = %d, %q; want %d, %q", tt.text, got, rest, tt.want, tt.rest)
+		}
+	}
+}
+
+func TestEngineSmallTalk(t *testing.T) {
+	e := NewEngine(bundledIndex(t), EngineOptions{})
+	for _, q := range []string{"hi", "Hello!", "thanks", "who are you?"} {
+		ans, err := e.Answer(t.Context(), Question{Text: q})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ans.Refused || ans.Mode != ModeHelp || len(ans.Citations) != 0 ||
+			!strings.Contains(ans.Text, "Iran and Russia on their way to new level of partnership") || !strings.Contains(ans.Text, "word for word") {
+			t.Errorf("%q: %+v, want the short help naming the article", q, ans)
+		}
+	}
+}
+
+func TestEngineOverview(t *testing.T) {
+	ix := bundledIndex(t)
+	e := NewEngine(ix, EngineOptions{})
+	for _, q := range []string{"What is this article about?", "summarize the article", "Give me a summary"} {
+		ans, err := e.Answer(t.Context(), Question{Text: q})
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkCitations(t, ix, ans)
+		paras := map[int]bool{}
+		for _, c := range ans.Citations {
+			paras[c.Paragraph] = true
+		}
+		if ans.Refused || len(paras) < 2 || !paras[1] {
+			t.Errorf("%q: refused=%v paragraphs %v, want at least two including ¶1", q, ans.Refused, paras)
+		}
+		for _, c := range ans.Citations {
+			if n := countWords(c.Quote); n < minOverviewWords || n > maxOverviewWords {
+				t.Errorf("%q quotes %q (%d words)", q, c.Quote, n)
+			}
+		}
+	}
+}
+
+func TestOverviewOfManyArticles(t *testing.T) {
+	arts := []corpus.Article{
+		{ID: "tides", Title: "Tides", Paragraphs: []string{"Tides are the rise and fall of sea levels caused by the Moon and the Sun.", "Spring tides happen when the Sun and Moon are aligned with the Earth."}},
+		{ID: "bees", Title: "Bees", Paragraphs: []string{"Bees are flying insects closely related to wasps and ants, known for pollination.", "Honey bees store honey in hives made of wax they produce themselves."}},
+	}
+	ix := openIndex(t, arts)
+	e := NewEngine(ix, EngineOptions{})
+	ans, err := e.Answer(t.Context(), Question{Text: "summarize the article about bees"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ans.Refused || len(ans.Citations) == 0 || ans.Citations[0].Article.ID != "bees" {
+		t.Errorf("summary of bees: %+v", ans)
+	}
+	ans, err = e.Answer(t.Context(), Question{Text: "What are these articles about?"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]bool{}
+	for _, c := range ans.Citations {
+		ids[c.Article.ID] = true
+	}
+	if ans.Refused || !ids["bees"] || !ids["tides"] || !strings.Contains(ans.Text, "2 articles") {
+		t.Errorf("overview of a two-article corpus: %+v", ans)
+	}
+}
+
+// TestEngineRefusesOffTopic: questions whose decisive word the article
+// lacks are refused, though another word of theirs is in it.
+func TestEngineRefusesOffTopic(t *testing.T) {
+	e := NewEngine(bundledIndex(t), EngineOptions{})
+	for _, q := range []string{"What is the capital of France?", "What is the boiling point of water?", "How much did Iran pay for the S-400 systems?", "Who won the 2018 FIFA World Cup?"} {
+		ans, err := e.Answer(t.Context(), Question{Text: q})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ans.Refused {
+			t.Errorf("%q answered: %s", q, ans.Text)
+		}
+	}
+}
+
+// TestEngineFoldsQuestions: a question typed in fullwidth characters, with
+// curly quotes or accents, answers as its plain form does.
+func TestEngineFoldsQuestions(t *testing.T) {
+	e := NewEngine(bundledIndex(t), EngineOptions{})
+	for plain, folded := range map[string]string{
+		"What does INSTEX stand for?":            "What does ＩＮＳＴＥＸ stand for?",
+		"Who is Iran's Defense Minister?":        "Who is Iran’s Défense Minister?",
+		"When was Iran disconnected from SWIFT?": "Ｗｈｅｎ ｗａｓ Ｉｒａｎ ｄｉｓｃｏｎｎｅｃｔｅｄ ｆｒｏｍ ＳＷＩＦＴ？",
+	} {
+		a, err := e.Answer(t.Context(), Question{Text: plain})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := e.Answer(t.Context(), Question{Text: folded})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Refused || b.Refused || len(b.Citations) == 0 || a.Citations[0].Paragraph != b.Citations[0].Paragraph {
+			t.Errorf("%q and %q answer differently: %+v / %+v", plain, folded, a.Citations, b.Citations)
+		}
+	}
+}
+
+// TestLongSentenceQuotedInPart: a paragraph with no sentence break is
+// never quoted whole; the quote is the stretch that holds the question.
+func TestLongSentenceQuotedInPart(t *testing.T) {
+	filler := strings.Repeat("the committee discussed several unrelated matters at length and ", 200)
+	art := corpus.Article{ID: "long", Title: "Minutes", Paragraphs: []string{
+		filler + "the treasurer reported that the lighthouse fund reached nine thousand crowns " + filler + "and the meeting closed.",
+		"A short second paragraph about the harbour.",
+	}}
+	ix := openIndex(t, []corpus.Article{art})
+	e := NewEngine(ix, EngineOptions{})
+	ans, err := e.Answer(t.Context(), Question{Text: "How much did the lighthouse fund reach?"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkCitations(t, ix, ans)
+	if ans.Refused || len(ans.Citations) == 0 {
+		t.Fatalf("refused: %+v", ans)
+	}
+	q := ans.Citations[0].Quote
+	if len([]rune(q)) > maxQuoteRunes || !strings.Contains(q, "lighthouse fund reached nine thousand crowns") {
+		t.Errorf("quote (%d runes) %q", len([]rune(q)), q)
+	}
+}

@@ -1,0 +1,94 @@
+package bot
+
+import (
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"sync"
+)
+
+// Model is a logistic model over named features: P = σ(bias + Σ wᵢ·zᵢ),
+// zᵢ = (xᵢ − Meanᵢ)/Scaleᵢ. Two are used: one ranks candidate sentences for
+// quoting, the other decides whether the articles support an answer at all.
+// Both are fitted by the eval package on question sets under the
+// leave-one-set-out protocol and committed in models.json with the report
+// of their fit (see `go test ./eval -run TestFitModels -update`).
+type Model struct {
+	Features []string  `json:"features"`
+	Mean     []float64 `json:"mean"`
+	Scale    []float64 `json:"scale"`
+	Weights  []float64 `json:"weights"`
+	Bias     float64   `json:"bias"`
+	// Threshold is the probability below which the refusal model refuses
+	// (unused by the sentence model).
+	Threshold float64 `json:"threshold,omitempty"`
+	// FittedOn names the question sets the model was fitted on.
+	FittedOn []string `json:"fitted_on,omitempty"`
+}
+
+// Logit is the model's log-odds for x, whose features are in Features
+// order.
+func (m *Model) Logit(x []float64) float64 {
+	z := m.Bias
+	for i, w := range m.Weights {
+		z += w * (x[i] - m.Mean[i]) / m.Scale[i]
+	}
+	return z
+}
+
+// Prob is σ(Logit(x)).
+func (m *Model) Prob(x []float64) float64 { return 1 / (1 + math.Exp(-m.Logit(x))) }
+
+// check reports whether m fits the feature names it is used with.
+func (m *Model) check(names []string) error {
+	if !slices.Equal(m.Features, names) {
+		return fmt.Errorf("model features %v, want %v", m.Features, names)
+	}
+	if len(m.Mean) != len(names) || len(m.Scale) != len(names) || len(m.Weights) != len(names) {
+		return errors.New("model: mean, scale and weights must have one value per feature")
+	}
+	for i, s := range m.Scale {
+		if s <= 0 || math.IsNaN(s) || math.IsNaN(m.Mean[i]) || math.IsNaN(m.Weights[i]) {
+			return fmt.Errorf("model: bad scale, mean or weight for %s", names[i])
+		}
+	}
+	return nil
+}
+
+// Models is the fitted pair the engine uses.
+type Models struct {
+	Sentence Model `json:"sentence"`
+	Refusal  Model `json:"refusal"`
+}
+
+// Check reports whether both models fit this build's features.
+func (m *Models) Check() error {
+	if err := m.Sentence.check(SentenceFeatureNames); err != nil {
+		return fmt.Errorf("sentence %w", err)
+	}
+	if err := m.Refusal.check(RefusalFeatureNames); err != nil {
+		return fmt.Errorf("refusal %w", err)
+	}
+	if t := m.Refusal.Threshold; t <= 0 || t >= 1 {
+		return fmt.Errorf("refusal model: threshold %v outside (0, 1)", t)
+	}
+	return nil
+}
+
+//go:embed models.json
+var modelsJSON []byte
+
+// DefaultModels returns the committed models (models.json), parsed once.
+var DefaultModels = sync.OnceValue(func() *Models {
+	var m Models
+	if err := json.Unmarshal(modelsJSON, &m); err != nil {
+		panic("bot: models.json: " + err.Error())
+	}
+	if err := m.Check(); err != nil {
+		panic("bot: models.json: " + err.Error())
+	}
+	return &m
+})

@@ -1,0 +1,441 @@
+package bot
+
+import (
+	"math"
+	"slices"
+	"strings"
+	"unicode"
+
+	"github.com/verbatimbot/verbatim/retrieval"
+)
+
+// IDFer gives the inverse document frequency of an analysed term; unknown
+// terms get the highest value (as retrieval.Index.IDF does).
+type IDFer interface {
+	IDF(term string) float64
+}
+
+// unknownProbe is a term retrieval.Terms never produces, so its IDF is the
+// value the index gives unknown terms.
+const unknownProbe = "\x00unknown"
+
+// contextWeight scales the weight of terms a follow-up's standalone form
+// took from the conversation: they steer retrieval, but the user's own words
+// decide whether the articles answer.
+const contextWeight = 0.35
+
+// query is an analysed question: its unique content terms (retrieval.Terms,
+// so Unicode-folded and stemmed as the corpus is), each weighted by its IDF.
+// A term the corpus has never seen weighs the highest IDF there is: it is
+// the most specific word of the question, and its absence is evidence.
+type query struct {
+	terms   []string   // unique content terms, in question order
+	weights []float64  // per term: IDF (context terms scaled by contextWeight)
+	known   []bool     // per term: the corpus has it
+	syns    [][]string // per term: its synonyms the corpus has
+	total   float64    // sum of weights
+	rawMass float64    // sum of the terms' BM25 IDFs (unsmoothed), for scaling BM25 scores
+	maxIDF  float64    // the IDF of an unknown term
+	rarest  int        // index of the highest-IDF known own term, -1 if none
+	want    answerType
+}
+
+// frameWeight scales the weight of a question's frame words: the noun
+// that names the kind of answer wanted right after "what"/"which" ("what
+// year", "which city", "what is the name of"). An answer rarely repeats it
+// ("in 2001", "from Ankara"), so it is no evidence either way.
+const frameWeight = 0.2
+
+// frameNouns are the nouns that, after a wh-word, say what kind of answer
+// is wanted.
+var frameNouns = set("year", "years", "date", "day", "month", "time", "name", "names", "city", "cities",
+	"country", "countries", "nation", "nations", "place", "places", "kind", "type", "sort", "number",
+	"amount", "percentage", "percent", "person", "people", "reason", "way", "term", "word", "period", "decade", "century")
+
+// frameTerms returns the analysed terms of text's frame words.
+func frameTerms(text string) map[string]bool {
+	words := strings.FieldsFunc(strings.ToLower(text), func(r rune) bool { return !unicode.IsLetter(r) && r != '\'' })
+	out := map[string]bool{}
+	for i, w := range words {
+		if !frameNouns[w] {
+			continue
+		}
+		// "what year", "which city", "what kind", "whose name"; "what is
+		// the name of", "what was the date of".
+		prev := func(k int) string {
+			if i-k >= 0 {
+				return words[i-k]
+			}
+			return ""
+		}
+		wh := map[string]bool{"what": true, "which": true, "whose": true}
+		if wh[prev(1)] || (prev(1) == "the" && (prev(2) == "is" || prev(2) == "was" || prev(2) == "are" || prev(2) == "were") && wh[prev(3)]) ||
+			(prev(1) == "many" && prev(2) == "how") {
+			for _, t := range retrieval.Terms(w) {
+				out[t] = true
+			}
+		}
+	}
+	return out
+}
+
+// smoothDocs is how many documents that hold none of a question's terms
+// smoothIDF adds to the corpus, so that a term's weight means about the
+// same in a corpus of one article as in one of thousands: in a single
+// article its topic words ("Iran") are in every passage and BM25 gives
+// them no weight at all, though a question that has them is on its topic.
+const smoothDocs = 100
+
+// smoothIDF is the BM25 IDF of term over the index's passages plus
+// smoothDocs background documents without it. The counts are recovered
+// from idf's values (for term, and for a term no passage has).
+func smoothIDF(idf IDFer, term string) (w float64, known bool) {
+	unknown := idf.IDF(unknownProbe)
+	raw := idf.IDF(term)
+	known = raw < unknown-1e-9
+	// IDF = ln(1 + (N−df+0.5)/(df+0.5)); unknown: df = 0.
+	n := (math.Exp(unknown)-1)*0.5 - 0.5
+	df := 0.0
+	if known {
+		df = (n+1)/math.Exp(raw) - 0.5
+		df = min(max(df, 0), n)
+	}
+	return math.Log(1 + (n+smoothDocs-df+0.5)/(df+0.5)), known
+}
+
+// analyze analyses standalone, the question as searched; when own (the
+// user's words) is set and differs, terms that own lacks count for
+// contextWeight and the rarest-term anchor is taken from own's terms.
+// Weights are smoothIDF; frame words weigh frameWeight of theirs.
+func analyze(idf IDFer, standalone, own string) query {
+	q := query{rarest: -1, want: answerTypeOf(standalone)}
+	q.maxIDF, _ = smoothIDF(idf, unknownProbe)
+	var mine map[string]bool
+	frame := frameTerms(standalone)
+	if own != "" && own != standalone {
+		mine = termSet(retrieval.Terms(own))
+		q.want = answerTypeOf(own)
+		for t := range frameTerms(own) {
+			frame[t] = true
+		}
+	}
+	best, bestContext, rarestContext := -1.0, -1.0, -1
+	for _, t := range retrieval.Terms(standalone) {
+		if slices.Contains(q.terms, t) {
+			continue
+		}
+		fromContext := mine != nil && !mine[t]
+		w, known := smoothIDF(idf, t)
+		q.rawMass += idf.IDF(t)
+		if known && fromContext && w > bestContext {
+			bestContext, rarestContext = w, len(q.terms)
+		} else if known && !fromContext && w > best {
+			best, q.rarest = w, len(q.terms)
+		}
+		w = max(w, 1e-3)
+		if fromContext {
+			w *= contextWeight
+		}
+		if frame[t] {
+			w *= frameWeight
+		}
+		var syns []string
+		for _, s := range synonyms()[t] {
+			if _, k := smoothIDF(idf, s); k {
+				syns = append(syns, s)
+			}
+		}
+		q.terms = append(q.terms, t)
+		q.weights = append(q.weights, w)
+		q.known = append(q.known, known)
+		q.syns = append(q.syns, syns)
+		q.total += w
+	}
+	if q.rarest < 0 {
+		q.rarest = rarestContext
+	}
+	return q
+}
+
+// coverage is the weighted fraction of the question's terms in set.
+func (q query) coverage(set map[string]bool) float64 {
+	if q.total == 0 {
+		return 0
+	}
+	var c float64
+	for i, t := range q.terms {
+		if set[t] {
+			c += q.weights[i]
+		}
+	}
+	return c / q.total
+}
+
+// synCoverage is coverage crediting a term that set lacks when set has
+// one of its synonyms.
+func (q query) synCoverage(set map[string]bool) float64 {
+	if q.total == 0 {
+		return 0
+	}
+	var c float64
+	for i, t := range q.terms {
+		if set[t] || slices.ContainsFunc(q.syns[i], func(s string) bool { return set[s] }) {
+			c += q.weights[i]
+		}
+	}
+	return c / q.total
+}
+
+// unknownNoSynonym is the weighted share of the question that the corpus
+// lacks even as a synonym.
+func (q query) unknownNoSynonym() float64 {
+	if q.total == 0 {
+		return 1
+	}
+	var u float64
+	for i := range q.terms {
+		if !q.known[i] && len(q.syns[i]) == 0 {
+			u += q.weights[i]
+		}
+	}
+	return u / q.total
+}
+
+// gain is the weighted fraction of the question's terms in set that are
+// not in have.
+func (q query) gain(set, have map[string]bool) float64 {
+	if q.total == 0 {
+		return 0
+	}
+	var g float64
+	for i, t := range q.terms {
+		if set[t] && !have[t] {
+			g += q.weights[i]
+		}
+	}
+	return g / q.total
+}
+
+// unknownShare is the weighted fraction of the question the corpus has
+// never seen.
+func (q query) unknownShare() float64 {
+	if q.total == 0 {
+		return 1
+	}
+	var u float64
+	for i := range q.terms {
+		if !q.known[i] {
+			u += q.weights[i]
+		}
+	}
+	return u / q.total
+}
+
+// rarestKnown is the share of the question's two highest-weighted terms
+// that occur somewhere in the corpus: a question whose decisive word the
+// corpus lacks ("capital" in "What is the capital of France?") is about
+// something else.
+func (q query) rarestKnown() float64 {
+	if len(q.terms) == 0 {
+		return 0
+	}
+	idx := q.byWeight()
+	n := min(2, len(idx))
+	var known float64
+	for _, i := range idx[:n] {
+		if q.known[i] {
+			known++
+		}
+	}
+	return known / float64(n)
+}
+
+// pairCoverage is the share of the question's pairs of terms, each pair
+// weighted by the product of its terms' weights, that are both in set. A
+// one-term question's single "pair" is that term.
+func (q query) pairCoverage(set map[string]bool) float64 {
+	if len(q.terms) < 2 {
+		return q.coverage(set)
+	}
+	var have, all float64
+	for i := range q.terms {
+		for j := i + 1; j < len(q.terms); j++ {
+			w := q.weights[i] * q.weights[j]
+			all += w
+			if set[q.terms[i]] && set[q.terms[j]] {
+				have += w
+			}
+		}
+	}
+	if all == 0 {
+		return 0
+	}
+	return have / all
+}
+
+// topCoverage is the weighted share of the question's n heaviest terms in
+// set.
+func (q query) topCoverage(set map[string]bool, n int) float64 {
+	idx := q.byWeight()
+	idx = idx[:min(n, len(idx))]
+	var have, all float64
+	for _, i := range idx {
+		all += q.weights[i]
+		if set[q.terms[i]] {
+			have += q.weights[i]
+		}
+	}
+	if all == 0 {
+		return 0
+	}
+	return have / all
+}
+
+// knownOnly is q without the terms the corpus lacks.
+func (q query) knownOnly() query {
+	k := query{rarest: -1, want: q.want, maxIDF: q.maxIDF}
+	for i, t := range q.terms {
+		if q.known[i] {
+			k.terms = append(k.terms, t)
+			k.weights = append(k.weights, q.weights[i])
+			k.known = append(k.known, true)
+			k.syns = append(k.syns, q.syns[i])
+			k.total += q.weights[i]
+		}
+	}
+	return k
+}
+
+// byWeight returns the indexes of the question's terms, heaviest first.
+func (q query) byWeight() []int {
+	idx := make([]int, len(q.terms))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int {
+		switch {
+		case q.weights[a] > q.weights[b]:
+			return -1
+		case q.weights[a] < q.weights[b]:
+			return 1
+		}
+		return 0
+	})
+	return idx
+}
+
+func termSet(terms []string) map[string]bool {
+	m := make(map[string]bool, len(terms))
+	for _, t := range terms {
+		m[t] = true
+	}
+	return m
+}
+
+// answerType is what kind of answer a question asks for, when cheap to tell.
+type answerType int
+
+const (
+	anyAnswer answerType = iota
+	numberAnswer
+	timeAnswer
+	// entityAnswer (who, where): only a scoring cue, never a refusal
+	// reason, since names are too varied to require.
+	entityAnswer
+)
+
+func answerTypeOf(question string) answerType {
+	q := strings.ToLower(strings.TrimSpace(question))
+	for _, p := range []string{"how many", "how much", "what percentage", "what percent", "how old", "how long", "how far", "how big", "how large", "how tall", "how high"} {
+		if strings.HasPrefix(q, p) || strings.Contains(q, " "+p+" ") {
+			return numberAnswer
+		}
+	}
+	// "What is the price of …", "the population of …": a quantity.
+	for _, p := range []string{"price", "cost", "population", "number of", "amount of", "percentage", "rate of", "exchange rate",
+		"height", "length", "distance", "weight", "salary", "budget", "gdp", "how fast", "how deep", "how heavy", "how wide"} {
+		if strings.HasPrefix(q, "what") || strings.HasPrefix(q, "which") || strings.HasPrefix(q, "how") {
+			if strings.Contains(q, " "+p+" ") || strings.HasSuffix(q, " "+p+"?") || strings.HasSuffix(q, " "+p) || strings.HasPrefix(q, p) {
+				return numberAnswer
+			}
+		}
+	}
+	// "when" asks for a time only at the start ("What did he do when he
+	// went to Boston?" does not).
+	if strings.HasPrefix(q, "when ") || strings.HasPrefix(q, "since when") || strings.HasPrefix(q, "until when") {
+		return timeAnswer
+	}
+	for _, p := range []string{"what year", "which year", "what date", "what day", "what time", "what month", "which month", "which day"} {
+		if strings.HasPrefix(q, p) || strings.Contains(q, " "+p) {
+			return timeAnswer
+		}
+	}
+	for _, p := range []string{"who ", "whom ", "whose ", "where ", "which country", "which city"} {
+		if strings.HasPrefix(q, p) || strings.Contains(q, " "+p) {
+			return entityAnswer
+		}
+	}
+	return anyAnswer
+}
+
+var timeWords = []string{"january", "february", "march", "april", "may", "june", "july",
+	"august", "september", "october", "november", "december", "monday", "tuesday",
+	"wednesday", "thursday", "friday", "saturday", "sunday", "century", "decade",
+	"year", "month", "week", "today", "yesterday", "ago", "earlier", "later",
+	"after", "before", "during", "since", "until", "while", "once", "when"}
+
+var numberWords = []string{"one", "two", "three", "four", "five", "six", "seven", "eight",
+	"nine", "ten", "eleven", "twelve", "twenty", "thirty", "forty", "fifty", "hundred",
+	"thousand", "million", "billion", "dozen", "several", "half", "once", "twice"}
+
+// cued reports whether text offers an answer of the wanted type that is not
+// already in the question: a number (or number word) for numberAnswer; a
+// number, month or time word for timeAnswer; a capitalised name for
+// entityAnswer. anyAnswer is always cued.
+func (t answerType) cued(text string, q query) bool {
+	switch t {
+	case anyAnswer:
+		return true
+	case entityAnswer:
+		return hasNewName(text, q)
+	}
+	inQuestion := termSet(q.terms)
+	for _, w := range strings.FieldsFunc(strings.ToLower(text), func(r rune) bool {
+		return r == ' ' || r == ',' || r == '(' || r == ')' || r == '“' || r == '”' || r == '"' || r == ';' || r == ':'
+	}) {
+		w = strings.TrimRight(w, ".!?%’'")
+		if w == "" || inQuestion[w] {
+			continue
+		}
+		if strings.ContainsAny(w, "0123456789") {
+			if strings.IndexFunc(w, func(r rune) bool { return r >= 'a' && r <= 'z' }) >= 0 &&
+				!strings.HasSuffix(w, "th") && !strings.HasSuffix(w, "s") && !strings.HasSuffix(w, "st") &&
+				!strings.HasSuffix(w, "nd") && !strings.HasSuffix(w, "rd") {
+				continue // "s-400", "covid-19": names, not quantities
+			}
+			return true
+		}
+		for part := range strings.SplitSeq(w, "-") { // "twenty-three"
+			if slices.Contains(numberWords, part) || t == timeAnswer && slices.Contains(timeWords, part) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// hasNewName reports whether text has a capitalised word, not at the start
+// of the text, that is not one of the question's terms.
+func hasNewName(text string, q query) bool {
+	words := strings.Fields(text)
+	for i, w := range words {
+		if i == 0 || !unicode.IsUpper(firstRune(w)) {
+			continue
+		}
+		terms := retrieval.Terms(w)
+		if len(terms) > 0 && !slices.Contains(q.terms, terms[0]) {
+			return true
+		}
+	}
+	return false
+}

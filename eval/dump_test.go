@@ -1,0 +1,177 @@
+package eval
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/verbatimbot/verbatim/bot"
+	"github.com/verbatimbot/verbatim/retrieval"
+)
+
+// TestDumpEvidence writes every visible example's refusal features, kind
+// and best candidate to $VERBATIM_EVAL_DUMP (JSON Lines), for analysing the
+// models outside Go. It runs only when that is set.
+func TestDumpEvidence(t *testing.T) {
+	out := os.Getenv("VERBATIM_EVAL_DUMP")
+	if out == "" {
+		t.Skip("set VERBATIM_EVAL_DUMP to a file to dump the evidence")
+	}
+	p := &Protocol{Folds: folds(t), Dir: t.TempDir()}
+	w, m, err := p.Fit(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	enc := json.NewEncoder(f)
+	for _, pr := range p.prep {
+		nIn := len(pr.fold.InCorpus.Items)
+		for i, ex := range pr.examples[w] {
+			ex.ev.Rescore(m)
+			row := map[string]any{"fold": ex.fold, "id": ex.item.ID, "q": ex.item.Question, "kind": ex.item.Kind.String(),
+				"f": ex.ev.Features, "p": ex.ev.Support, "split": i >= nIn}
+			if len(ex.ev.Candidates) > 0 {
+				c := ex.ev.Candidates[0]
+				row["best"] = c.Text
+				row["bestf"] = c.Features
+				row["hit"] = ex.item.Kind == Answerable && c.ArticleID == *ex.item.Article && c.Paragraph == *ex.item.Paragraph
+			}
+			enc.Encode(row)
+		}
+	}
+	mj, _ := json.MarshalIndent(m, "", " ")
+	t.Logf("w=%.2f models %s", w, mj)
+}
+
+// TestDumpSmall prints the off-corpus questions of each small split that
+// the committed models answer, with their features (VERBATIM_EVAL_DUMP set).
+func TestDumpSmall(t *testing.T) {
+	if os.Getenv("VERBATIM_EVAL_DUMP") == "" {
+		t.Skip("set VERBATIM_EVAL_DUMP")
+	}
+	m := bot.DefaultModels()
+	for _, f := range folds(t) {
+		if len(f.Small.Items) == 0 {
+			continue
+		}
+		ix := index(t, f.Small)
+		exs, err := collect(t.Context(), ix, f.Name, f.Small, retrieval.DefaultVectorWeight)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ex := range exs {
+			ex.ev.Rescore(m)
+			ok := ex.ev.Supported(m)
+			if (ex.item.Kind == OffCorpus) == ok {
+				best := ""
+				if len(ex.ev.Candidates) > 0 {
+					best = ex.ev.Candidates[0].Text
+				}
+				t.Logf("%s %s p=%.2f %q -> %.90q", f.Name, ex.item.Kind, ex.ev.Support, ex.item.Question, best)
+			}
+		}
+	}
+}
+
+// TestDumpRules lists the answerable questions each refusal rule refuses,
+// and counts the questions to refuse each catches (VERBATIM_EVAL_DUMP set).
+func TestDumpRules(t *testing.T) {
+	if os.Getenv("VERBATIM_EVAL_DUMP") == "" {
+		t.Skip("set VERBATIM_EVAL_DUMP")
+	}
+	m := bot.DefaultModels()
+	p := &Protocol{Folds: folds(t), Dir: t.TempDir()}
+	if err := p.prepare(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	for _, pr := range p.prep {
+		exs, err := p.examplesAt(t.Context(), pr, retrieval.DefaultVectorWeight)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var dAns, dNeg, cAns, cNeg, nAns, nNeg, dNegModel, dAnsModel int
+		for _, ex := range exs {
+			ex.ev.Rescore(m)
+			ans := ex.item.Kind == Answerable
+			if ans {
+				nAns++
+			} else {
+				nNeg++
+			}
+			modelRefuses := ex.ev.Support < m.Refusal.Threshold
+			if ex.ev.DecisiveMissing {
+				if modelRefuses && ans {
+					dAnsModel++
+				}
+				if modelRefuses && !ans {
+					dNegModel++
+				}
+				if ans {
+					dAns++
+					t.Logf("%s decisive refuses %q -> %.80q", pr.fold.Name, ex.item.Question, ex.ev.Candidates[0].Text)
+				} else {
+					dNeg++
+				}
+			}
+			if ex.ev.CueMissing {
+				if ans {
+					cAns++
+					t.Logf("%s cue refuses %q -> %.80q", pr.fold.Name, ex.item.Question, ex.ev.Candidates[0].Text)
+				} else {
+					cNeg++
+				}
+			}
+		}
+		t.Logf("%s: decisive refuses %d/%d answerable (model alone %d), %d/%d to refuse (model alone %d); cue refuses %d/%d answerable, %d/%d to refuse", pr.fold.Name, dAns, nAns, dAnsModel, dNeg, nNeg, dNegModel, cAns, nAns, cNeg, nNeg)
+	}
+}
+
+// TestWriteFolds writes every fold's sets under $VERBATIM_EVAL_WRITE as
+// corpus directories with question files (in/, split/, small/; off-corpus
+// questions written as unanswerable), so that any build of verbatim —
+// an older one, for the README's "before" column — can be measured on the
+// same splits with `verbatim eval --corpus DIR/corpus DIR/qa.jsonl`.
+func TestWriteFolds(t *testing.T) {
+	out := os.Getenv("VERBATIM_EVAL_WRITE")
+	if out == "" {
+		t.Skip("set VERBATIM_EVAL_WRITE to a directory")
+	}
+	for _, f := range folds(t) {
+		for kind, s := range map[string]Set{"in": f.InCorpus, "split": f.Split, "small": f.Small} {
+			if len(s.Items) == 0 {
+				continue
+			}
+			dir := filepath.Join(out, f.Name, kind)
+			if err := os.MkdirAll(filepath.Join(dir, "corpus"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			for _, a := range s.Articles {
+				text := "# " + a.Title + "\n\n" + strings.Join(a.Paragraphs, "\n\n") + "\n"
+				if err := os.WriteFile(filepath.Join(dir, "corpus", a.ID+".md"), []byte(text), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var b strings.Builder
+			enc := json.NewEncoder(&b)
+			for _, it := range s.Items {
+				row := it
+				if it.Kind != Answerable {
+					row.Article, row.Paragraph = nil, nil
+				}
+				if err := enc.Encode(map[string]any{"id": row.ID, "question": row.Question, "answers": row.Answers,
+					"article": row.Article, "paragraph": row.Paragraph, "kind": it.Kind.String()}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := os.WriteFile(filepath.Join(dir, "qa.jsonl"), []byte(b.String()), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
