@@ -263,9 +263,9 @@ func TestBot(t *testing.T) {
 		in = fake.SendClick(t, discordtest.Click{CustomID: "down:" + asked.ID, User: alice, GuildID: discordtest.GuildID})
 		fake.WaitCall(t, wait, "vote reply", callback(in))
 
-		votes, err := NewVoteStore(h.votes).List()
-		if err != nil {
-			t.Fatal(err)
+		votes, bad, err := NewVoteStore(h.votes).List()
+		if err != nil || len(bad) > 0 {
+			t.Fatal(err, bad)
 		}
 		if len(votes) != 2 {
 			t.Fatalf("votes = %+v, want 2", votes)

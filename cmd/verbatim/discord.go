@@ -124,9 +124,12 @@ func cmdVotes(_ context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	votes, err := discord.NewVoteStore(path).List()
+	votes, skipped, err := discord.NewVoteStore(path).List()
 	if err != nil {
 		return err
+	}
+	for _, bad := range skipped {
+		fmt.Fprintf(a.err, "verbatim votes: warning: %s\n", oneLine(bad.Error()))
 	}
 	if *asJSON {
 		if votes == nil {
