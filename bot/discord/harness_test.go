@@ -37,6 +37,7 @@ func start(t *testing.T, guildID string) *harness {
 		APIURL:           fake.URL(),
 		RatePerMinute:    4,
 		MaxConcurrent:    3,
+		QueueLength:      1,
 		MaxQuestionChars: 200,
 		HistoryTurns:     2,
 		AnswerTimeout:    5 * time.Second,
@@ -248,9 +249,9 @@ func (h *harness) settle(t *testing.T) {
 	deadline := time.Now().Add(wait)
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
-	for len(h.bot.slots) > 0 {
+	for h.bot.queue.busy(h.bot.cfg.MaxConcurrent) > 0 {
 		if time.Now().After(deadline) {
-			t.Fatalf("%d answers still in progress after %v", len(h.bot.slots), wait)
+			t.Fatalf("%d answers still in progress after %v", h.bot.queue.busy(h.bot.cfg.MaxConcurrent), wait)
 		}
 		<-tick.C
 	}

@@ -28,6 +28,10 @@ type Vote struct {
 	Refused   bool           `json:"refused"`
 	Mode      bot.Mode       `json:"mode,omitempty"`
 	Citations []bot.Citation `json:"citations"`
+	// FromMessage: the bot no longer had the answer (it restarted), so
+	// question and answer were read back from the Discord message; its
+	// citations are not known.
+	FromMessage bool `json:"from_message,omitempty"`
 }
 
 // VoteStore appends votes to a JSON Lines file, one vote per line. Several
