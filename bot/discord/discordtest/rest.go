@@ -48,9 +48,9 @@ type response struct {
 	header http.Header
 }
 
-func ok(v any) response            { return response{status: http.StatusOK, body: v} }
-func noContent() response          { return response{status: http.StatusNoContent} }
-func failed(e *apiError) response  { return response{status: e.status, body: e} }
+func ok(v any) response           { return response{status: http.StatusOK, body: v} }
+func noContent() response         { return response{status: http.StatusNoContent} }
+func failed(e *apiError) response { return response{status: e.status, body: e} }
 func (r response) err() *apiError { e, _ := r.body.(*apiError); return e }
 
 func (s *Server) serveREST(w http.ResponseWriter, r *http.Request) {
