@@ -400,9 +400,12 @@ func (r *interactionReply) deliver(ctx context.Context, pages []page) (string, e
 		return "", err
 	}
 	for _, p := range pages[1:] {
-		if err := r.followup(ctx, p); err != nil {
-			return id, err
+		err := r.followup(ctx, p)
+		if st := httpStatus(err); err != nil && st != 0 && st < 500 {
+			return id, err // refused: the pages after it would be too
 		}
+		// A server error may or may not have delivered the page; it is
+		// not sent again, and the pages after it still go.
 	}
 	if r.ephemeral {
 		return "", nil // not a message others can reply to or thread from

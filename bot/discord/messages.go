@@ -72,6 +72,10 @@ func (b *Bot) onMessage(ctx context.Context, m *discordgo.Message) {
 	var info channelInfo
 	if !dm {
 		info = b.channelInfo(ctx, log, m.ChannelID)
+		if refused, why := b.chans.refused(m.ChannelID); refused {
+			log.Warn("discord channel refused the bot; not answering there for a while", "why", why)
+			return
+		}
 		if len(b.allowed) > 0 && !b.allowed[m.ChannelID] && !(info.thread() && b.allowed[info.parentID]) {
 			log.Debug("discord mention outside the enabled channels; ignored")
 			return
@@ -259,6 +263,11 @@ func (r *messageReply) acknowledge(ctx context.Context) error {
 		return errors.New("channel refused the bot")
 	}
 	r.stopTyping = r.b.typing(ctx, r)
+	if refused, why := r.b.chans.refused(r.m.ChannelID); refused {
+		// The typing indicator was refused: so would the answer be.
+		r.typingDone()
+		return errors.New("channel refused the bot: " + why)
+	}
 	return nil
 }
 

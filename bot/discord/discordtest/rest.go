@@ -99,6 +99,7 @@ func (s *Server) serveREST(w http.ResponseWriter, r *http.Request) {
 	resp := s.answer(r, c)
 	s.mu.Lock()
 	s.calls[n].Status = resp.status
+	s.calls[n].Done = time.Now()
 	if resp.status == http.StatusUnauthorized || resp.status == http.StatusForbidden ||
 		(resp.status == http.StatusTooManyRequests && resp.header.Get("X-RateLimit-Scope") != "shared") {
 		s.rest.invalid++

@@ -78,8 +78,9 @@ type Call struct {
 	Body []byte
 	At   time.Time
 	// Status is the HTTP status the fake answered with (0 while the
-	// request is still being served).
+	// request is still being served); Done is when it answered.
 	Status int
+	Done   time.Time
 }
 
 // JSON decodes the call's body into v.
