@@ -178,19 +178,26 @@ func TestRateLimitedEditIsRetried(t *testing.T) {
 }
 
 // TestGlobalRateLimitHoldsEveryCall (item 4): after a global 429 the bot
-// sends nothing (but interaction responses) until it has passed.
+// sends nothing (but interaction responses) until it has passed — not
+// even for another user's question.
 func TestGlobalRateLimitHoldsEveryCall(t *testing.T) {
 	h := start(t, discordtest.GuildID)
 	h.fake.RateLimitNext(func(c discordtest.Call) bool { return strings.HasSuffix(c.Path, "/typing") },
 		discordtest.RateLimit{RetryAfter: 400 * time.Millisecond, Global: true}, 1)
-	dm := h.fake.SendDM(t, user(1), "", "When was Westphalia signed?")
-	answer := h.fake.WaitCall(t, wait, "DM answer", channelMessage(dm.ChannelID))
-	typing := h.fake.Find(is("POST", "/channels/"+dm.ChannelID+"/typing"))[0]
-	if answer.Status != http.StatusOK {
-		t.Errorf("answer status %d", answer.Status)
+	first := h.fake.SendDM(t, user(1), "", "When was Westphalia signed?")
+	limited := h.fake.WaitCall(t, wait, "global 429", func(c discordtest.Call) bool { return c.Status == http.StatusTooManyRequests })
+	time.Sleep(50 * time.Millisecond) // for the bot to read the 429
+	second := h.fake.SendDM(t, user(2), "", "Who signed it?")
+	for _, dm := range []discordtest.Sent{first, second} {
+		answer := h.fake.WaitCall(t, wait, "DM answer", channelMessage(dm.ChannelID))
+		if answer.Status != http.StatusOK {
+			t.Errorf("answer status %d", answer.Status)
+		}
 	}
-	if gap := answer.At.Sub(typing.Done); gap < 390*time.Millisecond {
-		t.Errorf("answer sent %v after a global 429 of 400ms", gap)
+	for _, c := range h.fake.Calls() {
+		if c.At.After(limited.Done) && c.At.Before(limited.Done.Add(390*time.Millisecond)) && !strings.HasPrefix(c.Path, "/interactions/") {
+			t.Errorf("%s sent %v into a global limit of 400ms", c, c.At.Sub(limited.Done))
+		}
 	}
 	if n := h.fake.InvalidRequests(); n != 1 {
 		t.Errorf("%d invalid requests, want just the one 429", n)
