@@ -223,10 +223,7 @@ func (b *Bot) Run(ctx context.Context) error {
 	case err := <-gwDone:
 		gwDone <- err
 		b.log.Error("discord gateway refused the bot; stopping", "err", errString(err))
-		if err := stop(); err != nil {
-			return fmt.Errorf("discord: %w", err)
-		}
-		return nil
+		return stop()
 	}
 }
 

@@ -112,6 +112,16 @@ func (s *Server) RefuseSessions(code int) {
 	s.gw.fatal = code
 }
 
+// ExpireSessions ends every session, as Discord does for a client that
+// stays away too long: a RESUME gets op 9 (not resumable).
+func (s *Server) ExpireSessions() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id := range s.gw.sessions {
+		s.gw.sessions[id] = false
+	}
+}
+
 // Identifies returns every IDENTIFY received, oldest first.
 func (s *Server) Identifies() []Identify {
 	s.mu.Lock()
