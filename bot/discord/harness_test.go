@@ -89,6 +89,8 @@ func start(t *testing.T, guildID string, opts ...harnessOption) *harness {
 		st.bot(b)
 	}
 
+	isRegistration := func(c discordtest.Call) bool { return c.Method == "PUT" && strings.HasSuffix(c.Path, "/commands") }
+	registered := len(fake.Find(isRegistration))
 	ctx, cancel := context.WithCancel(t.Context())
 	h := &harness{fake: fake, bot: b, ans: ans, logs: logs, votes: votes, finished: make(chan struct{})}
 	go func() {
@@ -119,9 +121,15 @@ func start(t *testing.T, guildID string, opts ...harnessOption) *harness {
 			t.Logf("bot logs:\n%s", logs.String())
 		}
 	})
-	fake.WaitCall(t, wait, "command registration", func(c discordtest.Call) bool {
-		return c.Method == "PUT" && strings.HasSuffix(c.Path, "/commands")
-	})
+	fake.WaitCalls(t, wait, registered+1, "command registration", isRegistration)
+	// A fake shared with a bot that stopped may not have seen its
+	// connection go yet: wait, so events reach this bot.
+	for deadline := time.Now().Add(wait); fake.Connected() != 1; {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d gateway connections, want this bot's only", fake.Connected())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	return h
 }
 
