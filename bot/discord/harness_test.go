@@ -33,22 +33,24 @@ type harness struct {
 type harnessOption func(*setup)
 
 type setup struct {
-	cfg  Config
-	lib  Library
-	fake *discordtest.Server
-	bot  func(*Bot)
+	cfg      Config
+	lib      Library
+	fake     *discordtest.Server
+	bot      func(*Bot)
+	answerer Answerer
 }
 
 func withConfig(f func(*Config)) harnessOption     { return func(s *setup) { f(&s.cfg) } }
 func withLibrary(l Library) harnessOption          { return func(s *setup) { s.lib = l } }
 func withFake(f *discordtest.Server) harnessOption { return func(s *setup) { s.fake = f } }
 func withBot(f func(*Bot)) harnessOption           { return func(s *setup) { s.bot = f } }
+func withAnswerer(a Answerer) harnessOption        { return func(s *setup) { s.answerer = a } }
 func withVotes(path string) harnessOption          { return withConfig(func(c *Config) { c.VotesFile = path }) }
 
 // start runs a bot against a new fake (or the one given) until the test
 // ends (or stop). Tests using it must not run in parallel: discordgo's
 // endpoints are globals.
-func start(t *testing.T, guildID string, opts ...harnessOption) *harness {
+func start(t testing.TB, guildID string, opts ...harnessOption) *harness {
 	t.Helper()
 	logs := &logBuffer{}
 	st := setup{
@@ -77,7 +79,11 @@ func start(t *testing.T, guildID string, opts ...harnessOption) *harness {
 	cfg.APIURL = fake.URL()
 	votes := cfg.VotesFile
 	ans := newFakeAnswerer()
-	b, err := New(cfg, ans, st.lib)
+	var answerer Answerer = ans
+	if st.answerer != nil {
+		answerer = st.answerer
+	}
+	b, err := New(cfg, answerer, st.lib)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,7 +188,7 @@ type callbackJSON struct {
 	Data *messageJSON `json:"data"`
 }
 
-func decode[T any](t *testing.T, c discordtest.Call) T {
+func decode[T any](t testing.TB, c discordtest.Call) T {
 	t.Helper()
 	var v T
 	if err := c.JSON(&v); err != nil {
@@ -291,7 +297,7 @@ func messageBodies(t *testing.T, calls []discordtest.Call) map[string]messageJSO
 }
 
 // settle waits until no answer holds a concurrency slot.
-func (h *harness) settle(t *testing.T) {
+func (h *harness) settle(t testing.TB) {
 	t.Helper()
 	deadline := time.Now().Add(wait)
 	tick := time.NewTicker(5 * time.Millisecond)
