@@ -40,9 +40,9 @@ type Config struct {
 	RatePerMinute int
 	// MaxConcurrent caps the answers computed at once across all users.
 	MaxConcurrent int
-	// QueueLength is how many questions may wait for a free answer slot;
-	// beyond it the bot says it is busy. Zero takes the default; negative
-	// keeps no queue.
+	// QueueLength is how many questions may wait for a free answer slot,
+	// each shown its place in line; beyond it the bot says it is busy.
+	// Zero keeps no queue.
 	QueueLength int
 	// MaxQuestionChars is the longest question accepted; it is clamped to
 	// Discord's 6,000-character option limit.
@@ -68,7 +68,6 @@ type Config struct {
 const (
 	DefaultRatePerMinute    = 6
 	DefaultMaxConcurrent    = 4
-	DefaultQueueLength      = 20
 	DefaultMaxQuestionChars = 500
 	DefaultAnswerTimeout    = 90 * time.Second
 )
@@ -104,12 +103,6 @@ func (c Config) withDefaults() (Config, error) {
 	if c.MaxConcurrent == 0 {
 		c.MaxConcurrent = DefaultMaxConcurrent
 	}
-	switch {
-	case c.QueueLength == 0:
-		c.QueueLength = DefaultQueueLength
-	case c.QueueLength < 0:
-		c.QueueLength = 0
-	}
 	if c.MaxQuestionChars == 0 {
 		c.MaxQuestionChars = DefaultMaxQuestionChars
 	}
@@ -124,7 +117,7 @@ func (c Config) withDefaults() (Config, error) {
 	default:
 		return c, fmt.Errorf("discord: thread mode %q: want off, button or auto", c.Threads)
 	}
-	if c.RatePerMinute < 0 || c.MaxConcurrent < 0 || c.MaxQuestionChars < 0 || c.HistoryTurns < 0 || c.AnswerTimeout < 0 {
+	if c.RatePerMinute < 0 || c.MaxConcurrent < 0 || c.QueueLength < 0 || c.MaxQuestionChars < 0 || c.HistoryTurns < 0 || c.AnswerTimeout < 0 {
 		return c, fmt.Errorf("discord: negative setting in %s", c)
 	}
 	if c.MaxQuestionChars > MaxQuestionLimit {
