@@ -344,7 +344,7 @@ func TestButtonsSurviveRestart(t *testing.T) {
 	h.settle(t)
 	h.stop()
 
-	h = start(t, discordtest.GuildID, withFake(fake), withVotes(votes))
+	start(t, discordtest.GuildID, withFake(fake), withVotes(votes)) // the bot after a restart
 	var paras string
 	for _, id := range m.customIDs() {
 		if strings.HasPrefix(id, actionParagraphs+":") {

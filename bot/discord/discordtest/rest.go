@@ -51,7 +51,6 @@ type response struct {
 func ok(v any) response           { return response{status: http.StatusOK, body: v} }
 func noContent() response         { return response{status: http.StatusNoContent} }
 func failed(e *apiError) response { return response{status: e.status, body: e} }
-func (r response) err() *apiError { e, _ := r.body.(*apiError); return e }
 
 func (s *Server) serveREST(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(r.Body)
