@@ -206,24 +206,23 @@ func optionsJSON(tb testing.TB, opts []Option) []map[string]any {
 // SendSlash dispatches a slash command interaction and returns its IDs.
 func (s *Server) SendSlash(tb testing.TB, c Slash) Interaction {
 	tb.Helper()
-	if c.ChannelID == "" {
-		c.ChannelID = ChannelID
-	}
-	data := map[string]any{"id": s.NewID(), "name": c.Name, "type": 1, "options": optionsJSON(tb, c.Options)}
-	in, p := s.interaction(interactionCommand, c.User, c.GuildID, c.ChannelID, c.AppPermissions, data)
-	s.Dispatch(tb, "INTERACTION_CREATE", p)
-	return in
+	return s.sendCommand(tb, interactionCommand, c)
 }
 
 // SendAutocomplete dispatches an APPLICATION_COMMAND_AUTOCOMPLETE
 // interaction for a slash command (mark the option being typed Focused).
 func (s *Server) SendAutocomplete(tb testing.TB, c Slash) Interaction {
 	tb.Helper()
+	return s.sendCommand(tb, interactionAutocomplete, c)
+}
+
+func (s *Server) sendCommand(tb testing.TB, typ int, c Slash) Interaction {
+	tb.Helper()
 	if c.ChannelID == "" {
 		c.ChannelID = ChannelID
 	}
 	data := map[string]any{"id": s.NewID(), "name": c.Name, "type": 1, "options": optionsJSON(tb, c.Options)}
-	in, p := s.interaction(interactionAutocomplete, c.User, c.GuildID, c.ChannelID, c.AppPermissions, data)
+	in, p := s.interaction(typ, c.User, c.GuildID, c.ChannelID, c.AppPermissions, data)
 	s.Dispatch(tb, "INTERACTION_CREATE", p)
 	return in
 }

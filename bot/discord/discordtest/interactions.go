@@ -173,10 +173,8 @@ func (s *Server) interactionLocked(app, token string) (*interactionState, *apiEr
 func (s *Server) webhookMessage(c Call, app, token, messageID string) response {
 	var body messageBody
 	if c.Method == "PATCH" {
-		if e := decodeBody(c, &body); e != nil {
-			return failed(e)
-		}
-		if e := validateMessage(body); e != nil {
+		var e *apiError
+		if body, e = readMessage(c); e != nil {
 			return failed(e)
 		}
 	}
@@ -209,11 +207,8 @@ func (s *Server) webhookMessage(c Call, app, token, messageID string) response {
 
 // followup is POST /webhooks/{app}/{token}.
 func (s *Server) followup(c Call, app, token string) response {
-	var body messageBody
-	if e := decodeBody(c, &body); e != nil {
-		return failed(e)
-	}
-	if e := validateMessage(body); e != nil {
+	body, e := readMessage(c)
+	if e != nil {
 		return failed(e)
 	}
 	s.mu.Lock()

@@ -7,6 +7,24 @@ import (
 	"time"
 )
 
+// readMessage decodes and checks the message body of c.
+func readMessage(c Call) (messageBody, *apiError) {
+	var body messageBody
+	if e := decodeBody(c, &body); e != nil {
+		return body, e
+	}
+	return body, validateMessage(body)
+}
+
+// readThread decodes and checks the body of a thread start.
+func readThread(c Call) (threadBody, *apiError) {
+	var body threadBody
+	if e := decodeBody(c, &body); e != nil {
+		return body, e
+	}
+	return body, validateThread(body)
+}
+
 // applyEdit merges body into m as Discord does for an edit (absent fields
 // keep their value) and checks the result is not empty.
 func applyEdit(m *StoredMessage, body messageBody) *apiError {
@@ -41,11 +59,8 @@ func nonceString(raw json.RawMessage) string {
 
 // createMessage is POST /channels/{id}/messages.
 func (s *Server) createMessage(c Call, channelID string) response {
-	var body messageBody
-	if e := decodeBody(c, &body); e != nil {
-		return failed(e)
-	}
-	if e := validateMessage(body); e != nil {
+	body, e := readMessage(c)
+	if e != nil {
 		return failed(e)
 	}
 	s.mu.Lock()
@@ -108,11 +123,8 @@ func (s *Server) createMessage(c Call, channelID string) response {
 
 // editMessage is PATCH /channels/{id}/messages/{id}.
 func (s *Server) editMessage(c Call, channelID, messageID string) response {
-	var body messageBody
-	if e := decodeBody(c, &body); e != nil {
-		return failed(e)
-	}
-	if e := validateMessage(body); e != nil {
+	body, e := readMessage(c)
+	if e != nil {
 		return failed(e)
 	}
 	s.mu.Lock()
@@ -190,11 +202,8 @@ func validateThread(b threadBody) *apiError {
 // threadFromMessage is POST /channels/{id}/messages/{id}/threads: a public
 // thread whose ID is the message's.
 func (s *Server) threadFromMessage(c Call, channelID, messageID string) response {
-	var body threadBody
-	if e := decodeBody(c, &body); e != nil {
-		return failed(e)
-	}
-	if e := validateThread(body); e != nil {
+	body, e := readThread(c)
+	if e != nil {
 		return failed(e)
 	}
 	s.mu.Lock()
@@ -228,11 +237,8 @@ func (s *Server) threadFromMessage(c Call, channelID, messageID string) response
 
 // threadWithoutMessage is POST /channels/{id}/threads.
 func (s *Server) threadWithoutMessage(c Call, channelID string) response {
-	var body threadBody
-	if e := decodeBody(c, &body); e != nil {
-		return failed(e)
-	}
-	if e := validateThread(body); e != nil {
+	body, e := readThread(c)
+	if e != nil {
 		return failed(e)
 	}
 	if body.Type != ChannelPublicThread {
