@@ -179,10 +179,17 @@ func bodyOf(p page) messageBody {
 	return b
 }
 
-// send posts p as a new message, a reply to the question when asked to.
-func (r *messageReply) send(ctx context.Context, p page, reply bool) (string, error) {
+// noncedBody is p to create: with a fresh nonce Discord enforces, so a
+// retried send makes one message.
+func noncedBody(p page) messageBody {
 	body := bodyOf(p)
 	body.Nonce, body.EnforceNonce = newNonce(), true
+	return body
+}
+
+// send posts p as a new message, a reply to the question when asked to.
+func (r *messageReply) send(ctx context.Context, p page, reply bool) (string, error) {
+	body := noncedBody(p)
 	ch := r.m.ChannelID
 	if reply && r.b.chans.can(ch, capReplies) {
 		fail := false
@@ -205,7 +212,9 @@ func (r *messageReply) edit(ctx context.Context, p page) error {
 	defer cancel()
 	url := discordgo.EndpointChannelMessage(r.m.ChannelID, r.msgID)
 	body := bodyOf(p)
-	err := r.b.do(ctx, r.log, restCall{op: "edit message", method: "PATCH", url: url, bucket: discordgo.EndpointChannelMessages(r.m.ChannelID), body: body}, nil)
+	// Edits are a bucket apart from sends (as on Discord), per channel.
+	bucket := discordgo.EndpointChannelMessage(r.m.ChannelID, "")
+	err := r.b.do(ctx, r.log, restCall{op: "edit message", method: "PATCH", url: url, bucket: bucket, body: body}, nil)
 	if err == nil {
 		return nil
 	}

@@ -59,7 +59,7 @@ func (b *Bot) startThread(ctx context.Context, log *slog.Logger, channelID, mess
 	log.Info("discord thread started", "thread_id", id, "seeded_turns", len(seed))
 	note := discordgo.EndpointChannelMessages(id)
 	_ = b.do(ctx, log, restCall{op: "thread note", method: "POST", url: note, bucket: note,
-		body: messageBody{Content: threadIntro, AllowedMentions: noMentions(), Nonce: newNonce(), EnforceNonce: true}, optional: true}, nil)
+		body: noncedBody(page{Content: threadIntro}), optional: true}, nil)
 	return nil
 }
 
