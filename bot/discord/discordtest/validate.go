@@ -261,7 +261,7 @@ func validateComponents(rows []json.RawMessage) *apiError {
 			default:
 				return invalidForm(at+".type", fmt.Sprintf("Component type %d is not valid in an action row.", c.Type))
 			}
-			if c.CustomID == "" || len(c.CustomID) > maxCustomID {
+			if c.CustomID == "" || textLen(c.CustomID) > maxCustomID {
 				return invalidForm(at+".custom_id", "Must be between 1 and 100 in length.")
 			}
 			if seen[c.CustomID] {
