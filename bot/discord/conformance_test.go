@@ -186,7 +186,10 @@ func TestGlobalRateLimitHoldsEveryCall(t *testing.T) {
 		discordtest.RateLimit{RetryAfter: 400 * time.Millisecond, Global: true}, 1)
 	first := h.fake.SendDM(t, user(1), "", "When was Westphalia signed?")
 	limited := h.fake.WaitCall(t, wait, "global 429", func(c discordtest.Call) bool { return c.Status == http.StatusTooManyRequests })
-	time.Sleep(50 * time.Millisecond) // for the bot to read the 429
+	// The bot has read the 429 once it logs the retry.
+	waitFor(t, "the bot to read the 429", func() bool {
+		return regexp.MustCompile(`"msg":"discord call failed, retrying"[^\n]*"op":"typing"`).MatchString(h.logs.String())
+	})
 	second := h.fake.SendDM(t, user(2), "", "Who signed it?")
 	for _, dm := range []discordtest.Sent{first, second} {
 		answer := h.fake.WaitCall(t, wait, "DM answer", channelMessage(dm.ChannelID))
