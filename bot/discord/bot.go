@@ -1,20 +1,29 @@
 // Package discord is verbatim's Discord front: slash commands (/ask,
-// /sources, /help), direct messages and @mentions, all answered through the
-// same engine as the CLI and rendered as embeds with verbatim quotes.
+// /sources with autocomplete and pages, /help), the "Ask verbatim" message
+// context menu, direct messages, @mentions, threads and reply chains, all
+// answered through the same engine as the CLI and rendered as embeds with
+// verbatim quotes.
 //
 // It only formats answers. The engine and the article library come in as
 // the small interfaces Answerer and Library; discordgo is imported here and
-// nowhere else.
+// nowhere else. Every door takes one path (answerAndDeliver): check, rate
+// limit, acknowledge, queue for an answer slot, ask (streaming previews by
+// throttled edits), deliver the verified answer as the last edit, remember
+// the turn.
 //
-// Every interaction is deferred at once and then edited; streaming answers
-// are previewed by throttled edits; every message the bot sends carries an
-// empty allowed_mentions so it never pings; per-user rate limits and a
-// global concurrency cap answer with a friendly "slow down"; failures become
-// an apology carrying an error ID that is also logged.
+// It holds up against the real API under load and failure: a gateway
+// client of its own (gateway.go) that exits on fatal close codes and
+// resumes where Discord says; REST through discordgo with a rate-limit
+// bucket per interaction token, context-aware 429 handling and retries
+// that never send a message twice (rest.go); channels that refuse the bot
+// remembered (channels.go). Every message carries an empty
+// allowed_mentions so it never pings; failures become an apology carrying
+// an error ID that is also logged.
 package discord
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -41,8 +50,9 @@ type Library interface {
 
 // Intents are the gateway intents the bot asks for: guild messages (to see
 // @mentions) and direct messages. Interactions need no intent, and Discord
-// delivers message content for DMs and for messages that mention the bot
-// even without the privileged message content intent, so it is not asked.
+// delivers message content for DMs, for messages that mention the bot and
+// for message context-menu targets even without the privileged message
+// content intent, so it is not asked.
 const Intents = discordgo.IntentsGuildMessages | discordgo.IntentsDirectMessages
 
 // Bot is a running Discord front. Create it with New, then call Run once.
@@ -53,21 +63,38 @@ type Bot struct {
 	lib      Library
 	votes    *VoteStore
 
-	session   *discordgo.Session
+	session   *discordgo.Session // REST only: the gateway is ours
 	transport *http.Transport
+	gw        *gateway
 
 	limiter *rateLimiter
-	slots   chan struct{} // concurrency cap: a slot per answer in progress
+	queue   *admission
 	answers *answerCache
-	history *historyStore
+	convs   *conversations
+	chans   *channelMemory
+	allowed map[string]bool // VERBATIM_DISCORD_CHANNELS; empty: everywhere
 
-	// Streaming edits of one response: at most editBurst per editWindow.
+	global        globalGate
+	invalid       *invalidCounter
+	invalidBudget int // invalid requests per 10 minutes before optional calls stop
+	budgetWarned  atomic.Int64
+
+	// Streaming edits of one message: at most editBurst per editWindow.
 	editBurst  int
 	editWindow time.Duration
 	// typingEvery re-sends the typing indicator (it lasts about 10 s).
 	typingEvery time.Duration
 	// retryBase is the first backoff between retries of a failed call.
 	retryBase time.Duration
+	// editBucket names the rate-limit bucket of an interaction's webhook
+	// calls: one per token (discordgo's default is one for all).
+	editBucket func(appID, token string) string
+
+	idMu   sync.RWMutex
+	selfID string
+	appID  string
+	ready  chan struct{} // closed at the first READY
+	once   sync.Once
 
 	mu      sync.Mutex
 	closing bool
@@ -98,38 +125,56 @@ func New(cfg Config, answerer Answerer, lib Library) (*Bot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("discord session: %w", redacted(err, cfg.Token))
 	}
-	// Our own transport, so shutdown can close its idle connections.
+	invalid := &invalidCounter{}
+	// Our own transport, so shutdown can close its idle connections, and
+	// so the REST layer sees each answer's headers.
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	s.Client = &http.Client{Timeout: 20 * time.Second, Transport: tr}
-	s.Identify.Intents = Intents
-	s.StateEnabled = true
-	s.ShouldReconnectOnError = true
+	s.Client = &http.Client{Timeout: 20 * time.Second, Transport: &recordingTransport{base: tr, invalid: invalid}}
+	s.ShouldReconnectOnError = false
 	s.LogLevel = discordgo.LogError
 
-	b := &Bot{
-		cfg:         cfg,
-		log:         cfg.Logger,
-		answerer:    answerer,
-		lib:         lib,
-		votes:       NewVoteStore(cfg.VotesFile),
-		session:     s,
-		transport:   tr,
-		limiter:     newRateLimiter(cfg.RatePerMinute, time.Now),
-		slots:       make(chan struct{}, cfg.MaxConcurrent),
-		answers:     newAnswerCache(1000),
-		history:     newHistoryStore(cfg.HistoryTurns, 10000),
-		editBurst:   5,
-		editWindow:  5 * time.Second,
-		typingEvery: 8 * time.Second,
-		retryBase:   500 * time.Millisecond,
+	allowed := map[string]bool{}
+	for _, id := range cfg.Channels {
+		allowed[id] = true
 	}
+	b := &Bot{
+		cfg:           cfg,
+		log:           cfg.Logger,
+		answerer:      answerer,
+		lib:           lib,
+		votes:         NewVoteStore(cfg.VotesFile),
+		session:       s,
+		transport:     tr,
+		limiter:       newRateLimiter(cfg.RatePerMinute, time.Now),
+		queue:         newAdmission(cfg.MaxConcurrent, cfg.QueueLength),
+		answers:       newAnswerCache(5000),
+		convs:         newConversations(cfg.HistoryTurns, 10000),
+		chans:         newChannelMemory(time.Now),
+		allowed:       allowed,
+		invalid:       invalid,
+		invalidBudget: 1000,
+		editBurst:     5,
+		editWindow:    5 * time.Second,
+		typingEvery:   8 * time.Second,
+		retryBase:     500 * time.Millisecond,
+		editBucket: func(appID, token string) string {
+			return discordgo.EndpointWebhookToken(appID, token)
+		},
+		ready: make(chan struct{}),
+	}
+	b.gw = newGateway(token, Intents, cfg.Logger)
+	b.gw.discover = b.discoverGateway
+	b.gw.onReady = b.setIdentity
 	return b, nil
 }
 
-// Run connects to the gateway, registers the slash commands (in
-// Config.GuildID, or globally) and serves until ctx is done. Then it shuts
-// down gracefully: the gateway closes, answers in progress finish (each
-// within its own AnswerTimeout) and Run returns nil. Run may be called once.
+// Run connects to the gateway, registers the commands (in Config.GuildID,
+// or globally) and serves until ctx is done. Then it shuts down
+// gracefully: the gateway closes, answers in progress finish (each within
+// its own AnswerTimeout) and Run returns nil. When Discord closes the
+// gateway with a code that forbids reconnecting (a reset token, disallowed
+// intents) Run stops the same way and returns a *GatewayError saying why.
+// Run may be called once.
 func (b *Bot) Run(ctx context.Context) error {
 	if !b.ran.CompareAndSwap(false, true) {
 		return errors.New("discord: Run called twice")
@@ -137,81 +182,135 @@ func (b *Bot) Run(ctx context.Context) error {
 	// Answers in progress outlive ctx's cancellation (graceful shutdown);
 	// each gets its own deadline.
 	work := context.WithoutCancel(ctx)
-	s := b.session
-	remove := []func(){
-		s.AddHandler(func(s *discordgo.Session, ic *discordgo.InteractionCreate) {
-			b.track(func() { b.onInteraction(work, ic.Interaction) })
-		}),
-		s.AddHandler(func(s *discordgo.Session, m *discordgo.MessageCreate) {
-			b.track(func() { b.onMessage(work, m.Message) })
-		}),
-		s.AddHandler(func(s *discordgo.Session, _ *discordgo.Resumed) {
-			b.log.Info("discord gateway resumed")
-		}),
-		s.AddHandler(func(s *discordgo.Session, _ *discordgo.Disconnect) {
-			b.log.Info("discord gateway disconnected")
-		}),
+	b.gw.dispatch = func(event string, data json.RawMessage) { b.dispatch(work, event, data) }
+	gwCtx, stopGateway := context.WithCancel(ctx)
+	defer stopGateway()
+	gwDone := make(chan error, 1)
+	go func() { gwDone <- b.gw.run(gwCtx) }()
+	stop := func() error {
+		stopGateway()
+		err := <-gwDone
+		b.finish()
+		return err
 	}
-	defer func() {
-		for _, r := range remove {
-			r()
-		}
-	}()
 
 	start := time.Now()
-	if err := s.Open(); err != nil {
-		b.transport.CloseIdleConnections()
-		return fmt.Errorf("open discord gateway: %w", redacted(err, b.cfg.Token))
+	select {
+	case <-b.ready:
+	case err := <-gwDone:
+		b.finish()
+		if err != nil {
+			return fmt.Errorf("connect to discord: %w", err)
+		}
+		return nil
 	}
 	self, app := b.identity()
 	b.log.Info("discord connected", "user_id", self, "application_id", app, "took", time.Since(start))
 
 	if err := b.registerCommands(ctx, app); err != nil {
-		b.shutdown()
+		_ = stop()
 		if ctx.Err() != nil {
 			return nil // asked to stop while starting
 		}
 		return err
 	}
-	<-ctx.Done()
-	b.log.Info("discord shutting down")
-	b.shutdown()
-	b.log.Info("discord stopped")
-	return nil
+	select {
+	case <-ctx.Done():
+		b.log.Info("discord shutting down")
+		_ = stop()
+		b.log.Info("discord stopped")
+		return nil
+	case err := <-gwDone:
+		gwDone <- err
+		b.log.Error("discord gateway refused the bot; stopping", "err", errString(err))
+		return stop()
+	}
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// discoverGateway asks Discord where the gateway is (GET /gateway/bot).
+// A 401 means the token is wrong: fatal.
+func (b *Bot) discoverGateway(ctx context.Context) (string, error) {
+	var out struct {
+		URL               string `json:"url"`
+		SessionStartLimit struct {
+			Remaining  int `json:"remaining"`
+			ResetAfter int `json:"reset_after"` // milliseconds
+		} `json:"session_start_limit"`
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	err := b.do(ctx, b.log, restCall{op: "discover gateway", method: "GET", url: discordgo.EndpointGatewayBot, bucket: discordgo.EndpointGatewayBot}, &out)
+	if httpStatus(err) == http.StatusUnauthorized {
+		return "", &GatewayError{Code: http.StatusUnauthorized, Reason: fatalClose[4004]}
+	}
+	if err != nil {
+		return "", err
+	}
+	if out.URL == "" {
+		return "", errors.New("discover gateway: no URL in the answer")
+	}
+	if out.SessionStartLimit.Remaining == 0 && out.SessionStartLimit.ResetAfter > 0 {
+		wait := time.Duration(out.SessionStartLimit.ResetAfter) * time.Millisecond
+		b.log.Error("discord session start limit reached; waiting for it to reset", "wait", wait)
+		if !sleep(ctx, wait) {
+			return "", ctx.Err()
+		}
+	}
+	return out.URL, nil
+}
+
+// setIdentity records who the bot is, from READY.
+func (b *Bot) setIdentity(r readyInfo) {
+	b.idMu.Lock()
+	b.selfID, b.appID = r.User.ID, r.Application.ID
+	b.idMu.Unlock()
+	b.once.Do(func() { close(b.ready) })
 }
 
 // identity is the bot's user ID and application ID from READY.
 func (b *Bot) identity() (userID, appID string) {
-	st := b.session.State
-	st.RLock()
-	defer st.RUnlock()
-	if st.User != nil {
-		userID = st.User.ID
-	}
-	if st.Application != nil {
-		appID = st.Application.ID
-	}
-	return userID, appID
+	b.idMu.RLock()
+	defer b.idMu.RUnlock()
+	return b.selfID, b.appID
 }
 
-// shutdown closes the gateway, then waits for the handlers in progress.
-func (b *Bot) shutdown() {
-	start := time.Now()
-	if err := b.session.Close(); err != nil {
-		b.log.Warn("close discord gateway", "err", redactString(err.Error(), b.cfg.Token))
+// dispatch decodes the events the bot handles into discordgo's types and
+// hands each to its handler on a goroutine of its own.
+func (b *Bot) dispatch(ctx context.Context, event string, data json.RawMessage) {
+	switch event {
+	case "INTERACTION_CREATE":
+		var i discordgo.Interaction
+		// discordgo's Interaction lacks the partial channel (its type and
+		// parent say whether the interaction happened in a thread).
+		var extra struct {
+			Channel *discordgo.Channel `json:"channel"`
+		}
+		if err := json.Unmarshal(data, &i); err != nil {
+			b.log.Error("discord interaction not understood; ignored", "err", err.Error())
+			return
+		}
+		_ = json.Unmarshal(data, &extra) // optional: absent in some payloads
+		b.spawn(func() { b.onInteraction(ctx, &i, extra.Channel) })
+	case "MESSAGE_CREATE":
+		var m discordgo.Message
+		if err := json.Unmarshal(data, &m); err != nil {
+			b.log.Error("discord message not understood; ignored", "err", err.Error())
+			return
+		}
+		b.spawn(func() { b.onMessage(ctx, &m) })
 	}
-	b.mu.Lock()
-	b.closing = true
-	b.mu.Unlock()
-	b.work.Wait()
-	b.transport.CloseIdleConnections()
-	b.log.Info("discord handlers finished", "took", time.Since(start))
 }
 
-// track runs fn unless the bot is shutting down, counting it as work that
-// shutdown waits for. discordgo already calls handlers on their own
-// goroutines.
-func (b *Bot) track(fn func()) {
+// spawn runs fn on a goroutine unless the bot is shutting down, counting it
+// as work that shutdown waits for.
+func (b *Bot) spawn(fn func()) {
 	b.mu.Lock()
 	if b.closing {
 		b.mu.Unlock()
@@ -220,30 +319,19 @@ func (b *Bot) track(fn func()) {
 	}
 	b.work.Add(1)
 	b.mu.Unlock()
-	defer b.work.Done()
-	fn()
+	go func() {
+		defer b.work.Done()
+		fn()
+	}()
 }
 
-// acquire takes a concurrency slot without waiting.
-func (b *Bot) acquire() (release func(), ok bool) {
-	select {
-	case b.slots <- struct{}{}:
-		return func() { <-b.slots }, true
-	default:
-		return nil, false
-	}
-}
-
-// ask runs the answerer with the question's own deadline.
-func (b *Bot) ask(ctx context.Context, q bot.Question) (bot.Answer, error) {
-	ctx, cancel := context.WithTimeout(ctx, b.cfg.AnswerTimeout)
-	defer cancel()
-	a, err := b.answerer.Answer(ctx, q)
-	if err != nil {
-		return bot.Answer{}, fmt.Errorf("answer: %w", err)
-	}
-	if a.Question == "" {
-		a.Question = q.Text
-	}
-	return a, nil
+// finish waits for the handlers in progress once the gateway is closed.
+func (b *Bot) finish() {
+	start := time.Now()
+	b.mu.Lock()
+	b.closing = true
+	b.mu.Unlock()
+	b.work.Wait()
+	b.transport.CloseIdleConnections()
+	b.log.Info("discord handlers finished", "took", time.Since(start))
 }

@@ -63,30 +63,38 @@ func TestBot(t *testing.T) {
 			MaxLength int    `json:"max_length"`
 		}
 		type cmd struct {
-			Name        string `json:"name"`
-			Description string `json:"description"`
-			Options     []opt  `json:"options"`
-			Contexts    []int  `json:"contexts"`
+			Type        int     `json:"type"`
+			Name        string  `json:"name"`
+			Description string  `json:"description"`
+			Options     []opt   `json:"options"`
+			Contexts    []int   `json:"contexts"`
+			Perms       *string `json:"default_member_permissions"`
 		}
 		cmds := decode[[]cmd](t, c)
 		var names []string
 		for _, c := range cmds {
 			names = append(names, c.Name)
-			if c.Description == "" {
+			if c.Description == "" && c.Type != 3 {
 				t.Errorf("/%s has no description", c.Name)
 			}
 			if !slices.Equal(c.Contexts, []int{0, 1}) {
 				t.Errorf("/%s contexts = %v, want guild and bot DM", c.Name, c.Contexts)
 			}
+			if c.Perms != nil {
+				t.Errorf("/%s default_member_permissions = %s; no command is for admins only", c.Name, *c.Perms)
+			}
 		}
-		if !slices.Equal(names, []string{"ask", "sources", "help"}) {
+		if !slices.Equal(names, []string{"ask", "sources", "help", "Ask verbatim"}) {
 			t.Fatalf("commands = %v", names)
+		}
+		if cmds[3].Type != 3 || cmds[3].Description != "" {
+			t.Errorf("context menu command = %+v, want a message command (type 3) without description", cmds[3])
 		}
 		wantAsk := []opt{{Type: 3, Name: "question", Required: true, MaxLength: 200}, {Type: 5, Name: "private"}}
 		if !slices.Equal(cmds[0].Options, wantAsk) {
 			t.Errorf("/ask options = %+v, want %+v", cmds[0].Options, wantAsk)
 		}
-		if len(cmds[1].Options) != 1 || cmds[1].Options[0] != (opt{Type: 3, Name: "filter"}) {
+		if len(cmds[1].Options) != 2 || cmds[1].Options[0] != (opt{Type: 3, Name: "filter", MaxLength: maxFilterChars}) || cmds[1].Options[1] != (opt{Type: 5, Name: "private"}) {
 			t.Errorf("/sources options = %+v", cmds[1].Options)
 		}
 	})
@@ -125,7 +133,7 @@ func TestBot(t *testing.T) {
 		if e.Footer == nil || e.Footer.Text != "extractive · 2 quotes" {
 			t.Errorf("footer = %+v", e.Footer)
 		}
-		wantIDs := []string{"up:" + asked.ID, "down:" + asked.ID, "paras:" + asked.ID}
+		wantIDs := []string{"up:" + asked.ID, "down:" + asked.ID, paragraphsCustomID(goodAnswer("").Citations), "thread:" + asked.ID}
 		if ids := m.customIDs(); !slices.Equal(ids, wantIDs) {
 			t.Errorf("buttons = %v, want %v", ids, wantIDs)
 		}
@@ -263,9 +271,9 @@ func TestBot(t *testing.T) {
 		in = fake.SendClick(t, discordtest.Click{CustomID: "down:" + asked.ID, User: alice, GuildID: discordtest.GuildID})
 		fake.WaitCall(t, wait, "vote reply", callback(in))
 
-		votes, err := NewVoteStore(h.votes).List()
-		if err != nil {
-			t.Fatal(err)
+		votes, bad, err := NewVoteStore(h.votes).List()
+		if err != nil || len(bad) > 0 {
+			t.Fatal(err, bad)
 		}
 		if len(votes) != 2 {
 			t.Fatalf("votes = %+v, want 2", votes)
@@ -283,13 +291,14 @@ func TestBot(t *testing.T) {
 	run("vote on an unknown answer", func(t *testing.T) {
 		in := fake.SendClick(t, discordtest.Click{CustomID: "up:12345", User: bob, GuildID: discordtest.GuildID})
 		cb := decode[callbackJSON](t, fake.WaitCall(t, wait, "reply", callback(in)))
-		if cb.Data == nil || cb.Data.Content != expired || cb.Data.Flags != 64 {
+		if cb.Data == nil || !strings.Contains(cb.Data.Content, "can't tell which answer") || cb.Data.Flags != 64 {
 			t.Errorf("reply = %+v", cb)
 		}
 	})
 
 	run("show paragraphs privately", func(t *testing.T) {
-		in := fake.SendClick(t, discordtest.Click{CustomID: "paras:" + asked.ID, User: bob, GuildID: discordtest.GuildID})
+		id := paragraphsCustomID(goodAnswer("").Citations)
+		in := fake.SendClick(t, discordtest.Click{CustomID: id, User: bob, GuildID: discordtest.GuildID})
 		cb := decode[callbackJSON](t, fake.WaitCall(t, wait, "paragraphs reply", callback(in)))
 		if cb.Type != 4 || cb.Data == nil || cb.Data.Flags != 64 {
 			t.Fatalf("reply = %+v, want type 4 with flags 64", cb)
@@ -312,8 +321,8 @@ func TestBot(t *testing.T) {
 		in := fake.SendSlash(t, discordtest.Slash{Name: "sources", User: bob, GuildID: discordtest.GuildID,
 			Options: []discordtest.Option{{Name: "filter", Value: "westph"}}})
 		cb := decode[callbackJSON](t, fake.WaitCall(t, wait, "sources reply", callback(in)))
-		if cb.Type != 4 || cb.Data == nil || len(cb.Data.Embeds) != 1 {
-			t.Fatalf("reply = %+v", cb)
+		if cb.Type != 4 || cb.Data == nil || len(cb.Data.Embeds) != 1 || cb.Data.Flags != 64 {
+			t.Fatalf("reply = %+v, want one private embed", cb)
 		}
 		e := cb.Data.Embeds[0]
 		if e.Title != "Sources: 1 of 2 articles" || e.Description != "• [Peace of Westphalia](https://example.org/westphalia) — 3 paragraphs" {
@@ -458,7 +467,7 @@ func TestBot(t *testing.T) {
 		}
 	})
 
-	run("concurrency cap answers busy", func(t *testing.T) {
+	run("questions beyond the answer slots queue, then the queue is full", func(t *testing.T) {
 		var held, channels []string
 		for i := range 3 { // MaxConcurrent is 3
 			q := fmt.Sprintf("%s %d", qBlock, i)
@@ -472,21 +481,41 @@ func TestBot(t *testing.T) {
 				t.Fatal("blocking questions never reached the answerer")
 			}
 		}
-		in := fake.SendSlash(t, discordtest.Slash{Name: "ask", User: user(25), GuildID: discordtest.GuildID,
+		// QueueLength is 1: the next question waits and is told its place.
+		queued := fake.SendSlash(t, discordtest.Slash{Name: "ask", User: user(25), GuildID: discordtest.GuildID,
 			Options: []discordtest.Option{{Name: "question", Value: "one more?"}}})
-		cb := decode[callbackJSON](t, fake.WaitCall(t, wait, "busy reply", callback(in)))
-		if cb.Type != 4 || cb.Data == nil || cb.Data.Content != busy || cb.Data.Flags != 64 {
-			t.Errorf("reply = %+v, want ephemeral busy", cb)
+		if cb := decode[callbackJSON](t, fake.WaitCall(t, wait, "deferral", callback(queued))); cb.Type != 5 {
+			t.Errorf("queued question not deferred: %+v", cb)
+		}
+		place := decode[messageJSON](t, fake.WaitCall(t, wait, "queue position", editOriginal(queued)))
+		if !strings.Contains(place.Content, "next in line") {
+			t.Errorf("queued question shows %q, want its place in line", place.Content)
+		}
+		// The one after finds the queue full: told so, and it does not use
+		// up the user's rate limit.
+		full := fake.SendSlash(t, discordtest.Slash{Name: "ask", User: user(26), GuildID: discordtest.GuildID,
+			Options: []discordtest.Option{{Name: "question", Value: "and another?"}}})
+		busyEdit := decode[messageJSON](t, fake.WaitCall(t, wait, "busy", editOriginal(full)))
+		if busyEdit.Content != busy {
+			t.Errorf("full queue: %q, want %q", busyEdit.Content, busy)
 		}
 		for i, q := range held {
 			h.ans.release(q)
 			fake.WaitCall(t, wait, "released answer", channelMessage(channels[i]))
 		}
-		// Slots come back.
+		fake.WaitCall(t, wait, "queued question answered", func(c discordtest.Call) bool {
+			return editOriginal(queued)(c) && strings.Contains(string(c.Body), "signed in 1648")
+		})
 		h.settle(t)
-		in = fake.SendSlash(t, discordtest.Slash{Name: "ask", User: user(25), GuildID: discordtest.GuildID,
-			Options: []discordtest.Option{{Name: "question", Value: "after the rush?"}}})
-		fake.WaitCall(t, wait, "answer after release", editOriginal(in))
+		for i := range 4 { // RatePerMinute is 4: the refused question cost nothing
+			in := fake.SendSlash(t, discordtest.Slash{Name: "ask", User: user(26), GuildID: discordtest.GuildID,
+				Options: []discordtest.Option{{Name: "question", Value: fmt.Sprintf("after the rush %d?", i)}}})
+			m := decode[messageJSON](t, fake.WaitCall(t, wait, "answer after the rush", editOriginal(in)))
+			if strings.Contains(m.Content, "Slow down") {
+				t.Errorf("question %d slowed down: the refused one was counted", i)
+			}
+			h.settle(t)
+		}
 	})
 
 	run("server error on edit is retried", func(t *testing.T) {

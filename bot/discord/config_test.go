@@ -26,6 +26,9 @@ func TestNewRejects(t *testing.T) {
 		{"no votes file", Config{Token: testToken}, "no votes file"},
 		{"negative", Config{Token: testToken, VotesFile: "v", RatePerMinute: -1}, "negative"},
 		{"bad api url", Config{Token: testToken, VotesFile: "v", APIURL: "discord.example"}, "want http(s)"},
+		{"bad thread mode", Config{Token: testToken, VotesFile: "v", Threads: "always"}, "thread mode"},
+		{"bad channel", Config{Token: testToken, VotesFile: "v", Channels: []string{"#general"}}, "not a channel ID"},
+		{"negative queue", Config{Token: testToken, VotesFile: "v", QueueLength: -1}, "negative"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

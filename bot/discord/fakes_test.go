@@ -23,7 +23,22 @@ const (
 	qRefuse  = "refuse"  // a refused answer
 	qBlock   = "block"   // blocks until release(question) or ctx ends
 	qMention = "mention" // a normal answer, echoing nothing special
+	qBadURL  = "badurl"  // citations whose article URLs Discord would refuse
+	qHostile = "hostile" // text and quotes holding terminal and bidi controls
 )
+
+// hostileText holds what a terminal or a chat client would act on.
+const hostileText = "Pwned \x1b]0;pwned\x07\x1b[2J text \u202egnp.exe\u202c here."
+
+// badURLs are article URLs Discord refuses in an embed.
+var badURLs = []string{"/articles/relative", "example.org/no-scheme", "javascript:alert(1)", "https://example.org/" + strings.Repeat("a", 2100)}
+
+var badLinks = corpus.Article{
+	ID:         "bad/links",
+	Title:      "Relative link",
+	URL:        "/articles/relative",
+	Paragraphs: []string{"A paragraph whose article has a relative URL."},
+}
 
 // streamWords is what the streaming answer says, word by word.
 var streamWords = strings.Fields(strings.Repeat("Streaming answers arrive word by word and are edited into the response. ", 4))
@@ -72,6 +87,26 @@ func goodAnswer(q string) bot.Answer {
 				Quote: "Nobody @everyone pinged anyone <@&42> here.", Status: bot.Verified, Marker: 2, Score: 0.5},
 		},
 	}
+}
+
+// longAnswer is a 15,000-character answer with 30 citations.
+func longAnswer(q string) bot.Answer {
+	a := goodAnswer(q)
+	var b strings.Builder
+	for i := 0; b.Len() < 15000; i++ {
+		fmt.Fprintf(&b, "Sentence %d of a long answer says something about the treaties. ", i)
+		if i%20 == 19 {
+			b.WriteString("\n\n")
+		}
+	}
+	b.WriteString("THE END.")
+	a.Text = b.String()
+	for i := 3; i <= 30; i++ {
+		c := a.Citations[0]
+		c.Marker = i
+		a.Citations = append(a.Citations, c)
+	}
+	return a
 }
 
 type fakeAnswerer struct {
@@ -144,21 +179,19 @@ func (f *fakeAnswerer) Answer(ctx context.Context, q bot.Question) (bot.Answer, 
 		a.Mode = "llm"
 		return a, nil
 	case strings.HasPrefix(q.Text, qLong):
+		return longAnswer(q.Text), nil
+	case strings.HasPrefix(q.Text, qBadURL):
 		a := goodAnswer(q.Text)
-		var b strings.Builder
-		for i := 0; b.Len() < 15000; i++ {
-			fmt.Fprintf(&b, "Sentence %d of a long answer says something about the treaties. ", i)
-			if i%20 == 19 {
-				b.WriteString("\n\n")
-			}
+		a.Citations = nil
+		for i, u := range badURLs {
+			a.Citations = append(a.Citations, bot.Citation{Article: bot.ArticleRef{ID: badLinks.ID, Title: fmt.Sprintf("Bad %d", i), URL: u},
+				Paragraph: 1, Quote: badLinks.Paragraphs[0], Status: bot.Verified, Marker: i + 1})
 		}
-		b.WriteString("THE END.")
-		a.Text = b.String()
-		for i := 3; i <= 30; i++ {
-			c := a.Citations[0]
-			c.Marker = i
-			a.Citations = append(a.Citations, c)
-		}
+		return a, nil
+	case strings.HasPrefix(q.Text, qHostile):
+		a := goodAnswer(q.Text)
+		a.Text = hostileText + " [1]"
+		a.Citations[0].Quote = "The treaties \x1b[31mwere\x1b[0m signed"
 		return a, nil
 	case strings.HasPrefix(q.Text, qRefuse):
 		return bot.Answer{Question: q.Text, Text: "The articles do not say.", Refused: true, Mode: "extractive"}, nil

@@ -22,50 +22,98 @@ type harness struct {
 	logs  *logBuffer
 	votes string
 	stop  func() // cancels Run and waits for it
+	// finished is closed when Run returned, with runErr; expectRunErr
+	// keeps stop from failing the test on it.
+	finished     chan struct{}
+	runErr       error
+	expectRunErr bool
 }
 
-// start runs a bot against a new fake until the test ends (or stop). Tests
-// using it must not run in parallel: discordgo's endpoints are globals.
-func start(t *testing.T, guildID string) *harness {
+// harnessOption changes how a harness is set up.
+type harnessOption func(*setup)
+
+type setup struct {
+	cfg      Config
+	lib      Library
+	fake     *discordtest.Server
+	bot      func(*Bot)
+	answerer Answerer
+}
+
+func withConfig(f func(*Config)) harnessOption     { return func(s *setup) { f(&s.cfg) } }
+func withLibrary(l Library) harnessOption          { return func(s *setup) { s.lib = l } }
+func withFake(f *discordtest.Server) harnessOption { return func(s *setup) { s.fake = f } }
+func withBot(f func(*Bot)) harnessOption           { return func(s *setup) { s.bot = f } }
+func withAnswerer(a Answerer) harnessOption        { return func(s *setup) { s.answerer = a } }
+func withVotes(path string) harnessOption          { return withConfig(func(c *Config) { c.VotesFile = path }) }
+
+// start runs a bot against a new fake (or the one given) until the test
+// ends (or stop). Tests using it must not run in parallel: discordgo's
+// endpoints are globals.
+func start(t testing.TB, guildID string, opts ...harnessOption) *harness {
 	t.Helper()
-	fake := discordtest.New(t)
 	logs := &logBuffer{}
-	votes := filepath.Join(t.TempDir(), "state", "votes.jsonl")
-	cfg := Config{
-		Token:            testToken,
-		GuildID:          guildID,
-		APIURL:           fake.URL(),
-		RatePerMinute:    4,
-		MaxConcurrent:    3,
-		MaxQuestionChars: 200,
-		HistoryTurns:     2,
-		AnswerTimeout:    5 * time.Second,
-		VotesFile:        votes,
-		Logger:           slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	st := setup{
+		cfg: Config{
+			Token:            testToken,
+			GuildID:          guildID,
+			RatePerMinute:    4,
+			MaxConcurrent:    3,
+			QueueLength:      1,
+			MaxQuestionChars: 200,
+			HistoryTurns:     2,
+			AnswerTimeout:    5 * time.Second,
+			VotesFile:        filepath.Join(t.TempDir(), "state", "votes.jsonl"),
+			Logger:           slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		},
+		lib: testLibrary,
 	}
+	for _, o := range opts {
+		o(&st)
+	}
+	fake := st.fake
+	if fake == nil {
+		fake = discordtest.New(t)
+	}
+	cfg := st.cfg
+	cfg.APIURL = fake.URL()
+	votes := cfg.VotesFile
 	ans := newFakeAnswerer()
-	b, err := New(cfg, ans, testLibrary)
+	var answerer Answerer = ans
+	if st.answerer != nil {
+		answerer = st.answerer
+	}
+	b, err := New(cfg, answerer, st.lib)
 	if err != nil {
 		t.Fatal(err)
 	}
 	b.editWindow = 500 * time.Millisecond
 	b.retryBase = 10 * time.Millisecond
 	b.typingEvery = time.Hour
+	b.gw.backoff = func(int) time.Duration { return 20 * time.Millisecond }
+	if st.bot != nil {
+		st.bot(b)
+	}
 
+	isRegistration := func(c discordtest.Call) bool { return c.Method == "PUT" && strings.HasSuffix(c.Path, "/commands") }
+	registered := len(fake.Find(isRegistration))
 	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- b.Run(ctx) }()
+	h := &harness{fake: fake, bot: b, ans: ans, logs: logs, votes: votes, finished: make(chan struct{})}
+	go func() {
+		h.runErr = b.Run(ctx)
+		close(h.finished)
+	}()
 	stopped := false
-	stop := func() {
+	h.stop = func() {
 		if stopped {
 			return
 		}
 		stopped = true
 		cancel()
 		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Run: %v", err)
+		case <-h.finished:
+			if h.runErr != nil && !h.expectRunErr {
+				t.Errorf("Run: %v", h.runErr)
 			}
 		case <-time.After(15 * time.Second):
 			t.Errorf("Run did not return after cancel")
@@ -73,16 +121,22 @@ func start(t *testing.T, guildID string) *harness {
 	}
 	// Registered after the fake's cleanup, so it runs first: the bot's
 	// session closes before the fake.
-	t.Cleanup(stop)
+	t.Cleanup(h.stop)
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("bot logs:\n%s", logs.String())
 		}
 	})
-	fake.WaitCall(t, wait, "command registration", func(c discordtest.Call) bool {
-		return c.Method == "PUT" && strings.HasSuffix(c.Path, "/commands")
-	})
-	return &harness{fake: fake, bot: b, ans: ans, logs: logs, votes: votes, stop: stop}
+	fake.WaitCalls(t, wait, registered+1, "command registration", isRegistration)
+	// A fake shared with a bot that stopped may not have seen its
+	// connection go yet: wait, so events reach this bot.
+	for deadline := time.Now().Add(wait); fake.Connected() != 1; {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d gateway connections, want this bot's only", fake.Connected())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return h
 }
 
 // Decoded request bodies.
@@ -134,7 +188,7 @@ type callbackJSON struct {
 	Data *messageJSON `json:"data"`
 }
 
-func decode[T any](t *testing.T, c discordtest.Call) T {
+func decode[T any](t testing.TB, c discordtest.Call) T {
 	t.Helper()
 	var v T
 	if err := c.JSON(&v); err != nil {
@@ -243,14 +297,14 @@ func messageBodies(t *testing.T, calls []discordtest.Call) map[string]messageJSO
 }
 
 // settle waits until no answer holds a concurrency slot.
-func (h *harness) settle(t *testing.T) {
+func (h *harness) settle(t testing.TB) {
 	t.Helper()
 	deadline := time.Now().Add(wait)
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
-	for len(h.bot.slots) > 0 {
+	for h.bot.queue.busy(h.bot.cfg.MaxConcurrent) > 0 {
 		if time.Now().After(deadline) {
-			t.Fatalf("%d answers still in progress after %v", len(h.bot.slots), wait)
+			t.Fatalf("%d answers still in progress after %v", h.bot.queue.busy(h.bot.cfg.MaxConcurrent), wait)
 		}
 		<-tick.C
 	}

@@ -3,23 +3,35 @@ package discord
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/bwmarrin/discordgo"
-	"github.com/verbatimbot/verbatim/bot"
 )
 
-// commands are the slash commands, registered with one bulk overwrite.
+// Command names.
+const (
+	cmdAsk     = "ask"
+	cmdSources = "sources"
+	cmdHelp    = "help"
+	// cmdAskMessage is the message context-menu command (Apps → Ask verbatim).
+	cmdAskMessage = "Ask verbatim"
+)
+
+// maxFilterChars bounds /sources' filter so it fits a page button's custom ID.
+const maxFilterChars = 80
+
+// commands are the application commands, registered with one bulk
+// overwrite. None is for admins only, so none sets
+// default_member_permissions: every member may use them, and a server's
+// admins can still restrict them under Server Settings → Integrations.
 func (b *Bot) commands() []*discordgo.ApplicationCommand {
 	contexts := []discordgo.InteractionContextType{discordgo.InteractionContextGuild, discordgo.InteractionContextBotDM}
 	integrations := []discordgo.ApplicationIntegrationType{discordgo.ApplicationIntegrationGuildInstall}
 	return []*discordgo.ApplicationCommand{
 		{
-			Name:             "ask",
+			Name:             cmdAsk,
 			Description:      "Ask a question; the answer quotes the articles word for word.",
 			Contexts:         &contexts,
 			IntegrationTypes: &integrations,
@@ -39,21 +51,34 @@ func (b *Bot) commands() []*discordgo.ApplicationCommand {
 			},
 		},
 		{
-			Name:             "sources",
+			Name:             cmdSources,
 			Description:      "List the articles answers are quoted from.",
 			Contexts:         &contexts,
 			IntegrationTypes: &integrations,
 			Options: []*discordgo.ApplicationCommandOption{
 				{
-					Type:        discordgo.ApplicationCommandOptionString,
-					Name:        "filter",
-					Description: "Only articles whose title contains this",
+					Type:         discordgo.ApplicationCommandOptionString,
+					Name:         "filter",
+					Description:  "Only articles whose title contains this",
+					Autocomplete: true,
+					MaxLength:    maxFilterChars,
+				},
+				{
+					Type:        discordgo.ApplicationCommandOptionBoolean,
+					Name:        "private",
+					Description: "Show the list only to you (the default); false shows it to the channel",
 				},
 			},
 		},
 		{
-			Name:             "help",
+			Name:             cmdHelp,
 			Description:      "How to use verbatim.",
+			Contexts:         &contexts,
+			IntegrationTypes: &integrations,
+		},
+		{
+			Type:             discordgo.MessageApplicationCommand,
+			Name:             cmdAskMessage,
 			Contexts:         &contexts,
 			IntegrationTypes: &integrations,
 		},
@@ -67,13 +92,14 @@ func (b *Bot) registerCommands(ctx context.Context, appID string) error {
 	}
 	cmds := b.commands()
 	scope := "global"
+	url := discordgo.EndpointApplicationGlobalCommands(appID)
 	if b.cfg.GuildID != "" {
 		scope = "guild " + b.cfg.GuildID
+		url = discordgo.EndpointApplicationGuildCommands(appID, b.cfg.GuildID)
 	}
-	err := b.call(ctx, b.log, "register commands", "", func(opts ...discordgo.RequestOption) error {
-		_, err := b.session.ApplicationCommandBulkOverwrite(appID, b.cfg.GuildID, cmds, opts...)
-		return err
-	})
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	err := b.do(ctx, b.log, restCall{op: "register commands", method: "PUT", url: url, bucket: url, body: cmds}, nil)
 	if err != nil {
 		return err
 	}
@@ -91,34 +117,35 @@ func interactionUser(i *discordgo.Interaction) string {
 	return ""
 }
 
-// onInteraction handles INTERACTION_CREATE.
-func (b *Bot) onInteraction(ctx context.Context, i *discordgo.Interaction) {
+// onInteraction handles INTERACTION_CREATE; ch is the partial channel it
+// happened in (nil when the payload had none).
+func (b *Bot) onInteraction(ctx context.Context, i *discordgo.Interaction, ch *discordgo.Channel) {
 	log := b.log.With("interaction_id", i.ID, "user_id", interactionUser(i), "channel_id", i.ChannelID, "guild_id", i.GuildID)
 	if i.ID == "" || i.Token == "" || i.AppID == "" {
 		log.Warn("discord interaction without id, token or application id; ignored")
 		return
 	}
-	r := &interactionReply{b: b, i: i, log: log}
+	r := newInteractionReply(b, i, log)
+	r.channel = ch
 	switch i.Type {
 	case discordgo.InteractionApplicationCommand:
 		data := i.ApplicationCommandData()
-		log = log.With("command", data.Name)
-		r.log = log
-		switch data.Name {
-		case "ask":
+		r.log = log.With("command", data.Name)
+		switch {
+		case data.Name == cmdAsk && data.CommandType != discordgo.MessageApplicationCommand:
 			b.onAsk(ctx, r, data)
-		case "sources":
-			filter := ""
-			if o := option(data, "filter"); o != nil {
-				filter = o.StringValue()
-			}
-			b.respondPages(ctx, r, renderSources(b.lib, filter), false)
-		case "help":
+		case data.Name == cmdAskMessage:
+			b.onAskMessage(ctx, r, data)
+		case data.Name == cmdSources:
+			b.onSources(ctx, r, data)
+		case data.Name == cmdHelp:
 			b.respondPages(ctx, r, []page{{Content: helpText(b.cfg.MaxQuestionChars)}}, true)
 		default:
-			log.Warn("discord unknown command")
+			r.log.Warn("discord unknown command")
 			b.respondPages(ctx, r, []page{{Content: "I don't know that command. Try /help."}}, true)
 		}
+	case discordgo.InteractionApplicationCommandAutocomplete:
+		b.onAutocomplete(ctx, r, i.ApplicationCommandData())
 	case discordgo.InteractionMessageComponent:
 		b.onComponent(ctx, r, i.MessageComponentData())
 	default:
@@ -135,14 +162,123 @@ func option(data discordgo.ApplicationCommandInteractionData, name string) *disc
 	return nil
 }
 
+func boolOption(data discordgo.ApplicationCommandInteractionData, name string, def bool) bool {
+	if o := option(data, name); o != nil {
+		if v, ok := o.Value.(bool); ok {
+			return v
+		}
+	}
+	return def
+}
+
+func stringOption(data discordgo.ApplicationCommandInteractionData, name string) string {
+	if o := option(data, name); o != nil {
+		if v, ok := o.Value.(string); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// appPermissions are the app's permissions where the interaction happened.
+func appPermissions(i *discordgo.Interaction) int64 {
+	return i.AppPermissions
+}
+
+// interactionInScope reports whether the bot answers in the interaction's
+// channel.
+func (b *Bot) interactionInScope(r *interactionReply) bool {
+	if r.i.GuildID == "" || len(b.allowed) == 0 {
+		return true
+	}
+	if b.allowed[r.i.ChannelID] {
+		return true
+	}
+	return r.channel != nil && r.channel.IsThread() && b.allowed[r.channel.ParentID]
+}
+
+// onAsk answers /ask.
+func (b *Bot) onAsk(ctx context.Context, r *interactionReply, data discordgo.ApplicationCommandInteractionData) {
+	if !b.interactionInScope(r) {
+		b.respondPages(ctx, r, []page{{Content: b.notHere()}}, true)
+		return
+	}
+	r.ephemeral = boolOption(data, "private", false)
+	q := asking{
+		question: cleanQuestion(stringOption(data, "question")),
+		userID:   interactionUser(r.i),
+		answerID: r.i.ID,
+		log:      r.log,
+		out:      r,
+	}
+	if !r.ephemeral && r.i.GuildID != "" && r.channel != nil && r.channel.Type == discordgo.ChannelTypeGuildText {
+		q.thread = threadOffer{channelID: r.i.ChannelID, canCreate: appPermissions(r.i)&discordgo.PermissionCreatePublicThreads != 0}
+	}
+	b.answerAndDeliver(ctx, q)
+}
+
+// onAskMessage answers the message context-menu command: the target
+// message's text is the question, answered privately.
+func (b *Bot) onAskMessage(ctx context.Context, r *interactionReply, data discordgo.ApplicationCommandInteractionData) {
+	if !b.interactionInScope(r) {
+		b.respondPages(ctx, r, []page{{Content: b.notHere()}}, true)
+		return
+	}
+	r.ephemeral = true
+	text := ""
+	if data.Resolved != nil {
+		if m, ok := data.Resolved.Messages[data.TargetID]; ok && m != nil {
+			text = m.Content
+		}
+	}
+	question := cleanQuestion(text)
+	if question == "" {
+		b.respondPages(ctx, r, []page{{Content: "That message has no text to ask about."}}, true)
+		return
+	}
+	b.answerAndDeliver(ctx, asking{
+		question: question,
+		userID:   interactionUser(r.i),
+		answerID: r.i.ID,
+		log:      r.log.With("target_message_id", data.TargetID),
+		out:      r,
+	})
+}
+
+// notHere is the reply to a command used outside VERBATIM_DISCORD_CHANNELS.
+func (b *Bot) notHere() string {
+	var chans []string
+	for _, id := range b.cfg.Channels {
+		if len(chans) == 5 {
+			chans = append(chans, "…")
+			break
+		}
+		chans = append(chans, "<#"+id+">")
+	}
+	return "I don't answer questions in this channel. Ask me in " + strings.Join(chans, ", ") + ", or in a DM."
+}
+
 // interactionReply sends to one interaction: the initial response, edits
-// of @original, and follow-ups.
+// of @original, and follow-ups. It is the surface of /ask and the context
+// menu.
 type interactionReply struct {
 	b         *Bot
 	i         *discordgo.Interaction
+	channel   *discordgo.Channel // partial; nil when unknown
 	log       *slog.Logger
 	ephemeral bool
+	acked     bool
+	// ackBy is when the initial response must be in (3 s after the
+	// interaction arrived); expires when the token stops working.
+	ackBy, expires time.Time
 }
+
+func newInteractionReply(b *Bot, i *discordgo.Interaction, log *slog.Logger) *interactionReply {
+	now := time.Now()
+	return &interactionReply{b: b, i: i, log: log, ackBy: now.Add(3 * time.Second), expires: now.Add(15*time.Minute - 30*time.Second)}
+}
+
+var _ surface = (*interactionReply)(nil)
 
 func (r *interactionReply) flags() discordgo.MessageFlags {
 	if r.ephemeral {
@@ -151,8 +287,9 @@ func (r *interactionReply) flags() discordgo.MessageFlags {
 	return 0
 }
 
-// respond sends the initial response of type typ (with p as its message for
-// type 4, nothing but flags for a deferral).
+// respond sends the initial response of type typ (with p as its message,
+// or nothing but flags for a deferral). A retry answered with 40060 means
+// the first attempt went through.
 func (r *interactionReply) respond(ctx context.Context, typ discordgo.InteractionResponseType, p *page) error {
 	resp := &discordgo.InteractionResponse{Type: typ}
 	if p != nil {
@@ -166,13 +303,25 @@ func (r *interactionReply) respond(ctx context.Context, typ discordgo.Interactio
 	} else if r.ephemeral {
 		resp.Data = &discordgo.InteractionResponseData{Flags: r.flags(), AllowedMentions: noMentions()}
 	}
-	return r.b.call(ctx, r.log, "interaction respond", r.i.Token, func(opts ...discordgo.RequestOption) error {
-		return r.b.session.InteractionRespond(r.i, resp, opts...)
-	})
+	ctx, cancel := context.WithDeadline(ctx, r.ackBy)
+	defer cancel()
+	url := discordgo.EndpointInteractionResponse(r.i.ID, r.i.Token)
+	err := r.b.do(ctx, r.log, restCall{op: "interaction respond", method: "POST", url: url, bucket: url, body: resp,
+		secret: r.i.Token, interaction: true, doneCode: codeAlreadyAcked}, nil)
+	if err == nil {
+		r.acked = true
+	}
+	return err
 }
 
-// edit replaces the deferred (or first) response with p.
-func (r *interactionReply) edit(ctx context.Context, p page) error {
+// respondUpdate answers a button click by editing the message it is on.
+func (r *interactionReply) respondUpdate(ctx context.Context, p page) error {
+	return r.respond(ctx, discordgo.InteractionResponseUpdateMessage, &p)
+}
+
+// edit replaces the deferred (or first) response with p, returning the
+// response message's ID.
+func (r *interactionReply) edit(ctx context.Context, p page) (string, error) {
 	content := p.Content
 	embeds := p.Embeds
 	if embeds == nil {
@@ -182,46 +331,98 @@ func (r *interactionReply) edit(ctx context.Context, p page) error {
 	if components == nil {
 		components = []discordgo.MessageComponent{}
 	}
-	return r.b.call(ctx, r.log, "edit response", r.i.Token, func(opts ...discordgo.RequestOption) error {
-		_, err := r.b.session.InteractionResponseEdit(r.i, &discordgo.WebhookEdit{
+	ctx, cancel := context.WithDeadline(ctx, r.expires)
+	defer cancel()
+	var m discordgo.Message
+	err := r.b.do(ctx, r.log, restCall{op: "edit response", method: "PATCH",
+		url:    discordgo.EndpointInteractionResponseActions(r.i.AppID, r.i.Token),
+		bucket: r.b.editBucket(r.i.AppID, r.i.Token),
+		body: &discordgo.WebhookEdit{
 			Content:         &content,
 			Embeds:          &embeds,
 			Components:      &components,
 			AllowedMentions: noMentions(),
-		}, opts...)
-		return err
-	})
+		},
+		secret: r.i.Token, interaction: true}, &m)
+	return m.ID, err
 }
 
-// followup sends p as a follow-up message.
+// followup sends p as a follow-up message. It is not repeated after a
+// failure that may have delivered it: a follow-up has no nonce to
+// deduplicate by.
 func (r *interactionReply) followup(ctx context.Context, p page) error {
-	return r.b.call(ctx, r.log, "follow-up", r.i.Token, func(opts ...discordgo.RequestOption) error {
-		_, err := r.b.session.FollowupMessageCreate(r.i, true, &discordgo.WebhookParams{
+	ctx, cancel := context.WithDeadline(ctx, r.expires)
+	defer cancel()
+	return r.b.do(ctx, r.log, restCall{op: "follow-up", method: "POST",
+		url:    discordgo.EndpointFollowupMessage(r.i.AppID, r.i.Token) + "?wait=true",
+		bucket: r.b.editBucket(r.i.AppID, r.i.Token),
+		body: &discordgo.WebhookParams{
 			Content:         p.Content,
 			Embeds:          p.Embeds,
 			Components:      p.Components,
 			AllowedMentions: noMentions(),
 			Flags:           r.flags(),
-		}, opts...)
-		return err
-	})
+		},
+		secret: r.i.Token, policy: retryUnsent, interaction: true}, nil)
 }
 
-// deliver edits the deferred response with the first page and sends the
-// rest as follow-ups.
-func (r *interactionReply) deliver(ctx context.Context, pages []page) error {
-	for n, p := range pages {
-		var err error
-		if n == 0 {
-			err = r.edit(ctx, p)
-		} else {
-			err = r.followup(ctx, p)
-		}
-		if err != nil {
-			return err
-		}
+func (r *interactionReply) refuse(ctx context.Context, text string) error {
+	if r.acked {
+		_, err := r.edit(ctx, page{Content: text})
+		return err
 	}
-	return nil
+	r.ephemeral = true
+	return r.respond(ctx, discordgo.InteractionResponseChannelMessageWithSource, &page{Content: text})
+}
+
+func (r *interactionReply) acknowledge(ctx context.Context) error {
+	start := time.Now()
+	err := r.respond(ctx, discordgo.InteractionResponseDeferredChannelMessageWithSource, nil)
+	if err == nil {
+		r.log.Debug("discord interaction deferred", "took", time.Since(start))
+	}
+	return err
+}
+
+func (r *interactionReply) queued(ctx context.Context, position int) error {
+	_, err := r.edit(ctx, page{Content: queuedText(position)})
+	return err
+}
+
+func (r *interactionReply) preview(ctx context.Context, p page) error {
+	_, err := r.edit(ctx, p)
+	return err
+}
+
+func (r *interactionReply) deliver(ctx context.Context, pages []page) (string, error) {
+	id, err := r.edit(ctx, pages[0])
+	if err != nil {
+		return "", err
+	}
+	for _, p := range pages[1:] {
+		err := r.followup(ctx, p)
+		if st := httpStatus(err); err != nil && st != 0 && st < 500 {
+			return id, err // refused: the pages after it would be too
+		}
+		// A server error may or may not have delivered the page; it is
+		// not sent again, and the pages after it still go.
+	}
+	if r.ephemeral {
+		return "", nil // not a message others can reply to or thread from
+	}
+	return id, nil
+}
+
+func (r *interactionReply) fail(ctx context.Context, text string) error {
+	_, err := r.edit(ctx, page{Content: text})
+	return err
+}
+
+func (r *interactionReply) finish() {}
+
+// plainText: the app may not embed links where the interaction happened.
+func (r *interactionReply) plainText() bool {
+	return r.i.GuildID != "" && appPermissions(r.i) != 0 && appPermissions(r.i)&discordgo.PermissionEmbedLinks == 0
 }
 
 // respondPages answers at once (type 4) with the first page and follows up
@@ -230,7 +431,7 @@ func (b *Bot) respondPages(ctx context.Context, r *interactionReply, pages []pag
 	r.ephemeral = ephemeral
 	start := time.Now()
 	if err := r.respond(ctx, discordgo.InteractionResponseChannelMessageWithSource, &pages[0]); err != nil {
-		return // logged by call; the interaction is lost
+		return // logged by do; the interaction is lost
 	}
 	for _, p := range pages[1:] {
 		if err := r.followup(ctx, p); err != nil {
@@ -240,116 +441,86 @@ func (b *Bot) respondPages(ctx context.Context, r *interactionReply, pages []pag
 	r.log.Info("discord interaction answered", "pages", len(pages), "took", time.Since(start))
 }
 
-// Friendly refusals, shared by every door.
-func (b *Bot) tooLong(n int) string {
-	return fmt.Sprintf("That question is %d characters long; please keep it under %d.", n, b.cfg.MaxQuestionChars)
+// onSources answers /sources with the first page of the list, privately
+// unless private:false.
+func (b *Bot) onSources(ctx context.Context, r *interactionReply, data discordgo.ApplicationCommandInteractionData) {
+	filter := stringOption(data, "filter")
+	b.respondPages(ctx, r, []page{renderSources(b.lib, filter, 0)}, boolOption(data, "private", true))
 }
 
-func slowDown(wait time.Duration) string {
-	secs := int(wait.Round(time.Second) / time.Second)
-	if secs < 1 {
-		secs = 1
-	}
-	return fmt.Sprintf("Slow down a little — you're asking faster than I can keep up. Try again in %d s.", secs)
-}
-
-const busy = "I'm answering a lot of questions right now — please try again in a minute."
-
-const emptyQuestion = "Ask me a question about the articles, e.g. “What did the report conclude?”. /help has more."
-
-func apology(errID string, err error) string {
-	if errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Sprintf("Sorry — that took too long to answer. Please try again. (error ID: %s)", errID)
-	}
-	return fmt.Sprintf("Sorry — something went wrong while answering. (error ID: %s)", errID)
-}
-
-// admit checks a question against the length limit, the user's rate and
-// the concurrency cap. It returns the refusal to send when not admitted.
-func (b *Bot) admit(userID, question string) (release func(), refusal string) {
-	if question == "" {
-		return nil, emptyQuestion
-	}
-	if n := utf8.RuneCountInString(question); n > b.cfg.MaxQuestionChars {
-		return nil, b.tooLong(n)
-	}
-	if ok, wait := b.limiter.allow(userID); !ok {
-		return nil, slowDown(wait)
-	}
-	release, ok := b.acquire()
+// onSourcesPage turns a /sources list to another page, in place.
+func (b *Bot) onSourcesPage(ctx context.Context, r *interactionReply, data string) {
+	n, filter, ok := parseSourcesCustomID(data)
 	if !ok {
-		return nil, busy
+		b.respondPages(ctx, r, []page{{Content: "I don't know that button."}}, true)
+		return
 	}
-	return release, ""
+	if err := r.respondUpdate(ctx, renderSources(b.lib, filter, n)); err == nil {
+		r.log.Info("discord sources page", "page", n+1)
+	}
 }
 
-// onAsk answers /ask: refusals go out at once (privately); otherwise the
-// interaction is deferred, the answer streamed when the answerer streams,
-// and the final answer edited in with its buttons.
-func (b *Bot) onAsk(ctx context.Context, r *interactionReply, data discordgo.ApplicationCommandInteractionData) {
-	start := time.Now()
-	question := ""
-	if o := option(data, "question"); o != nil {
-		question = strings.TrimSpace(o.StringValue())
-	}
-	private := false
-	if o := option(data, "private"); o != nil {
-		private = o.BoolValue()
-	}
-	user := interactionUser(r.i)
-	release, refusal := b.admit(user, question)
-	if refusal != "" {
-		r.log.Info("discord question refused", "reason", refusal)
-		b.respondPages(ctx, r, []page{{Content: refusal}}, true)
-		return
-	}
-	defer release()
+// maxChoices is Discord's limit on autocomplete choices.
+const maxChoices = 25
 
-	r.ephemeral = private
-	if err := r.respond(ctx, discordgo.InteractionResponseDeferredChannelMessageWithSource, nil); err != nil {
-		return
+// onAutocomplete suggests article titles for /sources' filter: titles
+// starting with what was typed first, then titles containing it.
+func (b *Bot) onAutocomplete(ctx context.Context, r *interactionReply, data discordgo.ApplicationCommandInteractionData) {
+	typed := ""
+	for _, o := range data.Options {
+		if o.Focused {
+			typed, _ = o.Value.(string)
+		}
 	}
-	r.log.Debug("discord interaction deferred", "took", time.Since(start))
-
-	lim := newEditLimiter(b.editBurst, b.editWindow)
-	st := newStreamer(r, question, lim)
-	stopped := make(chan struct{})
-	go func() {
-		defer close(stopped)
-		st.run(ctx)
-	}()
-	a, err := b.ask(ctx, bot.Question{Text: question, OnDelta: st.add})
-	st.stop()
-	<-stopped
-
-	if err != nil {
-		b.fail(ctx, r.log, err, func(msg string) error {
-			if werr := lim.wait(ctx); werr != nil {
-				return werr
-			}
-			return r.edit(ctx, page{Content: msg})
-		})
-		return
+	var choices []*discordgo.ApplicationCommandOptionChoice
+	if data.Name == cmdSources {
+		choices = titleChoices(b.lib, typed)
 	}
-	id := r.i.ID
-	b.answers.put(id, a)
-	pages := renderAnswer(question, a)
-	pages[len(pages)-1].Components = answerButtons(id, a)
-	if err := lim.wait(ctx); err != nil {
-		return
+	// discordgo omits an empty choices list; Discord requires the field.
+	resp := map[string]any{
+		"type": discordgo.InteractionApplicationCommandAutocompleteResult,
+		"data": map[string]any{"choices": choices},
 	}
-	if err := r.deliver(ctx, pages); err != nil {
-		return
+	ctx, cancel := context.WithDeadline(ctx, r.ackBy)
+	defer cancel()
+	url := discordgo.EndpointInteractionResponse(r.i.ID, r.i.Token)
+	if err := b.do(ctx, r.log, restCall{op: "autocomplete", method: "POST", url: url, bucket: url, body: resp,
+		secret: r.i.Token, interaction: true, doneCode: codeAlreadyAcked}, nil); err == nil {
+		r.log.Debug("discord autocomplete", "typed", len(typed), "choices", len(choices))
 	}
-	r.log.Info("discord question answered", "answer_id", id, "mode", a.Mode, "refused", a.Refused,
-		"citations", len(a.Citations), "pages", len(pages), "streamed_edits", st.edits(), "took", time.Since(start))
 }
 
-// fail logs err under a new error ID and sends the user an apology with it.
-func (b *Bot) fail(ctx context.Context, log *slog.Logger, err error, send func(msg string) error) {
-	id := newErrorID()
-	log.Error("discord question failed", "error_id", id, "err", redactString(err.Error(), b.cfg.Token))
-	if serr := send(apology(id, err)); serr != nil {
-		log.Error("discord apology not delivered", "error_id", id)
+// titleChoices are up to 25 article titles matching typed.
+func titleChoices(lib Library, typed string) []*discordgo.ApplicationCommandOptionChoice {
+	t := strings.ToLower(strings.TrimSpace(typed))
+	var starts, contains []string
+	seen := map[string]bool{}
+	for _, a := range lib.Articles() {
+		title := strings.TrimSpace(plain(a.Title))
+		if title == "" || seen[title] {
+			continue
+		}
+		lt := strings.ToLower(title)
+		switch {
+		case strings.HasPrefix(lt, t):
+			starts = append(starts, title)
+		case strings.Contains(lt, t):
+			contains = append(contains, title)
+		default:
+			continue
+		}
+		seen[title] = true
+		if len(starts) >= maxChoices {
+			break
+		}
 	}
+	choices := []*discordgo.ApplicationCommandOptionChoice{}
+	for _, title := range append(starts, contains...) {
+		if len(choices) == maxChoices {
+			break
+		}
+		// The value becomes the filter: it must fit the option's max_length.
+		choices = append(choices, &discordgo.ApplicationCommandOptionChoice{Name: clip(title, 100), Value: prefix(title, maxFilterChars)})
+	}
+	return choices
 }

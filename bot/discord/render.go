@@ -2,6 +2,8 @@ package discord
 
 import (
 	"fmt"
+	"net/url"
+	"strconv"
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -20,6 +22,9 @@ const (
 	maxFooter      = 2048
 	maxEmbedsChars = 6000 // all embeds of one message together
 	maxEmbeds      = 10
+	maxURL         = 2048
+	// maxEchoed is the most of a question the bot shows back.
+	maxEchoed = 200
 )
 
 const (
@@ -133,10 +138,10 @@ func packEmbeds(embeds []*discordgo.MessageEmbed) []page {
 	return pages
 }
 
-// describe lays blocks out as embed descriptions of at most maxDescription
-// units, starting a new embed when the next block does not fit; a block
-// longer than that is split.
-func describe(blocks []string) []string {
+// describe lays blocks out as pieces of at most max units (embed
+// descriptions, or message contents), starting a new piece when the next
+// block does not fit; a block longer than that is split.
+func describe(blocks []string, max int) []string {
 	var descs []string
 	var cur strings.Builder
 	flush := func() {
@@ -146,12 +151,12 @@ func describe(blocks []string) []string {
 		}
 	}
 	for _, b := range blocks {
-		for _, piece := range splitText(b, maxDescription) {
+		for _, piece := range splitText(b, max) {
 			sep := ""
 			if cur.Len() > 0 {
 				sep = "\n\n"
 			}
-			if textLen(cur.String())+textLen(sep)+textLen(piece) > maxDescription {
+			if textLen(cur.String())+textLen(sep)+textLen(piece) > max {
 				flush()
 				sep = ""
 			}
@@ -169,22 +174,50 @@ var markdownEscaper = strings.NewReplacer(
 	`\`, `\\`, `*`, `\*`, `_`, `\_`, "`", "\\`", `~`, `\~`, `|`, `\|`, `[`, `\[`, `]`, `\]`, `<`, `\<`, `>`, `\>`,
 )
 
-func escape(s string) string { return markdownEscaper.Replace(s) }
+// escape makes corpus text, a question or a model's words safe to show:
+// control characters and bidi overrides go (bot.Printable), markdown is
+// escaped.
+func escape(s string) string { return markdownEscaper.Replace(bot.Printable(s)) }
+
+// plain is s without what a client would act on, for text that is not
+// markdown-escaped (titles).
+func plain(s string) string { return bot.Printable(s) }
+
+// safeURL returns u when Discord accepts it as a link: absolute http(s)
+// with a host, at most 2,048 characters, no spaces or control characters.
+// Anything else is "" — the article is shown without a link, because one
+// bad URL makes Discord reject the whole message (400, 50035).
+func safeURL(u string) string {
+	if u == "" || len(u) > maxURL || strings.ContainsFunc(u, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+		return ""
+	}
+	p, err := url.Parse(u)
+	if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" || p.User != nil {
+		return ""
+	}
+	return u
+}
 
 // linkURL makes u safe inside a markdown link.
 func linkURL(u string) string {
 	return strings.NewReplacer(")", "%29", "(", "%28", " ", "%20").Replace(u)
 }
 
-// source renders "Title, ¶N", as a link when the article's URL is known.
-func source(title, url string, paragraph int) string {
+// titleOf is a question as an embed title: printable, at most maxEchoed
+// characters.
+func titleOf(question string) string {
+	return clip(bot.Clip(plain(strings.Join(strings.Fields(question), " ")), maxEchoed), maxTitle)
+}
+
+// source renders "Title, ¶N", as a link when the article's URL is usable.
+func source(title, u string, paragraph int) string {
 	if title == "" {
 		title = "untitled"
 	}
-	if url == "" {
+	if u = safeURL(u); u == "" {
 		return fmt.Sprintf("%s, ¶%d", escape(title), paragraph)
 	}
-	return fmt.Sprintf("[%s](%s), ¶%d", escape(title), linkURL(url), paragraph)
+	return fmt.Sprintf("[%s](%s), ¶%d", escape(title), linkURL(u), paragraph)
 }
 
 // citationLine renders one citation: [n] “quote” — Title, ¶N.
@@ -199,48 +232,77 @@ func citationLine(c bot.Citation) string {
 // refusedLead opens a refused answer so nobody mistakes it for an answer.
 const refusedLead = "**I couldn't find an answer to that in the articles I have.**"
 
-// renderAnswer turns an answer into pages: the answer text, then each
-// citation, split to fit Discord's limits. The question is the first embed's
-// title; the footer (on the last embed) says how the answer was made.
-func renderAnswer(question string, a bot.Answer) []page {
+// sourcesHeading starts the list of citations.
+const sourcesHeading = "**Sources**"
+
+// answerBlocks are an answer's paragraphs (markdown-safe), then its
+// citations one per block, so a long answer splits between citations.
+func answerBlocks(a bot.Answer) []string {
 	var blocks []string
-	color := colorAnswer
 	if a.Refused {
-		color = colorRefused
 		blocks = append(blocks, refusedLead)
 	}
-	for _, para := range strings.Split(strings.TrimSpace(a.Text), "\n\n") {
+	if a.Fallback != "" {
+		blocks = append(blocks, "*"+escape(a.Fallback)+"*")
+	}
+	for _, para := range strings.Split(strings.TrimSpace(plain(a.Text)), "\n\n") {
 		if para = strings.TrimSpace(para); para != "" {
 			blocks = append(blocks, para)
 		}
 	}
 	if len(a.Citations) > 0 {
-		lines := make([]string, 0, len(a.Citations))
+		blocks = append(blocks, sourcesHeading)
 		for _, c := range a.Citations {
-			lines = append(lines, citationLine(c))
+			blocks = append(blocks, citationLine(c))
 		}
-		// Citations are one block per line so a long list splits between
-		// citations, not inside one.
-		blocks = append(blocks, "**Sources**")
-		blocks = append(blocks, lines...)
 	}
 	if len(blocks) == 0 {
 		blocks = append(blocks, refusedLead)
 	}
-	descs := describe(blocks)
-	embeds := make([]*discordgo.MessageEmbed, len(descs))
-	for i, d := range descs {
-		embeds[i] = &discordgo.MessageEmbed{Description: d, Color: color}
-	}
-	embeds[0].Title = clip(question, maxTitle)
+	return blocks
+}
+
+// footerOf says how an answer was made.
+func footerOf(a bot.Answer) string {
 	footer := string(a.Mode)
 	if n := len(a.Citations); n > 0 {
 		footer = fmt.Sprintf("%s · %d %s", footer, n, plural(n, "quote", "quotes"))
 	}
-	if footer = strings.TrimPrefix(footer, " · "); footer != "" {
+	return strings.TrimPrefix(footer, " · ")
+}
+
+// renderAnswer turns an answer into pages: the answer text, then each
+// citation, split to fit Discord's limits. The question is the first embed's
+// title; the footer (on the last embed) says how the answer was made.
+func renderAnswer(question string, a bot.Answer) []page {
+	color := colorAnswer
+	if a.Refused {
+		color = colorRefused
+	}
+	descs := describe(answerBlocks(a), maxDescription)
+	embeds := make([]*discordgo.MessageEmbed, len(descs))
+	for i, d := range descs {
+		embeds[i] = &discordgo.MessageEmbed{Description: d, Color: color}
+	}
+	embeds[0].Title = titleOf(question)
+	if footer := footerOf(a); footer != "" {
 		embeds[len(embeds)-1].Footer = &discordgo.MessageEmbedFooter{Text: clip(footer, maxFooter)}
 	}
 	return packEmbeds(embeds)
+}
+
+// renderAnswerText is renderAnswer for channels without Embed Links: the
+// same blocks as message content, in pieces of at most 2,000 characters.
+func renderAnswerText(question string, a bot.Answer) []page {
+	blocks := append([]string{"**" + escape(titleOf(question)) + "**"}, answerBlocks(a)...)
+	if footer := footerOf(a); footer != "" {
+		blocks = append(blocks, "-# "+footer)
+	}
+	var pages []page
+	for _, c := range describe(blocks, maxContent) {
+		pages = append(pages, page{Content: c})
+	}
+	return pages
 }
 
 func plural(n int, one, many string) string {
@@ -250,64 +312,77 @@ func plural(n int, one, many string) string {
 	return many
 }
 
-// renderPreview is the streaming preview: the text so far, marked as
-// unverified work in progress.
-func renderPreview(question, text string) page {
-	text = strings.TrimSpace(text)
-	if textLen(text) > maxDescription-2 {
-		text = prefix(text, maxDescription-2) + " …"
+const previewFooter = "✍️ writing… quotes are checked when the answer is complete"
+
+// previewText is the streamed text so far, printable and within max.
+func previewText(text string, max int) string {
+	text = strings.TrimSpace(plain(text))
+	if textLen(text) > max-2 {
+		text = prefix(text, max-2) + " …"
 	}
 	if text == "" {
 		text = "…"
 	}
+	return text
+}
+
+// renderPreview is the streaming preview: the text so far, marked as
+// unverified work in progress.
+func renderPreview(question, text string) page {
 	return page{Embeds: []*discordgo.MessageEmbed{{
-		Title:       clip(question, maxTitle),
-		Description: text,
+		Title:       titleOf(question),
+		Description: previewText(text, maxDescription),
 		Color:       colorAnswer,
-		Footer:      &discordgo.MessageEmbedFooter{Text: "✍️ writing… quotes are checked when the answer is complete"},
+		Footer:      &discordgo.MessageEmbedFooter{Text: previewFooter},
 	}}}
 }
 
-// renderParagraphs shows the full paragraphs an answer quotes, one embed per
-// paragraph (split when longer than an embed holds).
-func renderParagraphs(a bot.Answer, lib Library) []page {
-	type key struct {
-		id string
-		n  int
-	}
-	seen := map[key]bool{}
+// renderPreviewText is renderPreview as plain content.
+func renderPreviewText(question, text string) page {
+	head := "**" + escape(titleOf(question)) + "**\n"
+	tail := "\n-# " + previewFooter
+	return page{Content: head + previewText(text, maxContent-textLen(head)-textLen(tail)) + tail}
+}
+
+// renderParagraphs shows the full paragraphs a "Show paragraphs" button
+// names, one embed per paragraph (split when longer than an embed holds).
+func renderParagraphs(lib Library, refs []paragraphRef) []page {
+	arts := resolveArticles(lib, refs)
 	var embeds []*discordgo.MessageEmbed
-	for _, c := range a.Citations {
-		k := key{c.Article.ID, c.Paragraph}
-		if seen[k] {
-			continue
-		}
-		seen[k] = true
-		title := c.Article.Title
-		text := ""
-		if art, ok := lib.Article(c.Article.ID); ok {
-			text = paragraph(art, c.Paragraph)
+	missing := 0
+	for _, r := range refs {
+		art, ok := arts[r.key]
+		for _, n := range r.paragraphs {
+			text := ""
+			if ok {
+				text = paragraph(art, n)
+			}
+			if text == "" {
+				missing++
+				continue
+			}
+			title := art.Title
 			if title == "" {
-				title = art.Title
+				title = art.ID
 			}
-		}
-		if text == "" {
-			// The library no longer has it: the verified quote is all we know.
-			text = c.Quote
-		}
-		for i, piece := range splitText(escape(text), maxDescription) {
-			e := &discordgo.MessageEmbed{Description: piece, Color: colorAnswer}
-			if i == 0 {
-				e.Title = clip(fmt.Sprintf("%s, ¶%d", title, c.Paragraph), maxTitle)
-				e.URL = c.Article.URL
+			for i, piece := range splitText(escape(text), maxDescription) {
+				e := &discordgo.MessageEmbed{Description: piece, Color: colorAnswer}
+				if i == 0 {
+					e.Title = clip(plain(fmt.Sprintf("%s, ¶%d", title, n)), maxTitle)
+					e.URL = safeURL(art.URL)
+				}
+				embeds = append(embeds, e)
 			}
-			embeds = append(embeds, e)
 		}
 	}
 	if len(embeds) == 0 {
-		return []page{{Content: "This answer quotes no paragraphs."}}
+		return []page{{Content: "Those paragraphs are no longer in my library (it was re-indexed). Please ask again."}}
 	}
-	return packEmbeds(embeds)
+	pages := packEmbeds(embeds)
+	if missing > 0 {
+		pages[0].Content = fmt.Sprintf("%d %s no longer in my library.", missing, plural(missing, "paragraph is", "paragraphs are"))
+	}
+	return pages
 }
 
 // paragraph returns paragraph n (1-based) of a, or "".
@@ -318,65 +393,89 @@ func paragraph(a corpus.Article, n int) string {
 	return a.Paragraphs[n-1]
 }
 
-// renderSources lists the library's articles whose title or ID contains
-// filter (case-insensitively).
-func renderSources(lib Library, filter string) []page {
-	arts := lib.Articles()
+// sourcesPerPage is how many articles one /sources page lists.
+const sourcesPerPage = 15
+
+// matchingArticles are the library's articles whose title or ID contains
+// filter (case-insensitively), in library order.
+func matchingArticles(lib Library, filter string) []corpus.Article {
 	f := strings.ToLower(strings.TrimSpace(filter))
-	var lines []string
-	for _, a := range arts {
-		if f != "" && !strings.Contains(strings.ToLower(a.Title), f) && !strings.Contains(strings.ToLower(a.ID), f) {
-			continue
+	var out []corpus.Article
+	for _, a := range lib.Articles() {
+		if f == "" || strings.Contains(strings.ToLower(a.Title), f) || strings.Contains(strings.ToLower(a.ID), f) {
+			out = append(out, a)
 		}
+	}
+	return out
+}
+
+// renderSources is page n (0-based) of the articles matching filter, with
+// ◀ / ▶ buttons when there is more than one page.
+func renderSources(lib Library, filter string, n int) page {
+	all := len(lib.Articles())
+	arts := matchingArticles(lib, filter)
+	if len(arts) == 0 {
+		if strings.TrimSpace(filter) == "" {
+			return page{Content: "I have no articles yet."}
+		}
+		return page{Content: clip(fmt.Sprintf("No article matches “%s”.", escape(bot.Clip(filter, maxEchoed))), maxContent)}
+	}
+	pages := (len(arts) + sourcesPerPage - 1) / sourcesPerPage
+	n = min(max(n, 0), pages-1)
+	var lines []string
+	for _, a := range arts[n*sourcesPerPage : min(len(arts), (n+1)*sourcesPerPage)] {
 		title := a.Title
 		if title == "" {
 			title = a.ID
 		}
-		name := escape(title)
-		if a.URL != "" {
-			name = fmt.Sprintf("[%s](%s)", name, linkURL(a.URL))
+		name := escape(clip(title, 200))
+		if u := safeURL(a.URL); u != "" {
+			name = fmt.Sprintf("[%s](%s)", name, linkURL(u))
 		}
 		lines = append(lines, fmt.Sprintf("• %s — %d %s", name, len(a.Paragraphs), plural(len(a.Paragraphs), "paragraph", "paragraphs")))
 	}
-	if len(lines) == 0 {
-		if f == "" {
-			return []page{{Content: "I have no articles yet."}}
-		}
-		return []page{{Content: clip(fmt.Sprintf("No article matches “%s”.", filter), maxContent)}}
+	title := fmt.Sprintf("Sources: %d %s", all, plural(all, "article", "articles"))
+	if strings.TrimSpace(filter) != "" {
+		title = fmt.Sprintf("Sources: %d of %d %s", len(arts), all, plural(all, "article", "articles"))
 	}
-	// Lines are joined with single newlines, packed greedily.
-	var descs []string
-	var cur strings.Builder
-	for _, l := range lines {
-		l = clip(l, maxDescription)
-		if cur.Len() > 0 && textLen(cur.String())+1+textLen(l) > maxDescription {
-			descs = append(descs, cur.String())
-			cur.Reset()
-		}
-		if cur.Len() > 0 {
-			cur.WriteByte('\n')
-		}
-		cur.WriteString(l)
+	e := &discordgo.MessageEmbed{Title: title, Description: clip(strings.Join(lines, "\n"), maxDescription), Color: colorAnswer}
+	p := page{Embeds: []*discordgo.MessageEmbed{e}}
+	if pages > 1 {
+		e.Footer = &discordgo.MessageEmbedFooter{Text: fmt.Sprintf("Page %d of %d", n+1, pages)}
+		p.Components = []discordgo.MessageComponent{discordgo.ActionsRow{Components: []discordgo.MessageComponent{
+			discordgo.Button{Style: discordgo.SecondaryButton, Label: "◀ Previous", Disabled: n == 0, CustomID: sourcesCustomID(n-1, filter, "prev")},
+			discordgo.Button{Style: discordgo.SecondaryButton, Label: "Next ▶", Disabled: n == pages-1, CustomID: sourcesCustomID(n+1, filter, "next")},
+		}}}
 	}
-	descs = append(descs, cur.String())
-	embeds := make([]*discordgo.MessageEmbed, len(descs))
-	for i, d := range descs {
-		embeds[i] = &discordgo.MessageEmbed{Description: d, Color: colorAnswer}
+	return p
+}
+
+// sourcesCustomID names page n of filter's list; dir keeps the two buttons'
+// IDs distinct when both would name the same page. A filter that does not
+// fit is cut (the option's max_length keeps that from happening).
+func sourcesCustomID(n int, filter, dir string) string {
+	head := fmt.Sprintf("%s:%d.%s:", actionSources, max(n, 0), dir)
+	return head + prefix(filter, maxCustomID-textLen(head))
+}
+
+// parseSourcesCustomID decodes a "src:" custom ID's data.
+func parseSourcesCustomID(data string) (n int, filter string, ok bool) {
+	head, filter, ok := strings.Cut(data, ":")
+	if !ok {
+		return 0, "", false
 	}
-	title := fmt.Sprintf("Sources: %d of %d %s", len(lines), len(arts), plural(len(arts), "article", "articles"))
-	if f == "" {
-		title = fmt.Sprintf("Sources: %d %s", len(arts), plural(len(arts), "article", "articles"))
-	}
-	embeds[0].Title = title
-	return packEmbeds(embeds)
+	num, _, _ := strings.Cut(head, ".")
+	n, err := strconv.Atoi(num)
+	return n, filter, err == nil && n >= 0
 }
 
 // helpText answers /help.
 func helpText(maxChars int) string {
 	return fmt.Sprintf(`**verbatim** answers questions from its articles and backs every answer with word-for-word quotes.
 • **/ask** question:<text> [private:true] — ask; private answers are shown only to you.
-• **/sources** [filter:<text>] — list the articles I quote from.
+• **/sources** [filter:<text>] [private:false] — list the articles I quote from (privately unless private:false).
+• **Apps → Ask verbatim** on any message — ask that message's text as a question (only you see the answer).
 • **/help** — this message.
-You can also DM me a question (I remember the last few turns for follow-ups), or mention me in a channel.
-Under each answer: 👍/👎 to tell us whether it helped, and **Show paragraphs** to read the quoted paragraphs in full. Questions are limited to %d characters.`, maxChars)
+You can also DM me a question (I remember the last few turns for follow-ups), mention me in a channel, or reply to one of my answers to follow up on it. In a thread, I remember the thread's conversation.
+Under each answer: 👍/👎 to tell us whether it helped, **Show paragraphs** to read the quoted paragraphs in full, and **Continue in a thread** to take the conversation to a thread. Questions are limited to %d characters.`, maxChars)
 }

@@ -1,6 +1,7 @@
 package discord
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -150,26 +151,46 @@ func TestRenderPreviewClips(t *testing.T) {
 	}
 }
 
-func TestRenderSources(t *testing.T) {
+// TestRenderSourcesPages: 300 articles list on pages of 15, each within
+// Discord's limits, with working ◀ / ▶ custom IDs.
+func TestRenderSourcesPages(t *testing.T) {
 	lib := fakeLibrary{}
 	for i := range 300 {
-		lib.arts = append(lib.arts, westphalia)
-		lib.arts[i].Title = strings.Repeat("Long title ", 5)
+		a := westphalia
+		a.ID = fmt.Sprintf("a%d", i)
+		a.Title = fmt.Sprintf("Long title %d ", i) + strings.Repeat("x", 40)
+		lib.arts = append(lib.arts, a)
 	}
-	pages := renderSources(lib, "")
-	n := 0
-	for _, p := range pages {
-		for _, e := range p.Embeds {
-			n += strings.Count(e.Description, "• ")
-			if textLen(e.Description) > maxDescription {
-				t.Errorf("description %d chars", textLen(e.Description))
-			}
+	seen := 0
+	for n := 0; n < 20; n++ {
+		p := renderSources(lib, "", n)
+		if len(p.Embeds) != 1 || textLen(p.Embeds[0].Description) > maxDescription {
+			t.Fatalf("page %d: %+v", n, p)
+		}
+		seen += strings.Count(p.Embeds[0].Description, "• ")
+		row := p.Components[0].(discordgo.ActionsRow)
+		prev, next := row.Components[0].(discordgo.Button), row.Components[1].(discordgo.Button)
+		if prev.Disabled != (n == 0) || next.Disabled != (n == 19) {
+			t.Errorf("page %d: prev disabled %v, next disabled %v", n, prev.Disabled, next.Disabled)
+		}
+		_, data, _ := parseCustomID(next.CustomID)
+		if got, _, ok := parseSourcesCustomID(data); !ok || (n < 19 && got != n+1) {
+			t.Errorf("page %d: next button %q", n, next.CustomID)
 		}
 	}
-	if n != 300 {
-		t.Errorf("listed %d of 300 articles", n)
+	if seen != 300 {
+		t.Errorf("listed %d of 300 articles over the pages", seen)
 	}
-	if got := renderSources(lib, "nothing like it"); len(got) != 1 || !strings.Contains(got[0].Content, "No article matches") {
+	if got := renderSources(lib, "nothing like it", 0); !strings.Contains(got.Content, "No article matches") {
 		t.Errorf("no-match reply = %+v", got)
+	}
+	if p := renderSources(lib, "title 7", 0); p.Components != nil || p.Embeds[0].Title != "Sources: 11 of 300 articles" {
+		t.Errorf("filtered page = %+v", p.Embeds[0])
+	}
+	long := strings.Repeat("é", maxFilterChars)
+	if id := sourcesCustomID(3, long, "next"); textLen(id) > maxCustomID {
+		t.Errorf("custom ID of a %d-character filter has %d characters", maxFilterChars, textLen(id))
+	} else if _, data, _ := parseCustomID(id); func() bool { _, f, _ := parseSourcesCustomID(data); return f != long }() {
+		t.Errorf("custom ID %q lost the filter", id)
 	}
 }

@@ -36,7 +36,7 @@ func TestShutdown(t *testing.T) {
 		defer close(stopped)
 		h.stop()
 	}()
-	// The gateway closes first (about a second, by discordgo's design) ...
+	// The gateway closes first ...
 	deadline := time.Now().Add(wait)
 	for fake.Connected() > 0 {
 		if time.Now().After(deadline) {
@@ -62,6 +62,20 @@ func TestShutdown(t *testing.T) {
 	}
 	if m := decode[messageJSON](t, edit[0]); !strings.Contains(m.text(), "signed in 1648") {
 		t.Errorf("in-flight answer = %s", m.text())
+	}
+	// The bot ended its session (close code 1000), so Discord shows it
+	// offline at once instead of waiting for the session to time out.
+	closes := 0
+	for _, e := range fake.GatewayEvents() {
+		if e.Kind == "client_close" {
+			closes++
+			if e.Code != 1000 {
+				t.Errorf("shutdown closed the gateway with %d, want 1000", e.Code)
+			}
+		}
+	}
+	if closes != 1 {
+		t.Errorf("%d client closes, want 1", closes)
 	}
 	// Nothing reaches the bot once it has stopped.
 	if fake.Connected() != 0 {

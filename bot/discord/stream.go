@@ -8,8 +8,8 @@ import (
 )
 
 // editLimiter spaces the edits of one message: at most burst edits in any
-// window, evenly spread (one per window/burst). Discord allows about 5
-// edits per 5 s per message.
+// window, evenly spread (one per window/burst): with the defaults, one a
+// second.
 type editLimiter struct {
 	burst  int
 	window time.Duration
@@ -60,10 +60,11 @@ func (l *editLimiter) wait(ctx context.Context) error {
 	}
 }
 
-// streamer turns the answerer's OnDelta calls into throttled edits of the
-// deferred response. The preview is unverified; the final answer replaces it.
+// streamer turns the answerer's OnDelta calls into throttled previews on a
+// surface (edits of the deferred response or of the answer message). The
+// preview is unverified; the final answer replaces it.
 type streamer struct {
-	r        *interactionReply
+	out      surface
 	question string
 	lim      *editLimiter
 
@@ -76,9 +77,9 @@ type streamer struct {
 	once    sync.Once
 }
 
-func newStreamer(r *interactionReply, question string, lim *editLimiter) *streamer {
+func newStreamer(out surface, question string, lim *editLimiter) *streamer {
 	return &streamer{
-		r: r, question: question, lim: lim,
+		out: out, question: question, lim: lim,
 		changed: make(chan struct{}, 1),
 		done:    make(chan struct{}),
 	}
@@ -135,7 +136,11 @@ func (s *streamer) run(ctx context.Context) {
 		if len(text) == s.shown {
 			continue
 		}
-		if err := s.r.edit(ctx, renderPreview(s.question, text)); err != nil {
+		p := renderPreview(s.question, text)
+		if s.out.plainText() {
+			p = renderPreviewText(s.question, text)
+		}
+		if err := s.out.preview(ctx, p); err != nil {
 			continue // logged; the final edit may still work
 		}
 		s.mu.Lock()

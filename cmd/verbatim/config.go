@@ -39,7 +39,7 @@ var settings = []setting{
 	{Name: "VERBATIM_LLM_RETRIES", Default: "3", Help: "Retries on 429, 408, 5xx and broken connections (honouring Retry-After); never on 401 or other 4xx (0: none)."},
 	{Name: "VERBATIM_CONTEXT_TOKENS", Default: "8192", Help: "The chat server's real context window (at least 1024); the whole request is budgeted to fit it."},
 	{Name: "VERBATIM_MAX_ANSWER_TOKENS", Default: "1024", Help: "Longest reply the model may write (max_tokens), at most a quarter of the context window."},
-	{Name: "VERBATIM_HISTORY_TURNS", Default: "6", Help: "Conversation turns kept for follow-up questions (chat and Discord DMs)."},
+	{Name: "VERBATIM_HISTORY_TURNS", Default: "6", Help: "Conversation turns kept for follow-up questions (chat; Discord DMs, threads and reply chains)."},
 	{Name: "VERBATIM_EMBED_MODEL", Default: "local", Help: "local (weight-free, offline) or the name of a /v1/embeddings model. Changing it rebuilds the index."},
 	{Name: "VERBATIM_EMBED_BASE_URL", Default: "", Help: "Base URL for embeddings. Empty: OPENAI_BASE_URL."},
 	{Name: "VERBATIM_EMBED_API_KEY", Default: "", Help: "API key for embeddings. Empty: OPENAI_API_KEY.", Secret: true},
@@ -51,7 +51,10 @@ var settings = []setting{
 	{Name: "VERBATIM_VOTES_FILE", Default: "", Help: "Where 👍/👎 votes are stored (JSON Lines). Empty: <user config dir>/verbatim/votes.jsonl."},
 	{Name: "VERBATIM_RATE_PER_MINUTE", Default: "6", Help: "Questions one Discord user may ask per minute."},
 	{Name: "VERBATIM_MAX_CONCURRENT", Default: "4", Help: "Answers computed at once across all Discord users."},
-	{Name: "VERBATIM_MAX_QUESTION_CHARS", Default: "500", Help: "Longest question accepted, in characters, by Discord, ask and chat; a longer one is refused with a message."},
+	{Name: "VERBATIM_QUEUE_LENGTH", Default: "20", Help: "Discord questions that may wait for a free answer slot, each shown its place in line (0: none wait; beyond it the bot says it is busy)."},
+	{Name: "VERBATIM_MAX_QUESTION_CHARS", Default: "500", Help: "Longest question accepted, in characters, by Discord, ask and chat (at most 6000, Discord's limit); a longer one is refused with a message."},
+	{Name: "VERBATIM_DISCORD_CHANNELS", Default: "", Help: "Comma-separated channel IDs the bot answers in (and their threads); DMs always. Empty: every channel it can see."},
+	{Name: "VERBATIM_DISCORD_THREADS", Default: "button", Help: "Public answers in server channels: button (offer \"Continue in a thread\"), auto (start a thread on each) or off."},
 }
 
 // Config is every setting, parsed. Its String method redacts secrets.
@@ -86,7 +89,11 @@ type Config struct {
 	VotesFile      string
 	RatePerMinute  int
 	MaxConcurrent  int
+	QueueLength    int
 	MaxQuestion    int
+	// DiscordChannels are the channel IDs the bot answers in; nil: all.
+	DiscordChannels []string
+	DiscordThreads  string // off, button, auto
 }
 
 // loadConfig reads every setting through lookup (the process environment,
@@ -169,7 +176,25 @@ func loadConfig(lookup func(string) (string, bool)) (Config, error) {
 		VotesFile:      get("VERBATIM_VOTES_FILE"),
 		RatePerMinute:  intVal("VERBATIM_RATE_PER_MINUTE", 1),
 		MaxConcurrent:  intVal("VERBATIM_MAX_CONCURRENT", 1),
+		QueueLength:    intVal("VERBATIM_QUEUE_LENGTH", 0),
 		MaxQuestion:    intVal("VERBATIM_MAX_QUESTION_CHARS", 10),
+		DiscordThreads: strings.ToLower(get("VERBATIM_DISCORD_THREADS")),
+	}
+	for _, id := range strings.Split(get("VERBATIM_DISCORD_CHANNELS"), ",") {
+		id = strings.TrimSpace(id)
+		if id == "" {
+			continue
+		}
+		if strings.Trim(id, "0123456789") != "" || len(id) > 20 {
+			errs = append(errs, fmt.Sprintf("VERBATIM_DISCORD_CHANNELS: %q is not a channel ID (want numbers such as 123456789012345678, comma-separated)", id))
+			continue
+		}
+		c.DiscordChannels = append(c.DiscordChannels, id)
+	}
+	switch c.DiscordThreads {
+	case "off", "button", "auto":
+	default:
+		errs = append(errs, fmt.Sprintf("VERBATIM_DISCORD_THREADS=%q: want button, auto or off", c.DiscordThreads))
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

@@ -118,6 +118,19 @@ func TestLoadConfig(t *testing.T) {
 			t.Errorf("Secrets().Scrub left %q", got)
 		}
 	})
+	t.Run("discord channels and threads", func(t *testing.T) {
+		c, err := loadConfig(env(map[string]string{"VERBATIM_DISCORD_CHANNELS": " 123456789012345678, 223456789012345678 ,", "VERBATIM_DISCORD_THREADS": "Auto"}))
+		if err != nil || len(c.DiscordChannels) != 2 || c.DiscordChannels[1] != "223456789012345678" || c.DiscordThreads != "auto" {
+			t.Errorf("got %q %q, %v", c.DiscordChannels, c.DiscordThreads, err)
+		}
+		if c, _ := loadConfig(env(nil)); c.DiscordChannels != nil || c.DiscordThreads != "button" || c.QueueLength != 20 {
+			t.Errorf("defaults: %q %q %d", c.DiscordChannels, c.DiscordThreads, c.QueueLength)
+		}
+		_, err = loadConfig(env(map[string]string{"VERBATIM_DISCORD_CHANNELS": "#general", "VERBATIM_DISCORD_THREADS": "always"}))
+		if err == nil || !strings.Contains(err.Error(), "#general") || !strings.Contains(err.Error(), "VERBATIM_DISCORD_THREADS") {
+			t.Errorf("err = %v", err)
+		}
+	})
 	t.Run("secrets redacted", func(t *testing.T) {
 		c, _ := loadConfig(env(map[string]string{"OPENAI_API_KEY": "sk-secret", "DISCORD_TOKEN": "tok.secret"}))
 		if s := c.String(); strings.Contains(s, "secret") {

@@ -55,7 +55,10 @@ func cmdDiscord(ctx context.Context, a *app, args []string) error {
 		APIURL:           a.cfg.DiscordAPIURL,
 		RatePerMinute:    a.cfg.RatePerMinute,
 		MaxConcurrent:    a.cfg.MaxConcurrent,
+		QueueLength:      a.cfg.QueueLength,
 		MaxQuestionChars: a.cfg.MaxQuestion,
+		Channels:         a.cfg.DiscordChannels,
+		Threads:          discord.ThreadMode(a.cfg.DiscordThreads),
 		HistoryTurns:     a.cfg.HistoryTurns,
 		AnswerTimeout:    a.cfg.AnswerTimeout,
 		VotesFile:        votes,
@@ -124,9 +127,12 @@ func cmdVotes(_ context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	votes, err := discord.NewVoteStore(path).List()
+	votes, skipped, err := discord.NewVoteStore(path).List()
 	if err != nil {
 		return err
+	}
+	for _, bad := range skipped {
+		fmt.Fprintf(a.err, "verbatim votes: warning: %s\n", a.errorLine(bad))
 	}
 	if *asJSON {
 		if votes == nil {

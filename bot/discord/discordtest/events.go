@@ -2,6 +2,7 @@ package discordtest
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -42,10 +43,23 @@ func memberJSON(u User) map[string]any {
 	}
 }
 
+// Permission bits of app_permissions.
+const (
+	PermSendMessages         = 1 << 11
+	PermEmbedLinks           = 1 << 14
+	PermReadMessageHistory   = 1 << 16
+	PermCreatePublicThreads  = 1 << 35
+	PermSendMessagesInThread = 1 << 38
+	// AllPerms is what the fake's interactions carry by default.
+	AllPerms = 2248473465835073 | PermCreatePublicThreads | PermSendMessagesInThread
+)
+
 // Option is one slash command option value (string, bool, int or float64).
 type Option struct {
 	Name  string
 	Value any
+	// Focused marks the option being typed, in an autocomplete.
+	Focused bool
 }
 
 // Slash describes an APPLICATION_COMMAND interaction.
@@ -56,6 +70,9 @@ type Slash struct {
 	// GuildID "" sends the DM shape: "user" instead of "member", no guild_id.
 	GuildID   string
 	ChannelID string
+	// AppPermissions overrides the app's permissions in the channel
+	// (app_permissions); 0 means AllPerms.
+	AppPermissions int64
 }
 
 // Interaction identifies a dispatched interaction: the bot's responses go to
@@ -81,6 +98,22 @@ func (i Interaction) FollowupPath() string {
 	return "/webhooks/" + AppID + "/" + i.Token
 }
 
+// Original returns the interaction's original response message (after
+// the bot responded), as the fake holds it.
+func (s *Server) Original(in Interaction) (StoredMessage, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st, ok := s.rest.interactions[in.Token]
+	if !ok || st.original == "" {
+		return StoredMessage{}, false
+	}
+	m, ok := s.rest.messages[st.original]
+	if !ok {
+		return StoredMessage{}, false
+	}
+	return *m, true
+}
+
 func optionType(v any) (int, error) {
 	switch v.(type) {
 	case string:
@@ -95,9 +128,28 @@ func optionType(v any) (int, error) {
 	return 0, fmt.Errorf("option value %v: unsupported type %T", v, v)
 }
 
-// interaction builds an INTERACTION_CREATE payload of type typ around data.
-func (s *Server) interaction(typ int, u User, guildID, channelID string, data map[string]any) (Interaction, map[string]any) {
+// ensureChannel registers the channel a dispatched event happens in.
+func (s *Server) ensureChannel(channelID, guildID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.rest.channels[channelID]; ok {
+		return
+	}
+	typ := ChannelText
+	if guildID == "" {
+		typ = ChannelDM
+	}
+	s.rest.channels[channelID] = &Channel{ID: channelID, GuildID: guildID, Type: typ, Name: "channel-" + channelID}
+}
+
+// interaction builds an INTERACTION_CREATE payload of type typ around data
+// and registers it, so its token answers one initial response.
+func (s *Server) interaction(typ int, u User, guildID, channelID string, perms int64, data map[string]any) (Interaction, map[string]any) {
+	s.ensureChannel(channelID, guildID)
 	in := Interaction{ID: s.NewID(), Token: "itoken-" + s.NewID(), ChannelID: channelID}
+	if perms == 0 {
+		perms = AllPerms
+	}
 	p := map[string]any{
 		"id":              in.ID,
 		"application_id":  AppID,
@@ -107,43 +159,107 @@ func (s *Server) interaction(typ int, u User, guildID, channelID string, data ma
 		"data":            data,
 		"channel_id":      channelID,
 		"locale":          "en-US",
-		"app_permissions": "2248473465835073",
+		"app_permissions": fmt.Sprint(perms),
 		"entitlements":    []any{},
 		"authorizing_integration_owners": map[string]string{
 			"0": guildID,
 		},
 	}
+	channelType := ChannelText
+	if c, ok := s.Channel(channelID); ok {
+		channelType = c.Type
+	}
 	if guildID == "" {
 		p["user"] = userJSON(u)
 		p["context"] = 1
 		p["channel"] = map[string]any{"id": channelID, "type": 1}
-		p["authorizing_integration_owners"] = map[string]string{"1": u.ID}
+		p["authorizing_integration_owners"] = map[string]string{"0": "0"}
 	} else {
 		p["guild_id"] = guildID
 		p["member"] = memberJSON(u)
 		p["guild_locale"] = "en-US"
 		p["context"] = 0
-		p["channel"] = map[string]any{"id": channelID, "type": 0, "guild_id": guildID, "name": "general"}
+		p["channel"] = map[string]any{"id": channelID, "type": channelType, "guild_id": guildID, "name": "general"}
 	}
+	s.mu.Lock()
+	s.rest.interactions[in.Token] = &interactionState{id: in.ID, token: in.Token, typ: typ, created: time.Now(), channelID: channelID, guildID: guildID}
+	s.mu.Unlock()
 	return in, p
+}
+
+func optionsJSON(tb testing.TB, opts []Option) []map[string]any {
+	out := []map[string]any{}
+	for _, o := range opts {
+		typ, err := optionType(o.Value)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		m := map[string]any{"name": o.Name, "type": typ, "value": o.Value}
+		if o.Focused {
+			m["focused"] = true
+		}
+		out = append(out, m)
+	}
+	return out
 }
 
 // SendSlash dispatches a slash command interaction and returns its IDs.
 func (s *Server) SendSlash(tb testing.TB, c Slash) Interaction {
 	tb.Helper()
+	return s.sendCommand(tb, interactionCommand, c)
+}
+
+// SendAutocomplete dispatches an APPLICATION_COMMAND_AUTOCOMPLETE
+// interaction for a slash command (mark the option being typed Focused).
+func (s *Server) SendAutocomplete(tb testing.TB, c Slash) Interaction {
+	tb.Helper()
+	return s.sendCommand(tb, interactionAutocomplete, c)
+}
+
+func (s *Server) sendCommand(tb testing.TB, typ int, c Slash) Interaction {
+	tb.Helper()
 	if c.ChannelID == "" {
 		c.ChannelID = ChannelID
 	}
-	opts := []map[string]any{}
-	for _, o := range c.Options {
-		typ, err := optionType(o.Value)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		opts = append(opts, map[string]any{"name": o.Name, "type": typ, "value": o.Value})
+	data := map[string]any{"id": s.NewID(), "name": c.Name, "type": 1, "options": optionsJSON(tb, c.Options)}
+	in, p := s.interaction(typ, c.User, c.GuildID, c.ChannelID, c.AppPermissions, data)
+	s.Dispatch(tb, "INTERACTION_CREATE", p)
+	return in
+}
+
+// MessageCommand describes a message context-menu command (type 3) used
+// on a message the fake holds.
+type MessageCommand struct {
+	Name      string
+	TargetID  string // the message it was used on
+	User      User
+	GuildID   string
+	ChannelID string
+}
+
+// SendMessageCommand dispatches a message context-menu command. The target
+// message arrives whole in resolved.messages: the Message Content rule does
+// not strip the content of a context-menu target.
+func (s *Server) SendMessageCommand(tb testing.TB, c MessageCommand) Interaction {
+	tb.Helper()
+	if c.ChannelID == "" {
+		c.ChannelID = ChannelID
 	}
-	data := map[string]any{"id": s.NewID(), "name": c.Name, "type": 1, "options": opts}
-	in, p := s.interaction(2, c.User, c.GuildID, c.ChannelID, data)
+	s.mu.Lock()
+	target, ok := s.rest.messages[c.TargetID]
+	var targetJSON map[string]any
+	if ok {
+		targetJSON = s.messageJSON(target)
+	}
+	s.mu.Unlock()
+	if !ok {
+		tb.Fatalf("message command on unknown message %s", c.TargetID)
+	}
+	data := map[string]any{
+		"id": s.NewID(), "name": c.Name, "type": 3, "target_id": c.TargetID,
+		"resolved": map[string]any{"messages": map[string]any{c.TargetID: targetJSON}},
+	}
+	in, p := s.interaction(interactionCommand, c.User, c.GuildID, c.ChannelID, 0, data)
 	s.Dispatch(tb, "INTERACTION_CREATE", p)
 	return in
 }
@@ -154,7 +270,8 @@ type Click struct {
 	User      User
 	GuildID   string // "" for a DM
 	ChannelID string
-	// MessageID is the message carrying the button.
+	// MessageID is the message carrying the button: one the fake holds
+	// (its embeds are sent along), or a fresh ID.
 	MessageID string
 }
 
@@ -164,25 +281,38 @@ func (s *Server) SendClick(tb testing.TB, c Click) Interaction {
 	if c.ChannelID == "" {
 		c.ChannelID = ChannelID
 	}
+	s.mu.Lock()
+	var msg map[string]any
+	if m, ok := s.rest.messages[c.MessageID]; ok {
+		msg = s.messageJSON(m)
+		c.ChannelID = m.ChannelID
+	}
+	s.mu.Unlock()
 	if c.MessageID == "" {
 		c.MessageID = s.NewID()
 	}
-	data := map[string]any{"custom_id": c.CustomID, "component_type": 2}
-	in, p := s.interaction(3, c.User, c.GuildID, c.ChannelID, data)
-	p["message"] = map[string]any{
-		"id":         c.MessageID,
-		"channel_id": c.ChannelID,
-		"type":       0,
-		"content":    "",
-		"author":     userJSON(Bot),
-		"timestamp":  time.Now().UTC().Format(time.RFC3339),
-		"embeds":     []any{},
-		"mentions":   []any{},
-		"flags":      0,
-		"components": []any{map[string]any{"type": 1, "components": []any{
-			map[string]any{"type": 2, "style": 2, "label": "button", "custom_id": c.CustomID},
-		}}},
+	if msg == nil {
+		msg = map[string]any{
+			"id":         c.MessageID,
+			"channel_id": c.ChannelID,
+			"type":       0,
+			"content":    "",
+			"author":     userJSON(Bot),
+			"timestamp":  time.Now().UTC().Format(time.RFC3339),
+			"embeds":     []any{},
+			"mentions":   []any{},
+			"flags":      0,
+			"components": []any{map[string]any{"type": 1, "components": []any{
+				map[string]any{"type": 2, "style": 2, "label": "button", "custom_id": c.CustomID},
+			}}},
+		}
 	}
+	data := map[string]any{"custom_id": c.CustomID, "component_type": 2}
+	in, p := s.interaction(interactionComponent, c.User, c.GuildID, c.ChannelID, 0, data)
+	p["message"] = msg
+	s.mu.Lock()
+	s.rest.interactions[in.Token].componentMsg = c.MessageID
+	s.mu.Unlock()
 	s.Dispatch(tb, "INTERACTION_CREATE", p)
 	return in
 }
@@ -195,6 +325,10 @@ type Message struct {
 	GuildID   string
 	ChannelID string
 	Mentions  []User
+	// MentionRoles are role IDs mentioned (<@&id> in Content).
+	MentionRoles []string
+	// ReplyTo is the ID of a message (one the fake holds) this replies to.
+	ReplyTo string
 }
 
 // Sent identifies a dispatched message.
@@ -204,7 +338,34 @@ type Sent struct {
 	GuildID   string
 }
 
-// SendMessage dispatches a MESSAGE_CREATE and returns its IDs.
+// contentVisible reports whether the bot, without the Message Content
+// intent, sees the content of a message: in DMs, its own, and ones that
+// mention it.
+func (s *Server) contentVisible(m Message) bool {
+	if m.GuildID == "" || m.Author.ID == BotID {
+		return true
+	}
+	for _, u := range m.Mentions {
+		if u.ID == BotID {
+			return true
+		}
+	}
+	s.mu.Lock()
+	roleContent := s.rest.roleContent
+	s.mu.Unlock()
+	if roleContent {
+		for _, r := range m.MentionRoles {
+			if r == BotRoleID {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// SendMessage dispatches a MESSAGE_CREATE and returns its IDs. A guild
+// message that does not mention the bot arrives with empty content, embeds
+// and components, as it does for a bot without the Message Content intent.
 func (s *Server) SendMessage(tb testing.TB, m Message) Sent {
 	tb.Helper()
 	if m.ChannelID == "" {
@@ -213,27 +374,55 @@ func (s *Server) SendMessage(tb testing.TB, m Message) Sent {
 			m.ChannelID = ChannelID
 		}
 	}
+	s.ensureChannel(m.ChannelID, m.GuildID)
 	mentions := []any{}
 	for _, u := range m.Mentions {
 		mentions = append(mentions, userJSON(u))
 	}
+	roles := m.MentionRoles
+	if roles == nil {
+		roles = []string{}
+	}
 	id := s.NewID()
+	s.mu.Lock()
+	s.storeLocked(&StoredMessage{ID: id, ChannelID: m.ChannelID, AuthorID: m.Author.ID, Content: m.Content, Created: time.Now(), ReplyTo: m.ReplyTo})
+	s.mu.Unlock()
+	content := m.Content
+	if !s.contentVisible(m) {
+		content = ""
+	}
 	p := map[string]any{
 		"id":               id,
 		"channel_id":       m.ChannelID,
 		"type":             0,
-		"content":          m.Content,
+		"content":          content,
 		"author":           userJSON(m.Author),
 		"timestamp":        time.Now().UTC().Format(time.RFC3339),
 		"edited_timestamp": nil,
 		"tts":              false,
 		"mention_everyone": false,
 		"mentions":         mentions,
-		"mention_roles":    []string{},
+		"mention_roles":    roles,
 		"attachments":      []any{},
 		"embeds":           []any{},
+		"components":       []any{},
 		"pinned":           false,
 		"flags":            0,
+	}
+	if m.ReplyTo != "" {
+		s.mu.Lock()
+		ref, ok := s.rest.messages[m.ReplyTo]
+		var refJSON map[string]any
+		if ok {
+			refJSON = s.visibleJSON(ref)
+		}
+		s.mu.Unlock()
+		if !ok {
+			tb.Fatalf("reply to unknown message %s", m.ReplyTo)
+		}
+		p["type"] = 19
+		p["message_reference"] = map[string]any{"type": 0, "message_id": m.ReplyTo, "channel_id": m.ChannelID, "guild_id": m.GuildID}
+		p["referenced_message"] = refJSON
 	}
 	if m.GuildID != "" {
 		p["guild_id"] = m.GuildID
@@ -262,5 +451,21 @@ func (s *Server) SendMention(tb testing.TB, u User, text string) Sent {
 		Author:   u,
 		GuildID:  GuildID,
 		Mentions: []User{Bot},
+	})
+}
+
+// MentionIn is SendMention in another channel (a thread, say).
+func (s *Server) MentionIn(tb testing.TB, u User, channelID, text string) Sent {
+	tb.Helper()
+	guild := GuildID
+	if c, ok := s.Channel(channelID); ok {
+		guild = c.GuildID
+	}
+	return s.SendMessage(tb, Message{
+		Content:   "<@" + BotID + "> " + strings.TrimSpace(text),
+		Author:    u,
+		GuildID:   guild,
+		ChannelID: channelID,
+		Mentions:  []User{Bot},
 	})
 }

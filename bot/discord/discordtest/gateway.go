@@ -1,0 +1,553 @@
+package discordtest
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// The discovery URL (GET /gateway) and the resume_gateway_url READY hands
+// out are different paths, as they are different hosts on Discord.
+const (
+	gatewayPath = "/gateway"
+	resumePath  = "/resume-gateway"
+)
+
+// GatewayEvent is something the fake's gateway saw or did, in order, for
+// tests of the connection's life.
+type GatewayEvent struct {
+	At time.Time
+	// Kind is "identify", "resume", "ready", "resumed", "reconnect" (op 7
+	// sent), "invalid_session" (op 9 sent), "server_close" or
+	// "client_close".
+	Kind string
+	// Path is the URL path of the connection: "/gateway" or
+	// "/resume-gateway".
+	Path string
+	// Code is the close code of a close.
+	Code int
+}
+
+type gatewayState struct {
+	conns      map[*gwConn]struct{}
+	identifies []Identify
+	resumes    int
+	seq        int64
+	sessions   map[string]bool // session ID → still resumable
+	nSessions  int
+	fatal      int // close code for every IDENTIFY and RESUME; 0: none
+	interval   int
+	noAcks     bool
+	events     []GatewayEvent
+}
+
+func (g *gatewayState) init() {
+	g.conns = map[*gwConn]struct{}{}
+	g.sessions = map[string]bool{}
+	g.interval = HeartbeatInterval
+}
+
+// gwConn is one gateway websocket; writes are serialised by mu because
+// dispatches and heartbeat ACKs come from different goroutines.
+type gwConn struct {
+	mu      sync.Mutex
+	ws      *websocket.Conn
+	path    string
+	ready   bool   // identified or resumed; guarded by Server.mu
+	session string // guarded by Server.mu
+}
+
+func (c *gwConn) writeJSON(v any) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.ws.SetWriteDeadline(time.Now().Add(5 * time.Second)); err != nil {
+		return err
+	}
+	return c.ws.WriteJSON(v)
+}
+
+func (c *gwConn) writeClose(code int, reason string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(5*time.Second))
+}
+
+func (s *Server) gatewayURL() string {
+	return "ws" + strings.TrimPrefix(s.srv.URL, "http") + gatewayPath
+}
+
+// ResumeURL is the resume_gateway_url READY announces.
+func (s *Server) ResumeURL() string {
+	return "ws" + strings.TrimPrefix(s.srv.URL, "http") + resumePath
+}
+
+// SetHeartbeatInterval changes the interval HELLO announces (milliseconds)
+// for connections made from now on.
+func (s *Server) SetHeartbeatInterval(ms int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.gw.interval = ms
+}
+
+// StopHeartbeatAcks makes the gateway stop answering heartbeats, as a
+// zombied connection does; false resumes answering.
+func (s *Server) StopHeartbeatAcks(stop bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.gw.noAcks = stop
+}
+
+// RefuseSessions makes the gateway close every IDENTIFY and RESUME with
+// code (4004, 4010–4014 are the ones a client must not retry); 0 stops.
+func (s *Server) RefuseSessions(code int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.gw.fatal = code
+}
+
+// ExpireSessions ends every session, as Discord does for a client that
+// stays away too long: a RESUME gets op 9 (not resumable).
+func (s *Server) ExpireSessions() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id := range s.gw.sessions {
+		s.gw.sessions[id] = false
+	}
+}
+
+// Identifies returns every IDENTIFY received, oldest first.
+func (s *Server) Identifies() []Identify {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Identify(nil), s.gw.identifies...)
+}
+
+// Resumes counts the RESUMEs received.
+func (s *Server) Resumes() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.gw.resumes
+}
+
+// GatewayEvents returns what happened on the gateway, oldest first.
+func (s *Server) GatewayEvents() []GatewayEvent {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]GatewayEvent(nil), s.gw.events...)
+}
+
+func (s *Server) eventLocked(kind, path string, code int) {
+	s.gw.events = append(s.gw.events, GatewayEvent{At: time.Now(), Kind: kind, Path: path, Code: code})
+	s.notifyLocked()
+}
+
+// WaitGatewayEvent waits for a gateway event of kind at or after since.
+func (s *Server) WaitGatewayEvent(tb testing.TB, timeout time.Duration, kind string, since time.Time) GatewayEvent {
+	tb.Helper()
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		s.mu.Lock()
+		for _, e := range s.gw.events {
+			if e.Kind == kind && !e.At.Before(since) {
+				s.mu.Unlock()
+				return e
+			}
+		}
+		ch := s.changed
+		s.mu.Unlock()
+		select {
+		case <-ch:
+		case <-deadline.C:
+			tb.Fatalf("no gateway %s after %v; events: %+v", kind, timeout, s.GatewayEvents())
+			return GatewayEvent{}
+		}
+	}
+}
+
+// Connected counts gateway connections that identified or resumed.
+func (s *Server) Connected() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.connList(true))
+}
+
+func (s *Server) connList(readyOnly bool) []*gwConn {
+	var out []*gwConn
+	for c := range s.gw.conns {
+		if !readyOnly || c.ready {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// WaitConnected waits until at least one gateway connection has identified
+// or resumed.
+func (s *Server) WaitConnected(tb testing.TB, timeout time.Duration) {
+	tb.Helper()
+	if err := s.waitConnected(timeout); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+func (s *Server) waitConnected(timeout time.Duration) error {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		s.mu.Lock()
+		n := len(s.connList(true))
+		ch := s.changed
+		s.mu.Unlock()
+		if n > 0 {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-deadline.C:
+			return fmt.Errorf("no gateway connection after %v", timeout)
+		}
+	}
+}
+
+// takeReady marks every ready connection not ready (a client must identify
+// or resume again) and returns them.
+func (s *Server) takeReady() []*gwConn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	conns := s.connList(true)
+	for _, c := range conns {
+		c.ready = false
+	}
+	s.notifyLocked()
+	return conns
+}
+
+// DropConnections closes every gateway connection abruptly, as a network
+// failure would; a client that reconnects sends RESUME.
+func (s *Server) DropConnections() {
+	s.mu.Lock()
+	conns := s.connList(false)
+	for _, c := range conns {
+		c.ready = false
+	}
+	s.notifyLocked()
+	s.mu.Unlock()
+	for _, c := range conns {
+		c.ws.Close()
+	}
+}
+
+// CloseConnections closes every gateway connection with a close frame of
+// code, as Discord does (4004 when the token is no longer valid, 4000 for
+// an unknown error, …).
+func (s *Server) CloseConnections(code int, reason string) {
+	conns := s.takeReady()
+	s.mu.Lock()
+	for c := range s.gw.conns {
+		if !containsConn(conns, c) {
+			conns = append(conns, c)
+		}
+	}
+	for _, c := range conns {
+		s.eventLocked("server_close", c.path, code)
+	}
+	s.mu.Unlock()
+	for _, c := range conns {
+		_ = c.writeClose(code, reason)
+		c.ws.Close()
+	}
+}
+
+func containsConn(cs []*gwConn, c *gwConn) bool {
+	for _, x := range cs {
+		if x == c {
+			return true
+		}
+	}
+	return false
+}
+
+// SendReconnect sends op 7 (Reconnect) on every ready connection: the
+// client should close and resume at resume_gateway_url.
+func (s *Server) SendReconnect(tb testing.TB) {
+	tb.Helper()
+	if err := s.waitConnected(5 * time.Second); err != nil {
+		tb.Fatalf("op 7: %v", err)
+	}
+	for _, c := range s.takeReady() {
+		s.mu.Lock()
+		s.eventLocked("reconnect", c.path, 0)
+		s.mu.Unlock()
+		if err := c.writeJSON(map[string]any{"op": 7, "d": nil}); err != nil {
+			tb.Fatalf("op 7: %v", err)
+		}
+	}
+}
+
+// InvalidateSession sends op 9 (Invalid Session) with d = resumable on
+// every ready connection; when not resumable the sessions end, so a RESUME
+// gets op 9 again and the client must IDENTIFY.
+func (s *Server) InvalidateSession(tb testing.TB, resumable bool) {
+	tb.Helper()
+	if err := s.waitConnected(5 * time.Second); err != nil {
+		tb.Fatalf("op 9: %v", err)
+	}
+	for _, c := range s.takeReady() {
+		s.mu.Lock()
+		if !resumable {
+			s.gw.sessions[c.session] = false
+		}
+		s.eventLocked("invalid_session", c.path, 0)
+		s.mu.Unlock()
+		if err := c.writeJSON(map[string]any{"op": 9, "d": resumable}); err != nil {
+			tb.Fatalf("op 9: %v", err)
+		}
+	}
+}
+
+type frame struct {
+	Op   int             `json:"op"`
+	D    json.RawMessage `json:"d"`
+	S    *int64          `json:"s,omitempty"`
+	Type string          `json:"t,omitempty"`
+}
+
+func (s *Server) serveGateway(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		http.Error(w, "closed", http.StatusServiceUnavailable)
+		return
+	}
+	s.wg.Add(1)
+	interval := s.gw.interval
+	s.mu.Unlock()
+	defer s.wg.Done()
+
+	if v := r.URL.Query().Get("v"); v != "9" && v != "10" {
+		s.tb.Errorf("discordtest: gateway connection with API version %q; want ?v=9 or 10", v)
+	}
+	if e := r.URL.Query().Get("encoding"); e != "json" {
+		s.tb.Errorf("discordtest: gateway connection with encoding %q; want ?encoding=json", e)
+	}
+	ws, err := s.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		s.tb.Errorf("discordtest: gateway upgrade: %v", err)
+		return
+	}
+	path := strings.TrimSuffix(r.URL.Path, "/")
+	c := &gwConn{ws: ws, path: path}
+	s.mu.Lock()
+	s.gw.conns[c] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		ws.Close()
+		s.mu.Lock()
+		delete(s.gw.conns, c)
+		s.notifyLocked()
+		s.mu.Unlock()
+	}()
+
+	hello := map[string]any{"op": 10, "d": map[string]int{"heartbeat_interval": interval}}
+	if err := c.writeJSON(hello); err != nil {
+		return
+	}
+	for {
+		_, data, err := ws.ReadMessage()
+		if err != nil {
+			var ce *websocket.CloseError
+			if errors.As(err, &ce) {
+				s.mu.Lock()
+				s.eventLocked("client_close", path, ce.Code)
+				s.mu.Unlock()
+			}
+			return
+		}
+		var f frame
+		if err := json.Unmarshal(data, &f); err != nil {
+			s.tb.Errorf("discordtest: gateway frame is not JSON: %q", data)
+			_ = c.writeClose(4002, "Error while decoding payload.")
+			return
+		}
+		if !s.gatewayFrame(c, f) {
+			return
+		}
+	}
+}
+
+// gatewayFrame handles one frame from the client; false ends the
+// connection.
+func (s *Server) gatewayFrame(c *gwConn, f frame) bool {
+	switch f.Op {
+	case 1: // heartbeat
+		s.mu.Lock()
+		noAcks := s.gw.noAcks
+		s.mu.Unlock()
+		if noAcks {
+			return true
+		}
+		return c.writeJSON(map[string]any{"op": 11}) == nil
+	case 2: // identify
+		var id struct {
+			Token      string         `json:"token"`
+			Intents    *int           `json:"intents"`
+			Properties map[string]any `json:"properties"`
+			Shard      []int          `json:"shard"`
+		}
+		if err := json.Unmarshal(f.D, &id); err != nil || id.Token == "" || id.Intents == nil || id.Properties == nil {
+			s.tb.Errorf("discordtest: IDENTIFY without token, intents or properties: %s", f.D)
+			_ = c.writeClose(4002, "Error while decoding payload.")
+			return false
+		}
+		s.mu.Lock()
+		s.gw.identifies = append(s.gw.identifies, Identify{Token: id.Token, Intents: *id.Intents, Shard: id.Shard, At: time.Now()})
+		s.eventLocked("identify", c.path, 0)
+		fatal := s.gw.fatal
+		s.mu.Unlock()
+		if fatal != 0 {
+			s.refuse(c, fatal)
+			return false
+		}
+		s.mu.Lock()
+		s.gw.nSessions++
+		session := SessionID
+		if s.gw.nSessions > 1 {
+			session = fmt.Sprintf("fake-session-%04d", s.gw.nSessions)
+		}
+		s.gw.sessions[session] = true
+		c.session = session
+		s.mu.Unlock()
+		if err := s.dispatchTo(c, "READY", s.readyPayload(session)); err != nil {
+			return false
+		}
+		s.markReady(c, "ready")
+	case 6: // resume
+		var res struct {
+			Token     string `json:"token"`
+			SessionID string `json:"session_id"`
+			Seq       *int64 `json:"seq"`
+		}
+		if err := json.Unmarshal(f.D, &res); err != nil || res.Token == "" || res.SessionID == "" || res.Seq == nil {
+			s.tb.Errorf("discordtest: RESUME without token, session_id or seq: %s", f.D)
+			_ = c.writeClose(4002, "Error while decoding payload.")
+			return false
+		}
+		s.mu.Lock()
+		s.gw.resumes++
+		s.eventLocked("resume", c.path, 0)
+		fatal := s.gw.fatal
+		valid := s.gw.sessions[res.SessionID]
+		wrongURL := c.path != resumePath
+		s.mu.Unlock()
+		if wrongURL {
+			s.tb.Errorf("discordtest: RESUME sent to %s; a client must resume at the resume_gateway_url from READY (%s)", c.path, resumePath)
+		}
+		if fatal != 0 {
+			s.refuse(c, fatal)
+			return false
+		}
+		if !valid {
+			s.mu.Lock()
+			s.eventLocked("invalid_session", c.path, 0)
+			s.mu.Unlock()
+			return c.writeJSON(map[string]any{"op": 9, "d": false}) == nil
+		}
+		s.mu.Lock()
+		c.session = res.SessionID
+		s.mu.Unlock()
+		if err := s.dispatchTo(c, "RESUMED", map[string]any{}); err != nil {
+			return false
+		}
+		s.markReady(c, "resumed")
+	case 3, 4, 8, 31: // presence, voice, guild members, soundboard: accepted
+	default:
+		_ = c.writeClose(4001, "Unknown opcode.")
+		return false
+	}
+	return true
+}
+
+func (s *Server) refuse(c *gwConn, code int) {
+	s.mu.Lock()
+	s.eventLocked("server_close", c.path, code)
+	s.mu.Unlock()
+	_ = c.writeClose(code, closeReason(code))
+	c.ws.Close()
+}
+
+func closeReason(code int) string {
+	switch code {
+	case 4004:
+		return "Authentication failed."
+	case 4010:
+		return "Invalid shard."
+	case 4011:
+		return "Sharding required."
+	case 4012:
+		return "Invalid API version."
+	case 4013:
+		return "Invalid intent(s)."
+	case 4014:
+		return "Disallowed intent(s)."
+	}
+	return "Unknown error."
+}
+
+func (s *Server) markReady(c *gwConn, kind string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.gw.conns[c]; ok {
+		c.ready = true
+	}
+	s.eventLocked(kind, c.path, 0)
+}
+
+func (s *Server) readyPayload(session string) map[string]any {
+	return map[string]any{
+		"v":                  9,
+		"session_id":         session,
+		"resume_gateway_url": s.ResumeURL(),
+		"user":               userJSON(User{ID: BotID, Name: "verbatim", Bot: true}),
+		"application":        map[string]any{"id": AppID, "flags": 0},
+		"guilds":             []any{map[string]any{"id": GuildID, "unavailable": true}},
+		"private_channels":   []any{},
+		"shard":              []int{0, 1},
+	}
+}
+
+func (s *Server) dispatchTo(c *gwConn, event string, d any) error {
+	raw, err := json.Marshal(d)
+	if err != nil {
+		return fmt.Errorf("marshal %s: %w", event, err)
+	}
+	s.mu.Lock()
+	s.gw.seq++
+	seq := s.gw.seq
+	s.mu.Unlock()
+	return c.writeJSON(frame{Op: 0, D: raw, S: &seq, Type: event})
+}
+
+// Dispatch sends event with data d to every ready gateway connection,
+// waiting up to 5 s for one (a client may be reconnecting).
+func (s *Server) Dispatch(tb testing.TB, event string, d any) {
+	tb.Helper()
+	if err := s.waitConnected(5 * time.Second); err != nil {
+		tb.Fatalf("dispatch %s: %v", event, err)
+	}
+	s.mu.Lock()
+	conns := s.connList(true)
+	s.mu.Unlock()
+	for _, c := range conns {
+		if err := s.dispatchTo(c, event, d); err != nil {
+			tb.Fatalf("dispatch %s: %v", event, err)
+		}
+	}
+}
