@@ -22,9 +22,7 @@ func (l *Answerer) Rewrite(ctx context.Context, q bot.Question) (string, error) 
 	}
 	ctx, cancel := l.withReserve(ctx)
 	defer cancel()
-	if n := l.cfg.HistoryTurns; n > 0 && len(hist) > n {
-		hist = hist[len(hist)-n:]
-	}
+	hist = bot.Recent(hist, l.cfg.HistoryTurns)
 	sys, err := prompts.RenderCondenseSystem()
 	if err != nil {
 		return "", fmt.Errorf("rewrite follow-up: %w", err)

@@ -35,7 +35,7 @@ func cmdChat(ctx context.Context, a *app, args []string) error {
 	}
 	defer closeInput()
 
-	var history []bot.Turn
+	conv := bot.NewConversation(a.cfg.HistoryTurns)
 	asked, answered := 0, 0
 	for {
 		line, err := next()
@@ -67,7 +67,7 @@ func cmdChat(ctx context.Context, a *app, args []string) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		ans, err := a.answerOne(ctx, eng, bot.Question{Text: q, History: history}, f)
+		ans, err := a.answerOne(ctx, eng, bot.Question{Text: q, History: conv.Turns()}, f)
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -80,10 +80,7 @@ func cmdChat(ctx context.Context, a *app, args []string) error {
 		if !f.json {
 			fmt.Fprintln(a.out)
 		}
-		history = append(history, bot.Turn{Question: q, Standalone: ans.Standalone, Answer: ans.Text})
-		if n := a.cfg.HistoryTurns; len(history) > n {
-			history = history[len(history)-n:]
-		}
+		conv.Record(q, ans)
 	}
 }
 
