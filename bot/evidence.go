@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -66,8 +67,13 @@ var SentenceFeatureNames = []string{"bm25", "coverage", "paragraph", "neighbour"
 //   - matched: how many of the question's terms the best sentence holds,
 //     up to four, over four;
 //   - syn_sentence: best_sentence crediting synonyms; unknown_nosyn: the
-//     share of the question the corpus lacks even as a synonym.
-var RefusalFeatureNames = []string{"best_sentence", "best_paragraph", "bm25", "unknown", "rarest_known", "cue_missing", "ranker", "one_term", "vector", "pairs", "top_in_paragraph", "known_sentence", "known_pairs", "matched", "syn_sentence", "unknown_nosyn"}
+//     share of the question the corpus lacks even as a synonym;
+//   - title: the coverage of the question by the best sentence's article
+//     title (a question names what it is about);
+//   - other_article: the best passage of another article's retrieval
+//     score over the best passage's (1 when there is none): a question the
+//     corpus covers has a clear winner.
+var RefusalFeatureNames = []string{"best_sentence", "best_paragraph", "bm25", "unknown", "rarest_known", "cue_missing", "ranker", "one_term", "vector", "pairs", "top_in_paragraph", "known_sentence", "known_pairs", "matched", "syn_sentence", "unknown_nosyn", "title", "other_article"}
 
 // Candidate is a sentence of a retrieved paragraph that might answer the
 // question.
@@ -85,6 +91,7 @@ type Candidate struct {
 	coverage float64
 	terms    map[string]bool // the sentence's
 	para     map[string]bool // its paragraph's and article title's (shared)
+	title    map[string]bool // its article title's (shared)
 	seq      int             // gathering order: breaks score ties
 }
 
@@ -115,6 +122,7 @@ type Evidence struct {
 	src     TextSource
 	lexical float64 // the best passage's BM25 over the question's IDF mass
 	vector  float64 // the best passage's vector similarity
+	margin  float64 // the best passage of another article's score over the best's
 }
 
 // gather scores every sentence of the paragraphs of the first passages hits
@@ -174,7 +182,8 @@ func gather(ctx context.Context, src TextSource, models *Models, q query, hits [
 		idfMass += w * (sentK1 + 1)
 	}
 	for _, pa := range paras {
-		paraSet := termSet(retrieval.Terms(pa.title))
+		titleSet := termSet(retrieval.Terms(pa.title))
+		paraSet := maps.Clone(titleSet)
 		sets := make([]map[string]bool, len(pa.spans))
 		for i, ts := range pa.terms {
 			sets[i] = termSet(ts)
@@ -213,7 +222,7 @@ func gather(ctx context.Context, src TextSource, models *Models, q query, hits [
 				q.synCoverage(sets[i]),
 			}
 			c := Candidate{ArticleID: pa.ref.article, Paragraph: pa.ref.paragraph, Index: i, Text: text,
-				Features: f, coverage: covs[i], terms: sets[i], para: paraSet, seq: len(ev.Candidates)}
+				Features: f, coverage: covs[i], terms: sets[i], para: paraSet, title: titleSet, seq: len(ev.Candidates)}
 			c.Score = models.Sentence.Logit(f)
 			ev.Candidates = append(ev.Candidates, c)
 		}
@@ -223,6 +232,13 @@ func gather(ctx context.Context, src TextSource, models *Models, q query, hits [
 			ev.lexical = max(ev.lexical, h.LexicalScore/max(q.rawMass*(sentK1+1), 1e-9))
 		}
 		ev.vector = max(ev.vector, h.VectorScore)
+	}
+	ev.margin = 1
+	for _, h := range hits {
+		if h.ArticleID != hits[0].ArticleID && top > 0 {
+			ev.margin = h.Score / top
+			break
+		}
 	}
 	ev.rank(models)
 	return ev, nil
@@ -343,26 +359,45 @@ func (ev *Evidence) prominent(articleID, term string) bool {
 }
 
 // similarSpelling reports whether two terms are likely one word spelt two
-// ways: one holds the other (at least four letters), or at least half of
-// the shorter one's letter trigrams are in the longer one.
+// ways: the shorter, of five letters or more, is inside the longer (a
+// compound: "masoch" in "sadomasoch") or one edit away from it (two for
+// eight letters or more: "khatami", "khatemi").
 func similarSpelling(a, b string) bool {
 	if len(a) > len(b) {
 		a, b = b, a
 	}
-	if len(a) < 4 {
+	if len(a) < 5 {
 		return false
 	}
 	if strings.Contains(b, a) {
 		return true
 	}
-	grams, shared := 0, 0
-	for i := 0; i+3 <= len(a); i++ {
-		grams++
-		if strings.Contains(b, a[i:i+3]) {
-			shared++
-		}
+	limit := 1
+	if len(a) >= 8 {
+		limit = 2
 	}
-	return grams > 0 && 2*shared >= grams
+	return len(b)-len(a) <= limit && editDistance(a, b) <= limit
+}
+
+// editDistance is the Levenshtein distance between a and b, in bytes.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 func refusalFeatures(ev *Evidence) []float64 {
@@ -374,6 +409,7 @@ func refusalFeatures(ev *Evidence) []float64 {
 	f[7] = b2f(len(q.terms) == 1)
 	f[8] = ev.vector
 	f[15] = q.unknownNoSynonym()
+	f[17] = ev.margin
 	if len(ev.Candidates) > 0 {
 		best := ev.Candidates[0]
 		f[0] = best.coverage
@@ -393,6 +429,7 @@ func refusalFeatures(ev *Evidence) []float64 {
 		}
 		f[13] = float64(min(matched, 4)) / 4
 		f[14] = best.Features[12]
+		f[16] = q.coverage(best.title)
 	} else {
 		f[5] = b2f(q.want == numberAnswer || q.want == timeAnswer)
 		f[6] = -10

@@ -27,12 +27,51 @@ type Model struct {
 	Threshold float64 `json:"threshold,omitempty"`
 	// FittedOn names the question sets the model was fitted on.
 	FittedOn []string `json:"fitted_on,omitempty"`
+	// Trees, when set, make the model boosted: the log-odds are Bias plus
+	// the trees' values for the raw features (Mean, Scale and Weights are
+	// then unused).
+	Trees []Tree `json:"trees,omitempty"`
+}
+
+// Tree is a regression tree over raw feature values; Nodes[0] is the root.
+type Tree struct {
+	Nodes []TreeNode `json:"nodes"`
+}
+
+// TreeNode is a leaf with a Value, or a split sending x to Left when
+// x[Feature] ≤ Threshold and to Right otherwise.
+type TreeNode struct {
+	Leaf      bool    `json:"leaf,omitempty"`
+	Value     float64 `json:"value,omitempty"`
+	Feature   int     `json:"feature,omitempty"`
+	Threshold float64 `json:"threshold,omitempty"`
+	Left      int     `json:"left,omitempty"`
+	Right     int     `json:"right,omitempty"`
+}
+
+// Value is the tree's value for x.
+func (t *Tree) Value(x []float64) float64 {
+	n := 0
+	for !t.Nodes[n].Leaf {
+		if x[t.Nodes[n].Feature] <= t.Nodes[n].Threshold {
+			n = t.Nodes[n].Left
+		} else {
+			n = t.Nodes[n].Right
+		}
+	}
+	return t.Nodes[n].Value
 }
 
 // Logit is the model's log-odds for x, whose features are in Features
 // order.
 func (m *Model) Logit(x []float64) float64 {
 	z := m.Bias
+	if len(m.Trees) > 0 {
+		for i := range m.Trees {
+			z += m.Trees[i].Value(x)
+		}
+		return z
+	}
 	for i, w := range m.Weights {
 		z += w * (x[i] - m.Mean[i]) / m.Scale[i]
 	}
@@ -53,6 +92,16 @@ func (m *Model) check(names []string) error {
 	for i, s := range m.Scale {
 		if s <= 0 || math.IsNaN(s) || math.IsNaN(m.Mean[i]) || math.IsNaN(m.Weights[i]) {
 			return fmt.Errorf("model: bad scale, mean or weight for %s", names[i])
+		}
+	}
+	for ti, t := range m.Trees {
+		for ni, n := range t.Nodes {
+			if !n.Leaf && (n.Feature < 0 || n.Feature >= len(names) || n.Left <= ni || n.Right <= ni || n.Left >= len(t.Nodes) || n.Right >= len(t.Nodes)) {
+				return fmt.Errorf("model: tree %d node %d is malformed", ti, ni)
+			}
+		}
+		if len(t.Nodes) == 0 {
+			return fmt.Errorf("model: tree %d is empty", ti)
 		}
 	}
 	return nil

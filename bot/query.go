@@ -2,6 +2,7 @@ package bot
 
 import (
 	"math"
+	"regexp"
 	"slices"
 	"strings"
 	"unicode"
@@ -38,6 +39,9 @@ type query struct {
 	maxIDF  float64    // the IDF of an unknown term
 	rarest  int        // index of the highest-IDF known own term, -1 if none
 	want    answerType
+	// counted are the terms a number must stand next to for it to answer
+	// (see countedTerms); nil: any amount does.
+	counted map[string]bool
 }
 
 // frameWeight scales the weight of a question's frame words: the noun
@@ -52,11 +56,20 @@ var frameNouns = set("year", "years", "date", "day", "month", "time", "name", "n
 	"country", "countries", "nation", "nations", "place", "places", "kind", "type", "sort", "number",
 	"amount", "percentage", "percent", "person", "people", "reason", "way", "term", "word", "period", "decade", "century")
 
+// howWords follow "how" to ask for an amount or a degree.
+var howWords = set("many", "much", "long", "old", "far", "big", "large", "tall", "high", "often", "deep", "wide", "fast")
+
 // frameTerms returns the analysed terms of text's frame words.
 func frameTerms(text string) map[string]bool {
 	words := strings.FieldsFunc(strings.ToLower(text), func(r rune) bool { return !unicode.IsLetter(r) && r != '\'' })
 	out := map[string]bool{}
 	for i, w := range words {
+		if i > 0 && words[i-1] == "how" && howWords[w] {
+			for _, t := range retrieval.Terms(w) {
+				out[t] = true // "how many", "how much": the kind of answer, not its topic
+			}
+			continue
+		}
 		if !frameNouns[w] {
 			continue
 		}
@@ -108,13 +121,14 @@ func smoothIDF(idf IDFer, term string) (w float64, known bool) {
 // contextWeight and the rarest-term anchor is taken from own's terms.
 // Weights are smoothIDF; frame words weigh frameWeight of theirs.
 func analyze(idf IDFer, standalone, own string) query {
-	q := query{rarest: -1, want: answerTypeOf(standalone)}
+	q := query{rarest: -1, want: answerTypeOf(standalone), counted: countedTerms(standalone)}
 	q.maxIDF, _ = smoothIDF(idf, unknownProbe)
 	var mine map[string]bool
 	frame := frameTerms(standalone)
 	if own != "" && own != standalone {
 		mine = termSet(retrieval.Terms(own))
 		q.want = answerTypeOf(own)
+		q.counted = countedTerms(own)
 		for t := range frameTerms(own) {
 			frame[t] = true
 		}
@@ -351,14 +365,16 @@ func answerTypeOf(question string) answerType {
 			return numberAnswer
 		}
 	}
-	// "What is the price of …", "the population of …": a quantity.
-	for _, p := range []string{"price", "cost", "population", "number of", "amount of", "percentage", "rate of", "exchange rate",
-		"height", "length", "distance", "weight", "salary", "budget", "gdp", "how fast", "how deep", "how heavy", "how wide"} {
-		if strings.HasPrefix(q, "what") || strings.HasPrefix(q, "which") || strings.HasPrefix(q, "how") {
-			if strings.Contains(q, " "+p+" ") || strings.HasSuffix(q, " "+p+"?") || strings.HasSuffix(q, " "+p) || strings.HasPrefix(q, p) {
-				return numberAnswer
-			}
-		}
+	// "What did Iran pay …", "what does it cost": an amount is asked of
+	// a verb right after "what did/does/was …" and its subject ("What
+	// forced him to pay attention?" asks no amount).
+	if m := amountVerb.FindStringSubmatch(q); m != nil {
+		return numberAnswer
+	}
+	// "What is the price of …", "what was Iran's population": a quantity
+	// is the thing asked for ("What city's population grew?" asks a city).
+	if amountNoun.MatchString(q) {
+		return numberAnswer
 	}
 	// "when" asks for a time only at the start ("What did he do when he
 	// went to Boston?" does not).
@@ -378,15 +394,25 @@ func answerTypeOf(question string) answerType {
 	return anyAnswer
 }
 
+// amountVerb and amountNoun find questions asking for an amount: "what
+// did Tehran pay for …", "what does it cost", "what is the price of …",
+// "what was Iran's population", "how large is the population".
+var (
+	amountVerb = regexp.MustCompile(`^(?:what|how much) (?:did|does|do|will|would|was|is|were|are|has|had|have)(?: \S+){1,4} (?:pay|paid|spend|spent|cost|costs|earn|earned|earns|worth|fetch|sell for|sold for)\b`)
+	amountNoun = regexp.MustCompile(`^(?:what|how (?:large|big|high|much))(?:(?: is| was| are| were| will be)(?: the| its| their| his| her| \S+'s)?|'s(?: the)?)? (?:current |total |estimated |annual |approximate )?(?:price|cost|population|number of|amount of|percentage|rate|exchange rate|height|length|distance|weight|salary|budget|gdp|size|area|value|revenue|income|speed|depth|temperature)\b`)
+)
+
 var timeWords = []string{"january", "february", "march", "april", "may", "june", "july",
 	"august", "september", "october", "november", "december", "monday", "tuesday",
 	"wednesday", "thursday", "friday", "saturday", "sunday", "century", "decade",
 	"year", "month", "week", "today", "yesterday", "ago", "earlier", "later",
 	"after", "before", "during", "since", "until", "while", "once", "when"}
 
-var numberWords = []string{"one", "two", "three", "four", "five", "six", "seven", "eight",
+// numberWords are amounts spelt out ("one" is left out: "one of the …" is
+// no amount).
+var numberWords = []string{"two", "three", "four", "five", "six", "seven", "eight",
 	"nine", "ten", "eleven", "twelve", "twenty", "thirty", "forty", "fifty", "hundred",
-	"thousand", "million", "billion", "dozen", "several", "half", "once", "twice"}
+	"thousand", "million", "billion", "dozen", "several", "half", "twice"}
 
 // cued reports whether text offers an answer of the wanted type that is not
 // already in the question: a number (or number word) for numberAnswer; a
@@ -400,11 +426,23 @@ func (t answerType) cued(text string, q query) bool {
 		return hasNewName(text, q)
 	}
 	inQuestion := termSet(q.terms)
-	for _, w := range strings.FieldsFunc(strings.ToLower(text), func(r rune) bool {
+	prev := ""
+	words := strings.FieldsFunc(strings.ToLower(text), func(r rune) bool {
 		return r == ' ' || r == ',' || r == '(' || r == ')' || r == '“' || r == '”' || r == '"' || r == ';' || r == ':'
-	}) {
+	})
+	for i, w := range words {
 		w = strings.TrimRight(w, ".!?%’'")
+		afterMonth := slices.Contains(timeWords[:12], prev)
+		prev = w
 		if w == "" || inQuestion[w] {
+			continue
+		}
+		if t == numberAnswer && q.counted != nil && !countsNear(words, i, q.counted) {
+			continue // "two stages" does not say how many people
+		}
+		// A year or a day of a month is no amount: "In 2019, Iran …" does
+		// not say how many people live there.
+		if t == numberAnswer && (isYear(w) || afterMonth) {
 			continue
 		}
 		if strings.ContainsAny(w, "0123456789") {
@@ -416,12 +454,57 @@ func (t answerType) cued(text string, q query) bool {
 			return true
 		}
 		for part := range strings.SplitSeq(w, "-") { // "twenty-three"
-			if slices.Contains(numberWords, part) || t == timeAnswer && slices.Contains(timeWords, part) {
+			if slices.Contains(numberWords, part) || slices.Contains(numberWords, strings.TrimSuffix(part, "s")) || t == timeAnswer && slices.Contains(timeWords, part) {
 				return true
 			}
 		}
 	}
 	return false
+}
+
+// countsNear reports whether one of the counted terms is among the three
+// words around words[i] ("80 million people", "a population of 80").
+func countsNear(words []string, i int, counted map[string]bool) bool {
+	for _, w := range words[max(i-3, 0):min(i+4, len(words))] {
+		for _, t := range retrieval.Terms(w) {
+			if counted[t] {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// countedTerms returns what a question's answer must count: a population
+// is a number of people ("… 80 million people", "a population of 80
+// million"), so "two stages" does not answer it. Other "how many"
+// questions count too loosely to require it (the answer may be spelt out
+// or need counting), so they return nil.
+func countedTerms(question string) map[string]bool {
+	q := strings.ToLower(question)
+	if !strings.Contains(q, "population") && !strings.Contains(q, "inhabitants") && !strings.Contains(q, "how many people live") {
+		return nil
+	}
+	out := map[string]bool{}
+	for _, w := range []string{"people", "inhabitants", "residents", "population", "citizens", "million", "billion"} {
+		for _, t := range retrieval.Terms(w) {
+			out[t] = true
+		}
+	}
+	return out
+}
+
+// isYear reports whether w is a four-digit year from 1000 to 2199.
+func isYear(w string) bool {
+	if len(w) != 4 || (w[0] != '1' && !(w[0] == '2' && w[1] <= '1')) {
+		return false
+	}
+	for i := range 4 {
+		if w[i] < '0' || w[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // hasNewName reports whether text has a capitalised word, not at the start

@@ -88,3 +88,21 @@ func TestQueryEvidence(t *testing.T) {
 }
 
 func termsOf(text string) []string { return retrieval.Terms(text) }
+
+func TestSimilarSpelling(t *testing.T) {
+	for _, tt := range []struct {
+		a, b string
+		want bool
+	}{
+		{"masoch", "sadomasoch", true},
+		{"khatami", "khatemi", true},
+		{"paint", "main", false},
+		{"mona", "moon", false},
+		{"capit", "capabl", false},
+		{"instrument", "instrumnet", true},
+	} {
+		if got := similarSpelling(tt.a, tt.b); got != tt.want {
+			t.Errorf("similarSpelling(%q, %q) = %v, want %v", tt.a, tt.b, got, tt.want)
+		}
+	}
+}

@@ -2,8 +2,10 @@ package eval
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -173,5 +175,56 @@ func TestWriteFolds(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+	}
+}
+
+// TestDumpSeparability fits the models on each fold alone and prints, in
+// sample, the share of its off-corpus questions refused when 3% and 5% of
+// its answerable ones are: how far a linear model over these features
+// could go at best (VERBATIM_EVAL_DUMP set).
+func TestDumpSeparability(t *testing.T) {
+	if os.Getenv("VERBATIM_EVAL_DUMP") == "" {
+		t.Skip("set VERBATIM_EVAL_DUMP")
+	}
+	p := &Protocol{Folds: folds(t), Dir: t.TempDir()}
+	if err := p.prepare(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	for _, pr := range p.prep {
+		exs, err := p.examplesAt(t.Context(), pr, retrieval.DefaultVectorWeight)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := fitModels(exs, []string{pr.fold.Name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var pos, neg []float64
+		for _, ex := range exs {
+			ex.ev.Rescore(m)
+			pr := ex.ev.Support
+			if !ex.ev.Supported(&bot.Models{Sentence: m.Sentence, Refusal: bot.Model{Features: m.Refusal.Features, Mean: m.Refusal.Mean, Scale: m.Refusal.Scale, Weights: m.Refusal.Weights, Bias: m.Refusal.Bias, Threshold: 1e-9}}) {
+				pr = 0
+			}
+			switch ex.item.Kind {
+			case Answerable:
+				pos = append(pos, pr)
+			case OffCorpus:
+				neg = append(neg, pr)
+			}
+		}
+		slices.Sort(pos)
+		line := pr.fold.Name
+		for _, rate := range []float64{0.03, 0.05} {
+			th := pos[int(rate*float64(len(pos)))]
+			off := 0
+			for _, v := range neg {
+				if v < th {
+					off++
+				}
+			}
+			line += fmt.Sprintf("  @%.0f%%: off-corpus refused %.3f", 100*rate, float64(off)/float64(max(1, len(neg))))
+		}
+		t.Log(line)
 	}
 }

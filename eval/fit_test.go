@@ -84,9 +84,18 @@ func diffModels(a, b *bot.Models) string {
 			return pair.name + " features differ"
 		}
 		all := func(m bot.Model) []float64 {
-			return append(append(append(append([]float64{}, m.Mean...), m.Scale...), m.Weights...), m.Bias, m.Threshold)
+			v := append(append(append(append([]float64{}, m.Mean...), m.Scale...), m.Weights...), m.Bias, m.Threshold, float64(len(m.Trees)))
+			for _, t := range m.Trees {
+				for _, n := range t.Nodes {
+					v = append(v, n.Value, n.Threshold, float64(n.Feature))
+				}
+			}
+			return v
 		}
 		xs, ys := all(x), all(y)
+		if len(xs) != len(ys) {
+			return pair.name + " model shapes differ"
+		}
 		for i := range xs {
 			// Floating-point sums in another order move the last digits;
 			// a change of features or data moves far more.
@@ -103,7 +112,8 @@ func fitReport(w float64, m *bot.Models, reps []FoldReport) string {
 	var b strings.Builder
 	b.WriteString("# The fitted models (bot/models.json)\n\n")
 	b.WriteString("Written by `go test ./eval -run TestFitModels -update`; do not edit. The models are fitted by the\n")
-	b.WriteString("eval package (logistic regressions, L2-regularised, each set weighing the same) on every visible set:\n")
+	b.WriteString("eval package on every visible set, each set weighing the same — the sentence model a logistic regression\n")
+	b.WriteString("(L2-regularised), the refusal model gradient-boosted trees (logistic loss):\n")
 	fmt.Fprintf(&b, "%s. The fusion weight of the vector signal is %.2f (retrieval.DefaultVectorWeight).\n\n", strings.Join(m.Refusal.FittedOn, ", "), w)
 	b.WriteString("## Leave-one-set-out\n\nEach row is measured with the weight and models fitted on the *other* sets only.\n\n```\n")
 	WriteFoldTable(&b, reps)
@@ -112,11 +122,27 @@ func fitReport(w float64, m *bot.Models, reps []FoldReport) string {
 		name string
 		m    bot.Model
 	}{{"Sentence model (ranks the sentences to quote)", m.Sentence}, {"Refusal model (P(the articles answer))", m.Refusal}} {
-		fmt.Fprintf(&b, "## %s\n\n| feature | mean | scale | weight (standardised) |\n|---|---|---|---|\n", mm.name)
-		for i, f := range mm.m.Features {
-			fmt.Fprintf(&b, "| %s | %.4f | %.4f | %+.4f |\n", f, mm.m.Mean[i], mm.m.Scale[i], mm.m.Weights[i])
+		if len(mm.m.Trees) > 0 {
+			splits := make([]int, len(mm.m.Features))
+			for _, t := range mm.m.Trees {
+				for _, n := range t.Nodes {
+					if !n.Leaf {
+						splits[n.Feature]++
+					}
+				}
+			}
+			fmt.Fprintf(&b, "## %s\n\n%d trees of depth %d (learning rate %.2f, leaf L2 %.1f); the splits per feature:\n\n| feature | splits |\n|---|---|\n",
+				mm.name, len(mm.m.Trees), boostDepth, boostRate, boostLambda)
+			for i, f := range mm.m.Features {
+				fmt.Fprintf(&b, "| %s | %d |\n", f, splits[i])
+			}
+		} else {
+			fmt.Fprintf(&b, "## %s\n\n| feature | mean | scale | weight (standardised) |\n|---|---|---|---|\n", mm.name)
+			for i, f := range mm.m.Features {
+				fmt.Fprintf(&b, "| %s | %.4f | %.4f | %+.4f |\n", f, mm.m.Mean[i], mm.m.Scale[i], mm.m.Weights[i])
+			}
+			fmt.Fprintf(&b, "| (bias) | | | %+.4f |\n", mm.m.Bias)
 		}
-		fmt.Fprintf(&b, "| (bias) | | | %+.4f |\n", mm.m.Bias)
 		if mm.m.Threshold > 0 {
 			fmt.Fprintf(&b, "\nThreshold: refuse when P < %.4f — the highest at which, on average over the sets, at most %.0f%% of answerable questions are refused.\n", mm.m.Threshold, 100*MaxRefusedAnswerable)
 		}
