@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 )
 
 // Reload loads the generation another process (a `verbatim index` run)
@@ -46,4 +47,34 @@ func (ix *Index) Reload(ctx context.Context) (bool, error) {
 	ix.rebuild = ""
 	ix.prev = nil
 	return true, nil
+}
+
+// ReloadEvery calls Reload every interval until ctx ends (never, if
+// interval ≤ 0), so that a long-running server picks up what `verbatim
+// index` commits without a restart. Reloads and failures are logged; a
+// failed reload leaves the loaded generation serving. It returns when ctx
+// is done.
+func (ix *Index) ReloadEvery(ctx context.Context, interval time.Duration) {
+	if interval <= 0 {
+		return
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		ok, err := ix.Reload(ctx)
+		switch {
+		case err != nil && ctx.Err() != nil:
+			return
+		case err != nil:
+			ix.log.Warn("index reload failed; still serving the loaded index", "dir", ix.dir, "err", err)
+		case ok:
+			info := ix.Info()
+			ix.log.Info("index reloaded", "dir", ix.dir, "articles", info.Articles, "passages", info.Passages)
+		}
+	}
 }

@@ -27,10 +27,11 @@ func cmdIndex(ctx context.Context, a *app, args []string) error {
 	if !*asJSON {
 		progress = a.progressBar()
 	}
-	ix, set, rep, err := a.openIndex(ctx, *src, progress)
+	ix, opened, err := a.openIndex(ctx, *src, openOptions{progress: progress, quiet: true})
 	if err != nil {
 		return err
 	}
+	rep := opened.Sync
 	info := ix.Info()
 	if *asJSON {
 		type skipped struct {
@@ -51,7 +52,7 @@ func cmdIndex(ctx context.Context, a *app, args []string) error {
 			Dir           string    `json:"index_dir"`
 		}{Added: nonNil(rep.Added), Updated: nonNil(rep.Updated), Removed: nonNil(rep.Removed), Unchanged: len(rep.Unchanged),
 			Skipped: []skipped{}, Rebuilt: rep.Rebuilt, RebuildReason: rep.RebuildReason, Articles: info.Articles, Passages: info.Passages, Dir: info.Dir}
-		for _, p := range set.Skipped {
+		for _, p := range opened.Skipped {
 			out.Skipped = append(out.Skipped, skipped{Path: p.Path, Line: p.Line, Reason: p.Err.Error()})
 		}
 		enc := json.NewEncoder(a.out)
@@ -63,7 +64,7 @@ func cmdIndex(ctx context.Context, a *app, args []string) error {
 	}
 	fmt.Fprintf(a.out, "Indexed %d articles (%d passages) in %s\n", info.Articles, info.Passages, info.Dir)
 	fmt.Fprintf(a.out, "  added %d, updated %d, removed %d, unchanged %d, skipped %d\n",
-		len(rep.Added), len(rep.Updated), len(rep.Removed), len(rep.Unchanged), len(set.Skipped))
+		len(rep.Added), len(rep.Updated), len(rep.Removed), len(rep.Unchanged), len(opened.Skipped))
 	// Name the changed articles when there are few enough to read.
 	list := func(label string, ids []string) {
 		if len(ids) == 0 || len(ids) > 10 {
@@ -74,10 +75,10 @@ func cmdIndex(ctx context.Context, a *app, args []string) error {
 	list("added", rep.Added)
 	list("updated", rep.Updated)
 	list("removed", rep.Removed)
-	if len(set.Skipped) > 0 {
+	if len(opened.Skipped) > 0 {
 		fmt.Fprintln(a.out, "Skipped files:")
 		tw := tabwriter.NewWriter(a.out, 2, 4, 2, ' ', 0)
-		for _, p := range set.Skipped {
+		for _, p := range opened.Skipped {
 			where := p.Path
 			if p.Line > 0 {
 				where = fmt.Sprintf("%s:%d", p.Path, p.Line)
@@ -125,7 +126,7 @@ func cmdSources(ctx context.Context, a *app, args []string) error {
 	if len(pos) > 0 {
 		return usagef("sources takes no arguments")
 	}
-	ix, _, _, err := a.openIndex(ctx, *src, nil)
+	ix, _, err := a.openIndex(ctx, *src, openOptions{quiet: true})
 	if err != nil {
 		return err
 	}
