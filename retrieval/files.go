@@ -42,6 +42,13 @@ type fileArticle struct {
 type filesRecord struct {
 	Format int                   `json:"format"`
 	Files  map[string]fileRecord `json:"files"` // by corpus path
+	// Checksum is of the record itself (see checksum.go).
+	Checksum string `json:"checksum"`
+}
+
+func (r filesRecord) checksum() string {
+	r.Checksum = ""
+	return jsonChecksum(r)
 }
 
 // files returns the remembered files, read on first use.
@@ -64,8 +71,16 @@ func (ix *Index) readFiles() map[string]fileRecord {
 		return nil
 	}
 	var r filesRecord
-	if err := json.Unmarshal(data, &r); err != nil || r.Format != formatVersion {
-		ix.log.Warn("remembered corpus files unusable; reading every file", "err", err)
+	err = json.Unmarshal(data, &r)
+	switch {
+	case err != nil:
+	case r.Format != formatVersion:
+		err = fmt.Errorf("format %d, this build reads %d", r.Format, formatVersion)
+	case r.Checksum != r.checksum():
+		err = fmt.Errorf("checksum %s, content has %s", r.Checksum, r.checksum())
+	}
+	if err != nil {
+		ix.log.Warn("remembered corpus files unusable; reading every file", "file", filesName, "err", err)
 		return nil
 	}
 	return r.Files
@@ -123,7 +138,9 @@ func (ix *Index) RememberFiles(ctx context.Context, set corpus.Set, loaded time.
 	}) {
 		return nil
 	}
-	data, err := json.Marshal(filesRecord{Format: formatVersion, Files: next})
+	rec := filesRecord{Format: formatVersion, Files: next}
+	rec.Checksum = rec.checksum()
+	data, err := json.Marshal(rec)
 	if err != nil {
 		return fmt.Errorf("remember corpus files: %w", err)
 	}

@@ -1,6 +1,7 @@
 package retrieval
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
@@ -76,5 +77,39 @@ func TestRememberFilesAndReuse(t *testing.T) {
 	ix2.known, ix2.knownRead = ix.files(), true
 	if _, ok := ix2.Reuse(corpus.FileStat{Path: "b.md", Size: 22, ModTime: old}); ok {
 		t.Error("an index without the articles vouched for a file")
+	}
+}
+
+// A remembered-files record whose content no longer matches its checksum
+// (here: a modification time moved to match an edited file) is not
+// trusted: every file is read.
+func TestRememberedFilesChecksum(t *testing.T) {
+	corpusDir, dir := t.TempDir(), t.TempDir()
+	writeCorpusFile(t, corpusDir, "a.md", "# A\n\nThe coffee harvest rose.\n")
+	opts := CorpusOptions{Index: Options{Dir: dir}, Corpus: corpusDir}
+	openCorpus(t, opts)
+	data, err := os.ReadFile(filepath.Join(dir, filesName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec filesRecord
+	if err := json.Unmarshal(data, &rec); err != nil || rec.Checksum == "" || rec.Checksum != rec.checksum() {
+		t.Fatalf("files.json: %v, checksum %q", err, rec.Checksum)
+	}
+
+	// Same size, new text; the record is edited to the new mtime.
+	writeCorpusFile(t, corpusDir, "a.md", "# A\n\nThe coffee harvest fell.\n")
+	r := rec.Files["a.md"]
+	r.ModTime = modTime(t, filepath.Join(corpusDir, "a.md")).UnixNano()
+	rec.Files["a.md"] = r
+	data, _ = json.Marshal(rec)
+	write(t, filepath.Join(dir, filesName), string(data))
+
+	ix, rep := openCorpus(t, opts)
+	if !slices.Equal(rep.Sync.Updated, []string{"a"}) {
+		t.Errorf("tampered files.json: %+v, want a updated", rep.Sync)
+	}
+	if a, _ := ix.Article("a"); a.Paragraphs[0] != "The coffee harvest fell." {
+		t.Errorf("a = %q", a.Paragraphs)
 	}
 }

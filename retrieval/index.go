@@ -46,7 +46,11 @@ type Options struct {
 // generation, named by the previous manifest, intact. In memory the
 // vectors live in chromem-go collections (store.go); on disk vectors-G.vec
 // holds them as int8 with their partitions (vectorfile.go: chromem-go's
-// own gob export was too slow to load for the cold-start budget).
+// own gob export was too slow to load for the cold-start budget). The
+// manifest records the size and CRC-32C of each file it names and a
+// checksum of itself; a file that does not match them makes the index
+// unusable, with a reason naming the file, and the next Sync rebuilds it
+// (checksum.go).
 //
 // Only one process may Sync a Dir at a time: Sync holds an exclusive lock
 // on Dir/lock (flock on Unix; on other systems there is no lock and
@@ -101,14 +105,16 @@ func emptySnapshot(db *vectorDB) *snapshot {
 
 // manifest is the JSON commit record of a generation.
 type manifest struct {
-	Format     int               `json:"format"`
-	Generation uint64            `json:"generation"`
-	BuiltAt    time.Time         `json:"built_at"`
-	Embedder   EmbedderInfo      `json:"embedder"`
-	Chunk      ChunkOptions      `json:"chunk"`
-	Files      map[string]int64  `json:"files"` // file name -> size in bytes
-	Passages   int               `json:"passages"`
-	Articles   []manifestArticle `json:"articles"` // sorted by ID
+	Format     int                `json:"format"`
+	Generation uint64             `json:"generation"`
+	BuiltAt    time.Time          `json:"built_at"`
+	Embedder   EmbedderInfo       `json:"embedder"`
+	Chunk      ChunkOptions       `json:"chunk"`
+	Files      map[string]fileSum `json:"files"` // file name -> size and checksum
+	Passages   int                `json:"passages"`
+	Articles   []manifestArticle  `json:"articles"` // sorted by ID
+	// Checksum is of the manifest itself (see checksum.go).
+	Checksum string `json:"checksum"`
 }
 
 type manifestArticle struct {

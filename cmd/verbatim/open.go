@@ -69,6 +69,14 @@ func (a *app) openIndex(ctx context.Context, src source, o openOptions) (*retrie
 		return nil, rep, err
 	}
 	if !o.quiet {
+		if r := rep.Sync; r.Rebuilt && r.RebuildReason != "" {
+			// A rebuild re-embeds everything: say why it took a while.
+			if o.toLog {
+				a.log.Warn("index rebuilt", "dir", ix.Info().Dir, "reason", r.RebuildReason)
+			} else {
+				fmt.Fprintf(a.err, "verbatim: rebuilt the index: %s\n", r.RebuildReason)
+			}
+		}
 		for _, p := range rep.Skipped {
 			if o.toLog {
 				a.log.Warn("skipped corpus file", "path", p.Path, "line", p.Line, "reason", p.Err)
