@@ -140,7 +140,6 @@ func passageIDs(ps []Passage) []string {
 	return ids
 }
 
-
 // persist writes the snapshot's generation files and then its manifest.
 func (ix *Index) persist(ctx context.Context, s *snapshot) error {
 	files := map[string]func(io.Writer) error{
