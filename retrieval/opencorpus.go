@@ -18,6 +18,9 @@ type CorpusOptions struct {
 	Corpus string
 	// MaxFileBytes is corpus.Options.MaxFileBytes.
 	MaxFileBytes int64
+	// Full re-reads and parses every corpus file, trusting nothing the
+	// index remembers about them (`verbatim index --full`).
+	Full bool
 	// Progress, if not nil, is Sync's progress callback.
 	Progress func(done, total int)
 }
@@ -32,14 +35,19 @@ type CorpusReport struct {
 	// Skipped and Warnings are corpus.Set's: files (and JSON lines) not
 	// loaded, and things ignored in files that did load.
 	Skipped, Warnings []corpus.Problem
+	// Parsed, Reused and Verified count the corpus files parsed, taken
+	// from the index unread, and taken from it after a check of their
+	// content (corpus.Set's counts).
+	Parsed, Reused, Verified int
 }
 
 // OpenCorpus opens the index of a corpus and brings it up to date, so that
 // no command needs a prior `verbatim index`: it opens the index (Open),
 // loads the corpus — files unchanged since the index last saw them are
 // taken from the index instead of being parsed again (with thousands of
-// articles, parsing was most of a cold start) — syncs the index with it
-// (Sync) and remembers the corpus files for the next load.
+// articles, parsing was most of a cold start; see Reuse for how a file is
+// known to be unchanged) — syncs the index with it (Sync) and remembers
+// the corpus files for the next load.
 func OpenCorpus(ctx context.Context, opts CorpusOptions) (*Index, CorpusReport, error) {
 	dir, err := corpusDir(opts.Corpus)
 	if err != nil {
@@ -59,11 +67,12 @@ func OpenCorpus(ctx context.Context, opts CorpusOptions) (*Index, CorpusReport, 
 		return nil, CorpusReport{}, err
 	}
 	loaded := time.Now()
-	set, err := ix.loadCorpus(ctx, dir, opts.MaxFileBytes)
+	set, err := ix.loadCorpus(ctx, dir, opts.MaxFileBytes, opts.Full)
 	if err != nil {
 		return nil, CorpusReport{}, err
 	}
-	rep := CorpusReport{Loaded: len(set.Articles), Skipped: set.Skipped, Warnings: set.Warnings}
+	rep := CorpusReport{Loaded: len(set.Articles), Skipped: set.Skipped, Warnings: set.Warnings,
+		Parsed: set.Parsed, Reused: set.Reused, Verified: set.Verified}
 	rep.Sync, err = ix.Sync(ctx, set.Articles, opts.Progress)
 	if err != nil {
 		return nil, rep, fmt.Errorf("index corpus: %w", err)
@@ -91,8 +100,9 @@ func corpusDir(dir string) (string, error) {
 }
 
 // loadCorpus reads the corpus directory, or the bundled articles when dir
-// is empty; files the index vouches for (Reuse) are not parsed.
-func (ix *Index) loadCorpus(ctx context.Context, dir string, maxFileBytes int64) (corpus.Set, error) {
+// is empty; unless full, files the index vouches for (Reuse) are not
+// parsed.
+func (ix *Index) loadCorpus(ctx context.Context, dir string, maxFileBytes int64, full bool) (corpus.Set, error) {
 	if dir == "" {
 		set, err := corpus.Bundled(ctx)
 		if err != nil {
@@ -100,7 +110,11 @@ func (ix *Index) loadCorpus(ctx context.Context, dir string, maxFileBytes int64)
 		}
 		return set, nil
 	}
-	set, err := corpus.LoadDir(ctx, dir, corpus.Options{MaxFileBytes: maxFileBytes, Reuse: ix.Reuse})
+	opts := corpus.Options{MaxFileBytes: maxFileBytes, Reuse: ix.Reuse}
+	if full {
+		opts.Reuse = nil
+	}
+	set, err := corpus.LoadDir(ctx, dir, opts)
 	if err != nil {
 		return corpus.Set{}, fmt.Errorf("load corpus %s: %w", dir, err)
 	}

@@ -16,6 +16,7 @@ func cmdIndex(ctx context.Context, a *app, args []string) error {
 	fs := a.newFlagSet("index", "[flags]", "Build or update the index of a corpus: new and changed articles are embedded,\nremoved ones deleted, unchanged ones reused.")
 	src := a.sourceFlags(fs)
 	asJSON := fs.Bool("json", false, "print the summary as JSON")
+	full := fs.Bool("full", false, "re-read and parse every corpus file, even those the index knows to be unchanged")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -27,7 +28,7 @@ func cmdIndex(ctx context.Context, a *app, args []string) error {
 	if !*asJSON {
 		progress = a.progressBar()
 	}
-	ix, opened, err := a.openIndex(ctx, *src, openOptions{progress: progress, quiet: true})
+	ix, opened, err := a.openIndex(ctx, *src, openOptions{progress: progress, quiet: true, full: *full})
 	if err != nil {
 		return err
 	}
@@ -40,21 +41,27 @@ func cmdIndex(ctx context.Context, a *app, args []string) error {
 			Reason string `json:"reason"`
 		}
 		out := struct {
-			Added         []string  `json:"added"`
-			Updated       []string  `json:"updated"`
-			Removed       []string  `json:"removed"`
-			Unchanged     int       `json:"unchanged"`
-			Skipped       []skipped `json:"skipped"`
-			Rebuilt       bool      `json:"rebuilt"`
-			RebuildReason string    `json:"rebuild_reason,omitempty"`
-			Articles      int       `json:"articles"`
-			Passages      int       `json:"passages"`
-			Dir           string    `json:"index_dir"`
+			Added     []string  `json:"added"`
+			Updated   []string  `json:"updated"`
+			Removed   []string  `json:"removed"`
+			Unchanged int       `json:"unchanged"`
+			Skipped   []skipped `json:"skipped"`
+			Files     struct {
+				Parsed   int `json:"parsed"`
+				Reused   int `json:"reused"`
+				Verified int `json:"verified"`
+			} `json:"files"`
+			Rebuilt       bool   `json:"rebuilt"`
+			RebuildReason string `json:"rebuild_reason,omitempty"`
+			Articles      int    `json:"articles"`
+			Passages      int    `json:"passages"`
+			Dir           string `json:"index_dir"`
 		}{Added: nonNil(rep.Added), Updated: nonNil(rep.Updated), Removed: nonNil(rep.Removed), Unchanged: len(rep.Unchanged),
 			Skipped: []skipped{}, Rebuilt: rep.Rebuilt, RebuildReason: rep.RebuildReason, Articles: info.Articles, Passages: info.Passages, Dir: info.Dir}
 		for _, p := range opened.Skipped {
 			out.Skipped = append(out.Skipped, skipped{Path: p.Path, Line: p.Line, Reason: p.Err.Error()})
 		}
+		out.Files.Parsed, out.Files.Reused, out.Files.Verified = opened.Parsed, opened.Reused, opened.Verified
 		enc := json.NewEncoder(a.out)
 		enc.SetIndent("", "  ")
 		return enc.Encode(out)
@@ -65,6 +72,8 @@ func cmdIndex(ctx context.Context, a *app, args []string) error {
 	fmt.Fprintf(a.out, "Indexed %d articles (%d passages) in %s\n", info.Articles, info.Passages, info.Dir)
 	fmt.Fprintf(a.out, "  added %d, updated %d, removed %d, unchanged %d, skipped %d\n",
 		len(rep.Added), len(rep.Updated), len(rep.Removed), len(rep.Unchanged), len(opened.Skipped))
+	fmt.Fprintf(a.out, "  files: %d parsed, %d unchanged (%d of them checked by content)\n",
+		opened.Parsed, opened.Reused+opened.Verified, opened.Verified)
 	// Name the changed articles when there are few enough to read.
 	list := func(label string, ids []string) {
 		if len(ids) == 0 || len(ids) > 10 {

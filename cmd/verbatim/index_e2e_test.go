@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // askJSON runs `ask --json` and decodes the answer.
@@ -58,5 +59,79 @@ func TestCorruptIndexIsRebuilt(t *testing.T) {
 	// Rebuilt once: the next ask says nothing about it.
 	if _, r := askJSON(t, work, env, "How many tonnes did the wheat harvest rise to after the canal opened?"); strings.Contains(r.stderr, "rebuilt") {
 		t.Errorf("second ask rebuilt again:\n%s", r.stderr)
+	}
+}
+
+// indexJSON runs `index --json` with args and decodes the summary.
+func indexJSON(t *testing.T, work string, env []string, args ...string) indexSummaryJSON {
+	t.Helper()
+	r := verbatim(t, work, "", env, append([]string{"index", "--json"}, args...)...)
+	var s indexSummaryJSON
+	if r.code != 0 {
+		t.Fatalf("index: exit %d\n%s", r.code, r.stderr)
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &s); err != nil {
+		t.Fatalf("index --json: %v\n%s", err, r.stdout)
+	}
+	return s
+}
+
+type indexSummaryJSON struct {
+	Added     []string `json:"added"`
+	Updated   []string `json:"updated"`
+	Unchanged int      `json:"unchanged"`
+	Rebuilt   bool     `json:"rebuilt"`
+	Skipped   []struct {
+		Path string `json:"path"`
+	} `json:"skipped"`
+	Files struct {
+		Parsed   int `json:"parsed"`
+		Reused   int `json:"reused"`
+		Verified int `json:"verified"`
+	} `json:"files"`
+}
+
+// An edit that keeps a file's size and modification time (rsync -t, cp -p,
+// a tar restore) is seen — its ctime moved, so its content is checked —
+// while untouched files are neither parsed nor read; `index --full`
+// parses every file.
+func TestEditKeepingSizeAndMtimeIsSeen(t *testing.T) {
+	work := t.TempDir()
+	corpusDir := filepath.Join(work, "articles")
+	writeCorpus(t, corpusDir, map[string]string{
+		"wheat.md": "# Wheat\n\nAfter the new canal opened, the wheat harvest rose to 1909 tonnes.\n",
+		"tides.md": "# Tides\n\nTides are caused mainly by the gravitational pull of the Moon.\n",
+	})
+	wheat := filepath.Join(corpusDir, "wheat.md")
+	fi, err := os.Stat(wheat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"VERBATIM_CORPUS=" + corpusDir, "VERBATIM_INDEX=" + filepath.Join(work, "index")}
+	indexJSON(t, work, env)
+	// Past the racy window: from now on the index trusts the files' ctimes.
+	time.Sleep(2100 * time.Millisecond)
+	if s := indexJSON(t, work, env); s.Files.Verified != 2 {
+		t.Fatalf("second index: %+v, want both files checked by content (their ctimes were recent)", s.Files)
+	}
+	if s := indexJSON(t, work, env); s.Files.Reused != 2 || s.Files.Parsed+s.Files.Verified != 0 {
+		t.Fatalf("third index: %+v, want both files trusted unread", s.Files)
+	}
+
+	// Same size, same mtime, different bytes.
+	if err := os.WriteFile(wheat, []byte("# Wheat\n\nAfter the new canal opened, the wheat harvest rose to 9999 tonnes.\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(wheat, fi.ModTime(), fi.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	ans, _ := askJSON(t, work, env, "How many tonnes did the wheat harvest rise to after the canal opened?")
+	if len(ans.Citations) == 0 || !strings.Contains(ans.Citations[0].Quote, "9999 tonnes") {
+		t.Errorf("ask after an edit that kept size and mtime still quotes the old text: %+v", ans.Citations)
+	}
+
+	s := indexJSON(t, work, env, "--full")
+	if s.Files.Parsed != 2 || s.Files.Reused+s.Files.Verified != 0 || s.Unchanged != 2 {
+		t.Errorf("index --full: %+v, want both files parsed and unchanged", s)
 	}
 }

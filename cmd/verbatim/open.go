@@ -49,6 +49,8 @@ type openOptions struct {
 	// require makes a corpus without a single article an error rather
 	// than a string of refusals.
 	require bool
+	// full re-reads every corpus file (index --full).
+	full bool
 }
 
 // openIndex opens the index of src and brings it up to date with the
@@ -63,6 +65,7 @@ func (a *app) openIndex(ctx context.Context, src source, o openOptions) (*retrie
 		Index:        retrieval.Options{Dir: src.index, Embedder: emb, Logger: a.log},
 		Corpus:       src.corpus,
 		MaxFileBytes: a.cfg.MaxFileBytes,
+		Full:         o.full,
 		Progress:     o.progress,
 	})
 	if err != nil {
