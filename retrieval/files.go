@@ -133,6 +133,16 @@ func (ix *Index) Reuse(f corpus.FileStat) (corpus.Reused, bool) {
 // recorded only with articles the index holds with the same fingerprint,
 // so call it after Sync. Nothing is written when the record is unchanged.
 func (ix *Index) RememberFiles(ctx context.Context, set corpus.Set, loaded time.Time) error {
+	next, changed := ix.filesFor(set, loaded)
+	if !changed {
+		return nil
+	}
+	return ix.writeFiles(ctx, next)
+}
+
+// filesFor is the record RememberFiles would write, and whether it differs
+// from the remembered one.
+func (ix *Index) filesFor(set corpus.Set, loaded time.Time) (map[string]fileRecord, bool) {
 	s := ix.snap.Load()
 	bySource := make(map[string][]fileArticle, len(set.Files))
 	for _, a := range set.Articles {
@@ -155,12 +165,16 @@ func (ix *Index) RememberFiles(ctx context.Context, set corpus.Set, loaded time.
 		}
 		next[f.Path] = rec
 	}
-	if maps.EqualFunc(next, ix.files(), func(a, b fileRecord) bool {
+	same := maps.EqualFunc(next, ix.files(), func(a, b fileRecord) bool {
 		return a.Size == b.Size && a.ModTime == b.ModTime && a.Inode == b.Inode && a.ChangeTime == b.ChangeTime &&
 			a.Hash == b.Hash && slices.Equal(a.Articles, b.Articles)
-	}) {
-		return nil
-	}
+	})
+	return next, !same
+}
+
+// writeFiles replaces the remembered files with next; the caller holds the
+// directory lock.
+func (ix *Index) writeFiles(ctx context.Context, next map[string]fileRecord) error {
 	rec := filesRecord{Format: filesFormat, Files: next}
 	rec.Checksum = rec.checksum()
 	data, err := json.Marshal(rec)

@@ -2,6 +2,7 @@ package retrieval
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"time"
@@ -23,6 +24,16 @@ type CorpusOptions struct {
 	Full bool
 	// Progress, if not nil, is Sync's progress callback.
 	Progress func(done, total int)
+	// Write makes OpenCorpus a writer (`verbatim index`): when another
+	// process is writing the index, it waits for it and then brings the
+	// index up to date. A reader (Write false: ask, chat, sources,
+	// discord) waits only when there is no committed index to answer
+	// from; otherwise it leaves the changes to the other process and
+	// answers from the last committed generation (CorpusReport.Pending).
+	Write bool
+	// Waiting, if not nil, is called once when OpenCorpus starts waiting
+	// for another process writing the index.
+	Waiting func()
 }
 
 // CorpusReport says what OpenCorpus found in the corpus and changed in the
@@ -39,6 +50,11 @@ type CorpusReport struct {
 	// from the index unread, and taken from it after a check of their
 	// content (corpus.Set's counts).
 	Parsed, Reused, Verified int
+	// Pending lists the corpus changes the index does not have yet
+	// because another process is writing it (Pending.Changed() says if
+	// there are any): a reader answers from the last committed generation
+	// meanwhile, and a long-running one picks the new one up with Reload.
+	Pending SyncReport
 }
 
 // OpenCorpus opens the index of a corpus and brings it up to date, so that
@@ -46,8 +62,14 @@ type CorpusReport struct {
 // loads the corpus — files unchanged since the index last saw them are
 // taken from the index instead of being parsed again (with thousands of
 // articles, parsing was most of a cold start; see Reuse for how a file is
-// known to be unchanged) — syncs the index with it (Sync) and remembers
-// the corpus files for the next load.
+// known to be unchanged) — syncs the index with it and remembers the
+// corpus files for the next load.
+//
+// Only writing takes the directory's lock: an up-to-date index opens
+// without it, so any number of readers use it at once. A reader that finds
+// changes while another process is writing does not wait: it answers from
+// the last committed generation and reports the changes as Pending (see
+// CorpusOptions.Write).
 func OpenCorpus(ctx context.Context, opts CorpusOptions) (*Index, CorpusReport, error) {
 	dir, err := corpusDir(opts.Corpus)
 	if err != nil {
@@ -73,14 +95,56 @@ func OpenCorpus(ctx context.Context, opts CorpusOptions) (*Index, CorpusReport, 
 	}
 	rep := CorpusReport{Loaded: len(set.Articles), Skipped: set.Skipped, Warnings: set.Warnings,
 		Parsed: set.Parsed, Reused: set.Reused, Verified: set.Verified}
-	rep.Sync, err = ix.Sync(ctx, set.Articles, opts.Progress)
+
+	ix.syncMu.Lock()
+	defer ix.syncMu.Unlock()
+	start := time.Now()
+	in, err := sortedArticles(set.Articles)
 	if err != nil {
 		return nil, rep, fmt.Errorf("index corpus: %w", err)
 	}
+	p := ix.plan(in)
+	files, filesChanged := map[string]fileRecord(nil), false
 	if dir != "" {
-		if err := ix.RememberFiles(ctx, set, loaded); err != nil {
-			// Only a later start gets slower.
-			ix.log.Warn("remember corpus files", "err", err)
+		files, filesChanged = ix.filesFor(set, loaded)
+	}
+	if !p.write && !filesChanged {
+		rep.Sync = p.report(start)
+		return ix, rep, nil // nothing to write: no lock
+	}
+	unlock, err := lockDir(ix.dir)
+	if errors.Is(err, errLocked) {
+		switch {
+		case !p.write:
+			// Only the remembered files are out of date: leave them.
+			rep.Sync = p.report(start)
+			return ix, rep, nil
+		case !opts.Write && ix.snap.Load().gen > 0:
+			rep.Sync = SyncReport{Passages: len(ix.snap.Load().passages), Duration: time.Since(start)}
+			rep.Pending = p.rep
+			ix.log.Info("corpus changes are being indexed by another process; using the last committed index",
+				"dir", ix.dir, "added", len(p.rep.Added), "updated", len(p.rep.Updated), "removed", len(p.rep.Removed))
+			return ix, rep, nil
+		}
+		if opts.Waiting != nil {
+			opts.Waiting()
+		}
+		unlock, err = lockDirWait(ctx, ix.dir)
+	}
+	if err != nil {
+		return nil, rep, fmt.Errorf("index corpus: %w", err)
+	}
+	defer unlock()
+	if rep.Sync, err = ix.commit(ctx, in, start, opts.Progress); err != nil {
+		return nil, rep, fmt.Errorf("index corpus: %w", err)
+	}
+	if dir != "" {
+		// After the sync: only articles the index now holds are recorded.
+		if files, filesChanged = ix.filesFor(set, loaded); filesChanged {
+			if err := ix.writeFiles(ctx, files); err != nil {
+				// Only a later start gets slower.
+				ix.log.Warn("remember corpus files", "err", err)
+			}
 		}
 	}
 	return ix, rep, nil

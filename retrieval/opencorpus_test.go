@@ -1,9 +1,11 @@
 package retrieval
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -128,4 +130,146 @@ func modTime(t *testing.T, p string) time.Time {
 		t.Fatal(err)
 	}
 	return fi.ModTime()
+}
+
+// Readers never wait for a writer while there is a committed index to
+// answer from: they report the corpus changes as pending. A writer waits
+// for the other writer and then finishes the job.
+func TestOpenCorpusWhileAnotherProcessWrites(t *testing.T) {
+	corpusDir, indexDir := t.TempDir(), t.TempDir()
+	writeCorpusFile(t, corpusDir, "bees.md", "# Bees\n\nA queen bee can lay two thousand eggs in a single day.\n")
+	opts := CorpusOptions{Index: Options{Dir: indexDir}, Corpus: corpusDir}
+	openCorpus(t, opts)
+	writeCorpusFile(t, corpusDir, "tides.md", "# Tides\n\nTides are caused mainly by the Moon.\n")
+
+	unlock, err := lockDir(indexDir) // another process writing
+	if err != nil {
+		t.Skipf("no locking here: %v", err)
+	}
+	waited := false
+	reader := opts
+	reader.Waiting = func() { waited = true }
+	ix, rep := openCorpus(t, reader)
+	if waited || !slices.Equal(rep.Pending.Added, []string{"tides"}) || rep.Sync.Changed() {
+		t.Errorf("reader during a write: waited %t, %+v", waited, rep)
+	}
+	if _, ok := ix.Article("bees"); !ok {
+		t.Error("the reader does not answer from the committed index")
+	}
+	if _, ok := ix.Article("tides"); ok {
+		t.Error("the reader wrote the index under another's lock")
+	}
+
+	// A writer waits for the lock, then indexes the change.
+	released := make(chan struct{})
+	writer := opts
+	writer.Write = true
+	writer.Waiting = func() {
+		go func() {
+			time.Sleep(100 * time.Millisecond)
+			unlock()
+			close(released)
+		}()
+	}
+	ix, rep = openCorpus(t, writer)
+	select {
+	case <-released:
+	default:
+		t.Fatal("the writer did not wait for the lock")
+	}
+	if !slices.Equal(rep.Sync.Added, []string{"tides"}) || rep.Pending.Changed() {
+		t.Errorf("writer after the wait: %+v", rep)
+	}
+	if _, ok := ix.Article("tides"); !ok {
+		t.Error("writer did not index the change")
+	}
+}
+
+// With no committed index to answer from, a reader waits for the writer
+// building it, and then uses what that writer committed.
+func TestOpenCorpusReaderWaitsForFirstIndex(t *testing.T) {
+	corpusDir, indexDir := t.TempDir(), t.TempDir()
+	writeCorpusFile(t, corpusDir, "bees.md", "# Bees\n\nA queen bee can lay two thousand eggs in a single day.\n")
+	opts := CorpusOptions{Index: Options{Dir: indexDir}, Corpus: corpusDir}
+	unlock, err := lockDir(indexDir)
+	if err != nil {
+		t.Skipf("no locking here: %v", err)
+	}
+	emb := &countingEmbedder{Embedder: NewLocalEmbedder()}
+	opts.Index.Embedder = emb
+	opts.Waiting = func() {
+		go func() {
+			// The other process commits the first generation, then exits.
+			other := openIndex(t, indexDir, NewLocalEmbedder(), ChunkOptions{})
+			set, err := corpus.LoadDir(t.Context(), corpusDir, corpus.Options{})
+			if err == nil {
+				_, err = other.commit(t.Context(), set.Articles, time.Now(), nil)
+			}
+			if err != nil {
+				t.Error(err)
+			}
+			unlock()
+		}()
+	}
+	ix, rep := openCorpus(t, opts)
+	if _, ok := ix.Article("bees"); !ok || rep.Sync.Changed() || emb.texts.Load() != 0 {
+		t.Errorf("reader after the first index: %+v, embedded %d texts; want the other's generation, nothing re-embedded", rep, emb.texts.Load())
+	}
+}
+
+// Two readers of a changed corpus at once both get an index: one writes
+// the change, the other answers from what is committed (or, if it gets the
+// lock after the first, finds the work done).
+func TestOpenCorpusConcurrentReaders(t *testing.T) {
+	corpusDir, indexDir := t.TempDir(), t.TempDir()
+	writeCorpusFile(t, corpusDir, "bees.md", "# Bees\n\nA queen bee can lay two thousand eggs in a single day.\n")
+	opts := CorpusOptions{Index: Options{Dir: indexDir}, Corpus: corpusDir}
+	openCorpus(t, opts)
+	for i := range 30 {
+		writeCorpusFile(t, corpusDir, "more/"+strconv.Itoa(i)+".md", "# Note "+strconv.Itoa(i)+"\n\nSome words about tides and the Moon.\n")
+	}
+	errs := make(chan error, 2)
+	for range 2 {
+		go func() {
+			ix, _, err := OpenCorpus(t.Context(), CorpusOptions{Index: Options{Dir: indexDir, Embedder: NewLocalEmbedder()}, Corpus: corpusDir})
+			if err == nil {
+				if _, ok := ix.Article("bees"); !ok {
+					err = errors.New("no bees in the index")
+				}
+			}
+			errs <- err
+		}()
+	}
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	ix, rep := openCorpus(t, opts)
+	if rep.Sync.Changed() || ix.Info().Articles != 31 {
+		t.Errorf("afterwards: %d articles, %+v", ix.Info().Articles, rep.Sync)
+	}
+}
+
+// A Sync that gets the lock after another process committed the same
+// change loads that generation and writes nothing.
+func TestSyncCatchesUpWithAnotherWriter(t *testing.T) {
+	dir := t.TempDir()
+	syncIndex(t, openIndex(t, dir, NewLocalEmbedder(), ChunkOptions{}), testArticles())
+	a := openIndex(t, dir, NewLocalEmbedder(), ChunkOptions{})
+	b := openIndex(t, dir, NewLocalEmbedder(), ChunkOptions{})
+	more := append(testArticles(), corpus.Article{ID: "delta", Title: "Tea", Fingerprint: "d1",
+		Paragraphs: []string{"Darjeeling tea is grown in the foothills of the Himalayas."}})
+	syncIndex(t, a, more)
+	gen, _ := diskGeneration(dir)
+	rep := syncIndex(t, b, more)
+	if rep.Changed() || rep.Embedded != 0 {
+		t.Errorf("second writer: %+v, want nothing to do", rep)
+	}
+	if g, _ := diskGeneration(dir); g != gen {
+		t.Errorf("second writer wrote generation %d over %d", g, gen)
+	}
+	if _, ok := b.Article("delta"); !ok {
+		t.Error("second writer did not load the other's generation")
+	}
 }

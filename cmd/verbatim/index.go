@@ -28,7 +28,7 @@ func cmdIndex(ctx context.Context, a *app, args []string) error {
 	if !*asJSON {
 		progress = a.progressBar()
 	}
-	ix, opened, err := a.openIndex(ctx, *src, openOptions{progress: progress, quiet: true, full: *full})
+	ix, opened, err := a.openIndex(ctx, *src, openOptions{progress: progress, write: true, quiet: true, full: *full})
 	if err != nil {
 		return err
 	}

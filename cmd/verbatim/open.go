@@ -41,7 +41,11 @@ func (a *app) embedder() (retrieval.Embedder, error) {
 type openOptions struct {
 	// progress draws indexing progress (nil: none).
 	progress func(done, total int)
-	// toLog sends the notes about the corpus (skipped files) to the log
+	// write: the command's job is to update the index (index): it waits
+	// for another process writing it rather than answer from the last
+	// committed generation.
+	write bool
+	// toLog sends the notes about the corpus and the index to the log
 	// instead of stderr: for the long-running discord command.
 	toLog bool
 	// quiet leaves the notes to the caller (index prints its own summary).
@@ -55,8 +59,18 @@ type openOptions struct {
 
 // openIndex opens the index of src and brings it up to date with the
 // corpus (retrieval.OpenCorpus), so every command works without a prior
-// `verbatim index`, and notes what a user should know about the corpus.
+// `verbatim index`, and notes what a user should know: why the index was
+// rebuilt, which files were skipped, and that corpus changes another
+// process is indexing are not in the answers yet.
 func (a *app) openIndex(ctx context.Context, src source, o openOptions) (*retrieval.Index, retrieval.CorpusReport, error) {
+	say := func(format string, args ...any) {
+		msg := fmt.Sprintf(format, args...)
+		if o.toLog {
+			a.log.Warn(msg)
+		} else {
+			fmt.Fprintf(a.err, "verbatim: %s\n", msg)
+		}
+	}
 	emb, err := a.embedder()
 	if err != nil {
 		return nil, retrieval.CorpusReport{}, err
@@ -67,6 +81,8 @@ func (a *app) openIndex(ctx context.Context, src source, o openOptions) (*retrie
 		MaxFileBytes: a.cfg.MaxFileBytes,
 		Full:         o.full,
 		Progress:     o.progress,
+		Write:        o.write,
+		Waiting:      func() { say("waiting for another process to finish writing the index…") },
 	})
 	if err != nil {
 		return nil, rep, err
@@ -74,17 +90,21 @@ func (a *app) openIndex(ctx context.Context, src source, o openOptions) (*retrie
 	if !o.quiet {
 		if r := rep.Sync; r.Rebuilt && r.RebuildReason != "" {
 			// A rebuild re-embeds everything: say why it took a while.
+			say("rebuilt the index: %s", r.RebuildReason)
+		}
+		if p := rep.Pending; p.Changed() {
+			what := "answering from"
 			if o.toLog {
-				a.log.Warn("index rebuilt", "dir", ix.Info().Dir, "reason", r.RebuildReason)
-			} else {
-				fmt.Fprintf(a.err, "verbatim: rebuilt the index: %s\n", r.RebuildReason)
+				what = "serving"
 			}
+			say("the corpus has changes (%d added, %d updated, %d removed) that another process is indexing; %s the index built %s",
+				len(p.Added), len(p.Updated), len(p.Removed), what, ix.Info().BuiltAt.Local().Format("2006-01-02 15:04:05"))
 		}
 		for _, p := range rep.Skipped {
 			if o.toLog {
 				a.log.Warn("skipped corpus file", "path", p.Path, "line", p.Line, "reason", p.Err)
 			} else {
-				fmt.Fprintf(a.err, "verbatim: skipped %s\n", p.Error())
+				say("skipped %s", p.Error())
 			}
 		}
 	}
