@@ -17,7 +17,7 @@ import (
 )
 
 // filesName is the file, in the index directory, that remembers which
-// corpus files the index was synced from (see Reuse).
+// corpus files the index was synced from (see reuse).
 const filesName = "files.json"
 
 // filesFormat is the version of files.json; a record of another version
@@ -53,6 +53,9 @@ type fileArticle struct {
 type filesRecord struct {
 	Format int                   `json:"format"`
 	Files  map[string]fileRecord `json:"files"` // by corpus path
+	// Reported are the skipped corpus entries already reported to the
+	// user (reported.go).
+	Reported []reportedProblem `json:"reported,omitempty"`
 	// Checksum is of the record itself (see checksum.go).
 	Checksum string `json:"checksum"`
 }
@@ -63,7 +66,7 @@ func (r filesRecord) checksum() string {
 }
 
 // files returns the remembered files, read on first use.
-func (ix *Index) files() map[string]fileRecord {
+func (ix *Index) files() filesRecord {
 	ix.filesMu.Lock()
 	defer ix.filesMu.Unlock()
 	if !ix.knownRead {
@@ -73,13 +76,13 @@ func (ix *Index) files() map[string]fileRecord {
 	return ix.known
 }
 
-func (ix *Index) readFiles() map[string]fileRecord {
+func (ix *Index) readFiles() filesRecord {
 	data, err := os.ReadFile(filepath.Join(ix.dir, filesName))
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			ix.log.Warn("read remembered corpus files", "err", err)
 		}
-		return nil
+		return filesRecord{}
 	}
 	var r filesRecord
 	err = json.Unmarshal(data, &r)
@@ -92,13 +95,13 @@ func (ix *Index) readFiles() map[string]fileRecord {
 	}
 	if err != nil {
 		ix.log.Warn("remembered corpus files unusable; reading every file", "file", filesName, "err", err)
-		return nil
+		return filesRecord{}
 	}
-	return r.Files
+	return r
 }
 
-// Reuse is a corpus.Options.Reuse over the files remembered by
-// RememberFiles. A file of another size or modification time than
+// reuse is a corpus.Options.Reuse over the files remembered by
+// rememberFiles. A file of another size or modification time than
 // remembered, or whose articles the loaded index does not hold with the
 // fingerprints it gave, is read and parsed. For the others it returns the
 // indexed copies of their articles, so an unchanged file is not parsed:
@@ -107,8 +110,8 @@ func (ix *Index) readFiles() map[string]fileRecord {
 // cp -p, rsync -t, a tar restore or an editor that put the old timestamps
 // back — only if its content hash is as remembered (the loader reads and
 // hashes such files in parallel).
-func (ix *Index) Reuse(f corpus.FileStat) (corpus.Reused, bool) {
-	rec, ok := ix.files()[f.Path]
+func (ix *Index) reuse(f corpus.FileStat) (corpus.Reused, bool) {
+	rec, ok := ix.files().Files[f.Path]
 	if !ok || rec.Size != f.Size || rec.ModTime != f.ModTime.UnixNano() || len(rec.Articles) == 0 || rec.Hash == "" {
 		return corpus.Reused{}, false
 	}
@@ -125,24 +128,25 @@ func (ix *Index) Reuse(f corpus.FileStat) (corpus.Reused, bool) {
 	return corpus.Reused{Articles: out, Hash: rec.Hash, Verify: !trusted}, true
 }
 
-// RememberFiles records the files of a loaded corpus (set.Files, with
+// rememberFiles records the files of a loaded corpus (set.Files, with
 // their hashes, and the articles they gave), so that later loads through
-// Reuse skip parsing them while they are unchanged. loaded is when the
+// reuse skip parsing them while they are unchanged. loaded is when the
 // load began: a file changed within racyWindow before it is remembered
 // without its ctime, so it is verified by content next time. Files are
 // recorded only with articles the index holds with the same fingerprint,
 // so call it after Sync. Nothing is written when the record is unchanged.
-func (ix *Index) RememberFiles(ctx context.Context, set corpus.Set, loaded time.Time) error {
-	next, changed := ix.filesFor(set, loaded)
+func (ix *Index) rememberFiles(ctx context.Context, set corpus.Set, loaded time.Time) error {
+	next, changed := ix.filesFor(set, loaded, ix.files().Reported)
 	if !changed {
 		return nil
 	}
 	return ix.writeFiles(ctx, next)
 }
 
-// filesFor is the record RememberFiles would write, and whether it differs
-// from the remembered one.
-func (ix *Index) filesFor(set corpus.Set, loaded time.Time) (map[string]fileRecord, bool) {
+// filesFor is the record rememberFiles would write, with reported as the
+// problems reported so far, and whether it differs from the remembered
+// one.
+func (ix *Index) filesFor(set corpus.Set, loaded time.Time, reported []reportedProblem) (filesRecord, bool) {
 	s := ix.snap.Load()
 	bySource := make(map[string][]fileArticle, len(set.Files))
 	for _, a := range set.Articles {
@@ -153,7 +157,7 @@ func (ix *Index) filesFor(set corpus.Set, loaded time.Time) (map[string]fileReco
 		bySource[a.Source] = append(bySource[a.Source], fileArticle{a.ID, a.Fingerprint})
 	}
 	cut := loaded.Add(-racyWindow)
-	next := make(map[string]fileRecord, len(set.Files))
+	next := filesRecord{Format: filesFormat, Files: make(map[string]fileRecord, len(set.Files)), Reported: reported}
 	for _, f := range set.Files {
 		arts := bySource[f.Path]
 		if len(arts) == 0 || f.Hash == "" {
@@ -163,9 +167,10 @@ func (ix *Index) filesFor(set corpus.Set, loaded time.Time) (map[string]fileReco
 		if !f.ChangeTime.IsZero() && f.ChangeTime.Before(cut) && f.ModTime.Before(cut) {
 			rec.Inode, rec.ChangeTime = f.Inode, f.ChangeTime.UnixNano()
 		}
-		next[f.Path] = rec
+		next.Files[f.Path] = rec
 	}
-	same := maps.EqualFunc(next, ix.files(), func(a, b fileRecord) bool {
+	known := ix.files()
+	same := slices.Equal(next.Reported, known.Reported) && maps.EqualFunc(next.Files, known.Files, func(a, b fileRecord) bool {
 		return a.Size == b.Size && a.ModTime == b.ModTime && a.Inode == b.Inode && a.ChangeTime == b.ChangeTime &&
 			a.Hash == b.Hash && slices.Equal(a.Articles, b.Articles)
 	})
@@ -174,10 +179,9 @@ func (ix *Index) filesFor(set corpus.Set, loaded time.Time) (map[string]fileReco
 
 // writeFiles replaces the remembered files with next; the caller holds the
 // directory lock.
-func (ix *Index) writeFiles(ctx context.Context, next map[string]fileRecord) error {
-	rec := filesRecord{Format: filesFormat, Files: next}
-	rec.Checksum = rec.checksum()
-	data, err := json.Marshal(rec)
+func (ix *Index) writeFiles(ctx context.Context, next filesRecord) error {
+	next.Checksum = next.checksum()
+	data, err := json.Marshal(next)
 	if err != nil {
 		return fmt.Errorf("remember corpus files: %w", err)
 	}

@@ -52,7 +52,7 @@ func TestRememberFilesAndReuse(t *testing.T) {
 			}
 			st := statOf(t, corpusDir, name)
 			st.Size, st.ModTime = fi.Size(), fi.ModTime()
-			r, ok := ix.Reuse(st)
+			r, ok := ix.reuse(st)
 			switch {
 			case !ok:
 				out[name] = "read"
@@ -73,13 +73,13 @@ func TestRememberFilesAndReuse(t *testing.T) {
 
 	// Just written (ctime within racyWindow of the load): verified by
 	// content next time.
-	if err := ix.RememberFiles(t.Context(), set, time.Now()); err != nil {
+	if err := ix.rememberFiles(t.Context(), set, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	want("ctimes too recent", verdicts(), "verify", "verify")
 	// Loaded well after their last change: trusted by inode and ctime
 	// (where the system has them).
-	if err := ix.RememberFiles(t.Context(), set, time.Now().Add(time.Hour)); err != nil {
+	if err := ix.rememberFiles(t.Context(), set, time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	trusted := "trusted"
@@ -93,7 +93,7 @@ func TestRememberFilesAndReuse(t *testing.T) {
 	write("a.md", "# A\n\nThe coffee harvest fell.\n", old)
 	want("edited keeping size and mtime", verdicts(), "verify", trusted)
 	ix = openIndex(t, dir, NewLocalEmbedder(), ChunkOptions{})
-	edited := load(ix.Reuse)
+	edited := load(ix.reuse)
 	if a, _ := edited.Article("a"); a.Paragraphs[0] != "The coffee harvest fell." {
 		t.Errorf("a after an edit that kept size and mtime: %q", a.Paragraphs)
 	}
@@ -108,7 +108,7 @@ func TestRememberFilesAndReuse(t *testing.T) {
 	// A record whose fingerprints the index does not hold is not trusted.
 	ix2 := openIndex(t, t.TempDir(), NewLocalEmbedder(), ChunkOptions{})
 	ix2.known, ix2.knownRead = ix.files(), true
-	if _, ok := ix2.Reuse(statOf(t, corpusDir, "b.md")); ok {
+	if _, ok := ix2.reuse(statOf(t, corpusDir, "b.md")); ok {
 		t.Error("an index without the articles vouched for a file")
 	}
 }

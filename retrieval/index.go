@@ -73,9 +73,9 @@ type Index struct {
 	// Sync reports changes against it.
 	prev *manifest
 
-	// The corpus files remembered for Reuse (files.go).
+	// The corpus files remembered for reuse (files.go).
 	filesMu   sync.Mutex
-	known     map[string]fileRecord
+	known     filesRecord
 	knownRead bool
 }
 

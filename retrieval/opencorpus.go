@@ -50,6 +50,11 @@ type CorpusReport struct {
 	// from the index unread, and taken from it after a check of their
 	// content (corpus.Set's counts).
 	Parsed, Reused, Verified int
+	// Unreported are the Skipped entries no earlier OpenCorpus of this
+	// index reported — new ones, and those whose file changed — for
+	// commands that name each bad file once and count the rest. They are
+	// remembered as reported (unless another process holds the index).
+	Unreported []corpus.Problem
 	// Pending lists the corpus changes the index does not have yet
 	// because another process is writing it (Pending.Changed() says if
 	// there are any): a reader answers from the last committed generation
@@ -61,7 +66,7 @@ type CorpusReport struct {
 // no command needs a prior `verbatim index`: it opens the index (Open),
 // loads the corpus — files unchanged since the index last saw them are
 // taken from the index instead of being parsed again (with thousands of
-// articles, parsing was most of a cold start; see Reuse for how a file is
+// articles, parsing was most of a cold start; see reuse for how a file is
 // known to be unchanged) — syncs the index with it and remembers the
 // corpus files for the next load.
 //
@@ -96,6 +101,12 @@ func OpenCorpus(ctx context.Context, opts CorpusOptions) (*Index, CorpusReport, 
 	rep := CorpusReport{Loaded: len(set.Articles), Skipped: set.Skipped, Warnings: set.Warnings,
 		Parsed: set.Parsed, Reused: set.Reused, Verified: set.Verified}
 
+	var reported []reportedProblem
+	if dir != "" {
+		reported = problemKeys(dir, set.Skipped)
+		rep.Unreported = ix.unreported(set.Skipped, reported)
+	}
+
 	ix.syncMu.Lock()
 	defer ix.syncMu.Unlock()
 	start := time.Now()
@@ -104,9 +115,10 @@ func OpenCorpus(ctx context.Context, opts CorpusOptions) (*Index, CorpusReport, 
 		return nil, rep, fmt.Errorf("index corpus: %w", err)
 	}
 	p := ix.plan(in)
-	files, filesChanged := map[string]fileRecord(nil), false
+	var files filesRecord
+	filesChanged := false
 	if dir != "" {
-		files, filesChanged = ix.filesFor(set, loaded)
+		files, filesChanged = ix.filesFor(set, loaded, reported)
 	}
 	if !p.write && !filesChanged {
 		rep.Sync = p.report(start)
@@ -116,7 +128,8 @@ func OpenCorpus(ctx context.Context, opts CorpusOptions) (*Index, CorpusReport, 
 	if errors.Is(err, errLocked) {
 		switch {
 		case !p.write:
-			// Only the remembered files are out of date: leave them.
+			// Only the remembered files are out of date: leave them (and
+			// report the unreported problems again next time).
 			rep.Sync = p.report(start)
 			return ix, rep, nil
 		case !opts.Write && ix.snap.Load().gen > 0:
@@ -140,7 +153,7 @@ func OpenCorpus(ctx context.Context, opts CorpusOptions) (*Index, CorpusReport, 
 	}
 	if dir != "" {
 		// After the sync: only articles the index now holds are recorded.
-		if files, filesChanged = ix.filesFor(set, loaded); filesChanged {
+		if files, filesChanged = ix.filesFor(set, loaded, reported); filesChanged {
 			if err := ix.writeFiles(ctx, files); err != nil {
 				// Only a later start gets slower.
 				ix.log.Warn("remember corpus files", "err", err)
@@ -164,7 +177,7 @@ func corpusDir(dir string) (string, error) {
 }
 
 // loadCorpus reads the corpus directory, or the bundled articles when dir
-// is empty; unless full, files the index vouches for (Reuse) are not
+// is empty; unless full, files the index vouches for (reuse) are not
 // parsed.
 func (ix *Index) loadCorpus(ctx context.Context, dir string, maxFileBytes int64, full bool) (corpus.Set, error) {
 	if dir == "" {
@@ -174,7 +187,7 @@ func (ix *Index) loadCorpus(ctx context.Context, dir string, maxFileBytes int64,
 		}
 		return set, nil
 	}
-	opts := corpus.Options{MaxFileBytes: maxFileBytes, Reuse: ix.Reuse}
+	opts := corpus.Options{MaxFileBytes: maxFileBytes, Reuse: ix.reuse}
 	if full {
 		opts.Reuse = nil
 	}

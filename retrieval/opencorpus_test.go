@@ -66,7 +66,7 @@ func TestOpenCorpus(t *testing.T) {
 		t.Errorf("second OpenCorpus changed the index: %+v", rep.Sync)
 	}
 	for _, f := range []string{"bees.md", "tides.txt"} {
-		if _, ok := ix.Reuse(corpus.FileStat{Path: f, Size: fileSize(t, filepath.Join(corpusDir, f)), ModTime: modTime(t, filepath.Join(corpusDir, f))}); !ok {
+		if _, ok := ix.reuse(corpus.FileStat{Path: f, Size: fileSize(t, filepath.Join(corpusDir, f)), ModTime: modTime(t, filepath.Join(corpusDir, f))}); !ok {
 			t.Errorf("%s is not remembered", f)
 		}
 	}
@@ -271,5 +271,32 @@ func TestSyncCatchesUpWithAnotherWriter(t *testing.T) {
 	}
 	if _, ok := b.Article("delta"); !ok {
 		t.Error("second writer did not load the other's generation")
+	}
+}
+
+// The index remembers which skipped entries it reported: a second open
+// reports none, a new or changed bad file is reported again.
+func TestOpenCorpusUnreported(t *testing.T) {
+	corpusDir := t.TempDir()
+	writeCorpusFile(t, corpusDir, "bees.md", "# Bees\n\nA queen bee can lay two thousand eggs in a single day.\n")
+	writeCorpusFile(t, corpusDir, "bad.txt", "\x00")
+	opts := CorpusOptions{Index: Options{Dir: t.TempDir()}, Corpus: corpusDir}
+	paths := func(ps []corpus.Problem) []string {
+		var out []string
+		for _, p := range ps {
+			out = append(out, p.Path)
+		}
+		return out
+	}
+	if _, rep := openCorpus(t, opts); !slices.Equal(paths(rep.Unreported), []string{"bad.txt"}) {
+		t.Errorf("first open: unreported %v", paths(rep.Unreported))
+	}
+	if _, rep := openCorpus(t, opts); len(rep.Unreported) != 0 || len(rep.Skipped) != 1 {
+		t.Errorf("second open: unreported %v of %v", paths(rep.Unreported), paths(rep.Skipped))
+	}
+	writeCorpusFile(t, corpusDir, "worse.txt", "\x00")
+	writeCorpusFile(t, corpusDir, "bad.txt", "\x00\x00")
+	if _, rep := openCorpus(t, opts); !slices.Equal(paths(rep.Unreported), []string{"bad.txt", "worse.txt"}) {
+		t.Errorf("after a new and a changed bad file: unreported %v", paths(rep.Unreported))
 	}
 }

@@ -135,7 +135,7 @@ func cmdSources(ctx context.Context, a *app, args []string) error {
 	if len(pos) > 0 {
 		return usagef("sources takes no arguments")
 	}
-	ix, _, err := a.openIndex(ctx, *src, openOptions{quiet: true})
+	ix, _, err := a.openIndex(ctx, *src, openOptions{})
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,11 @@ import (
 	"time"
 )
 
+const (
+	beesFile     = "# The Honey Bee\n\nA queen bee can lay two thousand eggs in a single day.\n"
+	beesQuestion = "How many eggs can a queen bee lay in a single day?"
+)
+
 // askJSON runs `ask --json` and decodes the answer.
 func askJSON(t *testing.T, work string, env []string, args ...string) (jsonAnswer, result) {
 	t.Helper()
@@ -133,5 +138,43 @@ func TestEditKeepingSizeAndMtimeIsSeen(t *testing.T) {
 	s := indexJSON(t, work, env, "--full")
 	if s.Files.Parsed != 2 || s.Files.Reused+s.Files.Verified != 0 || s.Unchanged != 2 {
 		t.Errorf("index --full: %+v, want both files parsed and unchanged", s)
+	}
+}
+
+// Commands that answer name a bad corpus file once — when it is new or
+// changed — and count it afterwards; index lists every one every time.
+func TestSkippedFilesReportedOnce(t *testing.T) {
+	work := t.TempDir()
+	corpusDir := filepath.Join(work, "articles")
+	writeCorpus(t, corpusDir, map[string]string{
+		"bees.md":    beesFile,
+		"binary.txt": "\x00\x01binary",
+	})
+	env := []string{"VERBATIM_CORPUS=" + corpusDir, "VERBATIM_INDEX=" + filepath.Join(work, "index")}
+	ask := func() string {
+		t.Helper()
+		_, r := askJSON(t, work, env, beesQuestion)
+		return r.stderr
+	}
+	if s := ask(); strings.Count(s, "skipped binary.txt: binary file") != 1 || strings.Contains(s, "as reported before") {
+		t.Errorf("first ask does not name the bad file once:\n%s", s)
+	}
+	if s := ask(); strings.Contains(s, "binary.txt") || !strings.Contains(s, "1 corpus entry was skipped, as reported before") {
+		t.Errorf("second ask names the bad file again instead of counting it:\n%s", s)
+	}
+	writeCorpus(t, corpusDir, map[string]string{"empty.md": "# Nothing here\n"})
+	if s := ask(); !strings.Contains(s, "skipped empty.md") || strings.Contains(s, "binary.txt") || !strings.Contains(s, "1 more corpus entry was skipped") {
+		t.Errorf("a new bad file is not named (with the old one counted):\n%s", s)
+	}
+	writeCorpus(t, corpusDir, map[string]string{"binary.txt": "\x00\x01still binary, but changed"})
+	if s := ask(); !strings.Contains(s, "skipped binary.txt") || strings.Contains(s, "empty.md") {
+		t.Errorf("a changed bad file is not named again:\n%s", s)
+	}
+	s := indexJSON(t, work, env)
+	if len(s.Skipped) != 2 {
+		t.Errorf("index lists %d skipped files, want both: %+v", len(s.Skipped), s.Skipped)
+	}
+	if s := ask(); strings.Contains(s, "binary.txt") || strings.Contains(s, "empty.md") || !strings.Contains(s, "2 corpus entries were skipped") {
+		t.Errorf("after index, ask names files again:\n%s", s)
 	}
 }

@@ -73,11 +73,6 @@ func startVerbatim(t *testing.T, dir string, env []string, args ...string) (*exe
 	return cmd, &out
 }
 
-const (
-	beesFile     = "# The Honey Bee\n\nA queen bee can lay two thousand eggs in a single day.\n"
-	beesQuestion = "How many eggs can a queen bee lay in a single day?"
-)
-
 // askBees asks the bees question and checks it is answered from the bees
 // article; it returns stderr. It may run on any goroutine: it reports
 // problems as an error rather than failing the test.

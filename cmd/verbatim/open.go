@@ -100,12 +100,21 @@ func (a *app) openIndex(ctx context.Context, src source, o openOptions) (*retrie
 			say("the corpus has changes (%d added, %d updated, %d removed) that another process is indexing; %s the index built %s",
 				len(p.Added), len(p.Updated), len(p.Removed), what, ix.Info().BuiltAt.Local().Format("2006-01-02 15:04:05"))
 		}
-		for _, p := range rep.Skipped {
+		// Each bad file is named once (index lists them all); after that
+		// it is only counted.
+		for _, p := range rep.Unreported {
 			if o.toLog {
 				a.log.Warn("skipped corpus file", "path", p.Path, "line", p.Line, "reason", p.Err)
 			} else {
 				say("skipped %s", p.Error())
 			}
+		}
+		if n := len(rep.Skipped) - len(rep.Unreported); n > 0 {
+			more := ""
+			if len(rep.Unreported) > 0 {
+				more = " more"
+			}
+			say("%d%s corpus %s skipped, as reported before ('verbatim index' lists them)", n, more, plural(n, "entry was", "entries were"))
 		}
 	}
 	if o.require {
@@ -158,4 +167,12 @@ func requireArticles(src source, rep retrieval.CorpusReport) error {
 		return fmt.Errorf("no articles could be loaded from %s (%d files skipped)", src.corpus, len(rep.Skipped))
 	}
 	return fmt.Errorf("no articles in %s (looked for .md, .txt, .html, .htm and .jsonl files)", src.corpus)
+}
+
+// plural picks the singular or plural form for n.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
