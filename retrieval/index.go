@@ -52,9 +52,12 @@ type Options struct {
 // unusable, with a reason naming the file, and the next Sync rebuilds it
 // (checksum.go).
 //
-// Only one process may Sync a Dir at a time: Sync holds an exclusive lock
-// on Dir/lock (flock on Unix; on other systems there is no lock and
-// concurrent writers must be avoided by the caller). Readers take no lock.
+// Only one process writes a Dir at a time: writing holds an exclusive lock
+// on Dir/lock (flock on Unix, which the kernel drops when the process dies;
+// on other systems there is no lock and concurrent writers must be avoided
+// by the caller). Readers take no lock: they load the generation the
+// manifest names, and OpenCorpus answers from it while another process
+// writes the next one.
 type Index struct {
 	dir   string
 	emb   Embedder
