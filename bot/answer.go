@@ -80,12 +80,12 @@ type Answer struct {
 	Question string `json:"question"`
 	// Standalone is the question as searched: the same as Question unless a
 	// follow-up was rewritten using the conversation.
-	Standalone string `json:"standalone,omitempty"`
-	Text       string `json:"answer"`
-	Refused    bool   `json:"refused"`
-	Mode      Mode       `json:"mode"`
-	Citations []Citation `json:"citations"`
-	Stats     Stats      `json:"stats"`
+	Standalone string     `json:"standalone,omitempty"`
+	Text       string     `json:"answer"`
+	Refused    bool       `json:"refused"`
+	Mode       Mode       `json:"mode"`
+	Citations  []Citation `json:"citations"`
+	Stats      Stats      `json:"stats"`
 	// Fallback, when set, is a one-line notice for the user saying why the
 	// configured model's answer is not shown and the answer was made
 	// extractively instead (the model failed, or none of its quotes could

@@ -48,7 +48,6 @@ type Engine struct {
 	log        *slog.Logger
 }
 
-
 // unverifiedNote prefixes the extractive answer given when none of a
 // generated answer's quotes could be verified.
 const unverifiedNote = "The generated answer could not be verified against the articles, so here is what they say:"

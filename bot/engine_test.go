@@ -88,7 +88,7 @@ func TestEngineGeneratedAnswers(t *testing.T) {
 		name        string
 		draft       Draft
 		wantText    string // prefix
-		wantMode  Mode
+		wantMode    Mode
 		wantRefused bool
 		wantStats   Stats
 		wantCites   int
