@@ -1,4 +1,4 @@
-//go:build darwin || freebsd || netbsd
+//go:build linux || openbsd || darwin || freebsd || netbsd
 
 package corpus
 
@@ -15,5 +15,6 @@ func changeID(info fs.FileInfo) (uint64, time.Time) {
 	if !ok {
 		return 0, time.Time{}
 	}
-	return uint64(st.Ino), time.Unix(int64(st.Ctimespec.Sec), int64(st.Ctimespec.Nsec))
+	sec, nsec := ctime(st)
+	return uint64(st.Ino), time.Unix(sec, nsec)
 }
