@@ -237,8 +237,9 @@ func (l *loader) load(ctx context.Context) (Set, error) {
 				p.entries = append(p.entries, entry{article: a})
 			}
 		} else {
-			data, err := pl.data, pl.err
-			if data == nil && err == nil {
+			err := pl.err
+			var data []byte
+			if err == nil {
 				data, err = readLimited(l.fsys, f.actual, f.size, l.opts.MaxFileBytes)
 			}
 			if err != nil {
