@@ -115,10 +115,9 @@ func OpenCorpus(ctx context.Context, opts CorpusOptions) (*Index, CorpusReport, 
 		return nil, rep, fmt.Errorf("index corpus: %w", err)
 	}
 	p := ix.plan(in)
-	var files filesRecord
 	filesChanged := false
 	if dir != "" {
-		files, filesChanged = ix.filesFor(set, loaded, reported)
+		_, filesChanged = ix.filesFor(set, loaded, reported)
 	}
 	if !p.write && !filesChanged {
 		rep.Sync = p.report(start)
@@ -153,7 +152,7 @@ func OpenCorpus(ctx context.Context, opts CorpusOptions) (*Index, CorpusReport, 
 	}
 	if dir != "" {
 		// After the sync: only articles the index now holds are recorded.
-		if files, filesChanged = ix.filesFor(set, loaded, reported); filesChanged {
+		if files, changed := ix.filesFor(set, loaded, reported); changed {
 			if err := ix.writeFiles(ctx, files); err != nil {
 				// Only a later start gets slower.
 				ix.log.Warn("remember corpus files", "err", err)
