@@ -136,13 +136,29 @@ type Set struct {
 	// without a problem or warning, as they were when read: a caller may
 	// remember them to answer Options.Reuse in a later load.
 	Files []FileStat
+	// Parsed, Reused and Verified count the article files that were read
+	// and parsed, taken from Options.Reuse without being read, and taken
+	// from Reuse after their content was read and found unchanged
+	// (Reused.Verify).
+	Parsed, Reused, Verified int
 }
 
-// FileStat identifies a version of an article file without reading it.
+// FileStat identifies a version of an article file.
 type FileStat struct {
 	Path    string // relative to the corpus root, as Article.Source
 	Size    int64
 	ModTime time.Time
+	// Inode and ChangeTime (the inode's status change time, ctime) are
+	// set where the system reports them, else zero. Tools that restore a
+	// modification time (cp -p, rsync -t, tar, some editors) cannot set
+	// ctime back: a file whose inode and ctime are as remembered has not
+	// been written since.
+	Inode      uint64
+	ChangeTime time.Time
+	// Hash is the SHA-256 of the file's bytes ("sha256:" and hex), set
+	// for every file in Set.Files: computed when the file was read, or
+	// the hash Reuse vouched for.
+	Hash string
 }
 
 // Article returns the article with the given ID and whether it exists. It
@@ -164,18 +180,32 @@ type Options struct {
 	MaxFileBytes int64
 	// Reuse, if set, is asked about each article file before it is read.
 	// When it returns ok, the articles it returns (with their
-	// Fingerprints) stand for the file, which is neither read nor parsed:
-	// a caller that remembers Set.Files of an earlier load, and the
-	// articles they gave, answers for files whose size and modification
-	// time are unchanged, so an unchanged corpus loads without reading it.
-	// The articles pass the same checks (duplicate IDs, no paragraphs) as
-	// parsed ones, and get Source set to the file's path.
-	Reuse func(FileStat) ([]Article, bool)
+	// Fingerprints) stand for the file, which is not parsed: a caller
+	// that remembers Set.Files of an earlier load, and the articles they
+	// gave, answers for files whose size and modification time are
+	// unchanged, so an unchanged corpus loads without parsing it. With
+	// Reused.Verify the file is still read and hashed (on parallel
+	// workers, before the files are parsed) and the articles stand for it
+	// only if its content hash is Reused.Hash; otherwise it is parsed as
+	// usual. The articles pass the same checks (duplicate IDs, no
+	// paragraphs) as parsed ones, and get Source set to the file's path.
+	Reuse func(FileStat) (Reused, bool)
 	// ParseTimeout bounds the time one file may take to parse; a file that
 	// takes longer is skipped with a Problem saying so, and loading goes
 	// on. Zero means DefaultParseTimeout. Only HTML needs it: the other
 	// formats parse in time linear in the file's size.
 	ParseTimeout time.Duration
+}
+
+// Reused is what Options.Reuse vouches for a file with.
+type Reused struct {
+	Articles []Article
+	// Hash is the FileStat.Hash of the content the articles came from.
+	Hash string
+	// Verify asks the loader to check the file's content against Hash
+	// (see Options.Reuse): for a file whose size and modification time
+	// match but whose inode or ctime do not, or are unknown.
+	Verify bool
 }
 
 // DefaultMaxFileBytes is the default per-file size limit (16 MiB).

@@ -127,6 +127,12 @@ type input struct {
 	actual  string // symlink-free path of the file itself
 	size    int64
 	modTime time.Time
+	inode   uint64
+	changed time.Time // ctime, if known
+}
+
+func (f input) stat() FileStat {
+	return FileStat{Path: f.name, Size: f.size, ModTime: f.modTime, Inode: f.inode, ChangeTime: f.changed}
 }
 
 func (l *loader) skip(name string, line int, err error) {
@@ -201,7 +207,8 @@ func (l *loader) walk(ctx context.Context, name, actual string, ancestors []stri
 		case !info.Mode().IsRegular():
 			l.skip(childName, 0, errNotRegular)
 		default:
-			l.files = append(l.files, input{name: childName, actual: childActual, size: info.Size(), modTime: info.ModTime()})
+			ino, ctime := changeID(info)
+			l.files = append(l.files, input{name: childName, actual: childActual, size: info.Size(), modTime: info.ModTime(), inode: ino, changed: ctime})
 		}
 	}
 	return nil
@@ -211,28 +218,41 @@ func (l *loader) walk(ctx context.Context, name, actual string, ancestors []stri
 // first article of each ID.
 func (l *loader) load(ctx context.Context) (Set, error) {
 	slices.SortFunc(l.files, func(a, b input) int { return strings.Compare(a.name, b.name) })
+	plans, err := l.reuse(ctx)
+	if err != nil {
+		return Set{}, err
+	}
 	seen := make(map[string]string) // article ID -> where it came from
-	for _, f := range l.files {
+	for i, f := range l.files {
 		if err := ctx.Err(); err != nil {
 			return Set{}, fmt.Errorf("load corpus: %w", err)
 		}
-		stat := FileStat{Path: f.name, Size: f.size, ModTime: f.modTime}
+		stat := f.stat()
 		var p parsed
-		reused := false
-		if l.opts.Reuse != nil {
-			if arts, ok := l.opts.Reuse(stat); ok {
-				reused = true
-				for _, a := range arts {
-					p.entries = append(p.entries, entry{article: a})
-				}
+		pl := plans[i]
+		reused := pl.reused
+		if reused {
+			stat.Hash = pl.hash
+			if pl.verified {
+				l.set.Verified++
+			} else {
+				l.set.Reused++
 			}
-		}
-		if !reused {
-			data, err := readLimited(l.fsys, f.actual, f.size, l.opts.MaxFileBytes)
+			for _, a := range pl.articles {
+				p.entries = append(p.entries, entry{article: a})
+			}
+		} else {
+			err := pl.err
+			var data []byte
+			if err == nil {
+				data, err = readLimited(l.fsys, f.actual, f.size, l.opts.MaxFileBytes)
+			}
 			if err != nil {
 				l.skip(f.name, 0, err)
 				continue
 			}
+			stat.Hash = contentHash(data)
+			l.set.Parsed++
 			id := strings.TrimSuffix(f.name, path.Ext(f.name))
 			if p, err = l.parse(ctx, f.name, id, data); err != nil {
 				return Set{}, err

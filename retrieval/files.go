@@ -17,21 +17,32 @@ import (
 )
 
 // filesName is the file, in the index directory, that remembers which
-// corpus files the index was synced from (see Reuse).
+// corpus files the index was synced from (see reuse).
 const filesName = "files.json"
 
-// racyWindow: a file modified this close before it was read is not
-// remembered, because a second change within the file system's timestamp
-// granularity (up to 2 s on some) could leave size and modification time
-// as they were (git's "racily clean" problem).
+// filesFormat is the version of files.json; a record of another version
+// is not used (every file is read once, and the record rewritten).
+const filesFormat = 2
+
+// racyWindow: a file changed this close before it was read is not trusted
+// by its inode and ctime next time, only by its content hash, because a
+// second change within the file system's timestamp granularity (up to 2 s
+// on some) could leave every timestamp as it was (git's "racily clean"
+// problem).
 const racyWindow = 2 * time.Second
 
-// fileRecord is one remembered corpus file: its size and modification time
-// when read, and the articles it gave.
+// fileRecord is one remembered corpus file: its size, modification time,
+// inode and ctime when read, the hash of its bytes, and the articles it
+// gave.
 type fileRecord struct {
-	Size     int64         `json:"size"`
-	ModTime  int64         `json:"mtime_ns"`
-	Articles []fileArticle `json:"articles"`
+	Size    int64  `json:"size"`
+	ModTime int64  `json:"mtime_ns"`
+	Inode   uint64 `json:"inode,omitempty"`
+	// ChangeTime is the ctime in ns, or 0 when unknown or too recent to
+	// trust (racyWindow): the file is then verified by Hash.
+	ChangeTime int64         `json:"ctime_ns,omitempty"`
+	Hash       string        `json:"hash"`
+	Articles   []fileArticle `json:"articles"`
 }
 
 type fileArticle struct {
@@ -42,10 +53,20 @@ type fileArticle struct {
 type filesRecord struct {
 	Format int                   `json:"format"`
 	Files  map[string]fileRecord `json:"files"` // by corpus path
+	// Reported are the skipped corpus entries already reported to the
+	// user (reported.go).
+	Reported []reportedProblem `json:"reported,omitempty"`
+	// Checksum is of the record itself (see checksum.go).
+	Checksum string `json:"checksum"`
+}
+
+func (r filesRecord) checksum() string {
+	r.Checksum = ""
+	return jsonChecksum(r)
 }
 
 // files returns the remembered files, read on first use.
-func (ix *Index) files() map[string]fileRecord {
+func (ix *Index) files() filesRecord {
 	ix.filesMu.Lock()
 	defer ix.filesMu.Unlock()
 	if !ix.knownRead {
@@ -55,52 +76,77 @@ func (ix *Index) files() map[string]fileRecord {
 	return ix.known
 }
 
-func (ix *Index) readFiles() map[string]fileRecord {
+func (ix *Index) readFiles() filesRecord {
 	data, err := os.ReadFile(filepath.Join(ix.dir, filesName))
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			ix.log.Warn("read remembered corpus files", "err", err)
 		}
-		return nil
+		return filesRecord{}
 	}
 	var r filesRecord
-	if err := json.Unmarshal(data, &r); err != nil || r.Format != formatVersion {
-		ix.log.Warn("remembered corpus files unusable; reading every file", "err", err)
-		return nil
+	err = json.Unmarshal(data, &r)
+	switch {
+	case err != nil:
+	case r.Format != filesFormat:
+		err = fmt.Errorf("format %d, this build reads %d", r.Format, filesFormat)
+	case r.Checksum != r.checksum():
+		err = fmt.Errorf("checksum %s, content has %s", r.Checksum, r.checksum())
 	}
-	return r.Files
+	if err != nil {
+		ix.log.Warn("remembered corpus files unusable; reading every file", "file", filesName, "err", err)
+		return filesRecord{}
+	}
+	return r
 }
 
-// Reuse is a corpus.Options.Reuse over the files remembered by
-// RememberFiles: for a file of the size and modification time remembered,
-// whose articles are all in the loaded index with the fingerprints it gave,
-// it returns the indexed copies of those articles, so an unchanged corpus
-// file is neither read nor parsed. Otherwise it returns false and the file
-// is read.
-func (ix *Index) Reuse(f corpus.FileStat) ([]corpus.Article, bool) {
-	rec, ok := ix.files()[f.Path]
-	if !ok || rec.Size != f.Size || rec.ModTime != f.ModTime.UnixNano() || len(rec.Articles) == 0 {
-		return nil, false
+// reuse is a corpus.Options.Reuse over the files remembered by
+// rememberFiles. A file of another size or modification time than
+// remembered, or whose articles the loaded index does not hold with the
+// fingerprints it gave, is read and parsed. For the others it returns the
+// indexed copies of their articles, so an unchanged file is not parsed:
+// trusted outright when its inode and ctime are as remembered (no tool
+// sets ctime back, so the file has not been written since), else — after
+// cp -p, rsync -t, a tar restore or an editor that put the old timestamps
+// back — only if its content hash is as remembered (the loader reads and
+// hashes such files in parallel).
+func (ix *Index) reuse(f corpus.FileStat) (corpus.Reused, bool) {
+	rec, ok := ix.files().Files[f.Path]
+	if !ok || rec.Size != f.Size || rec.ModTime != f.ModTime.UnixNano() || len(rec.Articles) == 0 || rec.Hash == "" {
+		return corpus.Reused{}, false
 	}
 	s := ix.snap.Load()
 	out := make([]corpus.Article, 0, len(rec.Articles))
 	for _, ra := range rec.Articles {
 		i, ok := s.byID[ra.ID]
 		if !ok || s.articles[i].Fingerprint != ra.Fingerprint || s.articles[i].Source != f.Path {
-			return nil, false
+			return corpus.Reused{}, false
 		}
 		out = append(out, s.articles[i])
 	}
-	return out, true
+	trusted := rec.ChangeTime != 0 && !f.ChangeTime.IsZero() && rec.ChangeTime == f.ChangeTime.UnixNano() && rec.Inode == f.Inode
+	return corpus.Reused{Articles: out, Hash: rec.Hash, Verify: !trusted}, true
 }
 
-// RememberFiles records the files of a loaded corpus (set.Files and the
-// articles they gave), so that later loads through Reuse skip them while
-// they are unchanged. loaded is when the load began: files modified within
-// two seconds before it are not remembered (see racyWindow). Files are
+// rememberFiles records the files of a loaded corpus (set.Files, with
+// their hashes, and the articles they gave), so that later loads through
+// reuse skip parsing them while they are unchanged. loaded is when the
+// load began: a file changed within racyWindow before it is remembered
+// without its ctime, so it is verified by content next time. Files are
 // recorded only with articles the index holds with the same fingerprint,
 // so call it after Sync. Nothing is written when the record is unchanged.
-func (ix *Index) RememberFiles(ctx context.Context, set corpus.Set, loaded time.Time) error {
+func (ix *Index) rememberFiles(ctx context.Context, set corpus.Set, loaded time.Time) error {
+	next, changed := ix.filesFor(set, loaded, ix.files().Reported)
+	if !changed {
+		return nil
+	}
+	return ix.writeFiles(ctx, next)
+}
+
+// filesFor is the record rememberFiles would write, with reported as the
+// problems reported so far, and whether it differs from the remembered
+// one.
+func (ix *Index) filesFor(set corpus.Set, loaded time.Time, reported []reportedProblem) (filesRecord, bool) {
 	s := ix.snap.Load()
 	bySource := make(map[string][]fileArticle, len(set.Files))
 	for _, a := range set.Articles {
@@ -110,20 +156,32 @@ func (ix *Index) RememberFiles(ctx context.Context, set corpus.Set, loaded time.
 		}
 		bySource[a.Source] = append(bySource[a.Source], fileArticle{a.ID, a.Fingerprint})
 	}
-	next := make(map[string]fileRecord, len(set.Files))
+	cut := loaded.Add(-racyWindow)
+	next := filesRecord{Format: filesFormat, Files: make(map[string]fileRecord, len(set.Files)), Reported: reported}
 	for _, f := range set.Files {
 		arts := bySource[f.Path]
-		if len(arts) == 0 || !f.ModTime.Before(loaded.Add(-racyWindow)) {
+		if len(arts) == 0 || f.Hash == "" {
 			continue
 		}
-		next[f.Path] = fileRecord{Size: f.Size, ModTime: f.ModTime.UnixNano(), Articles: arts}
+		rec := fileRecord{Size: f.Size, ModTime: f.ModTime.UnixNano(), Hash: f.Hash, Articles: arts}
+		if !f.ChangeTime.IsZero() && f.ChangeTime.Before(cut) && f.ModTime.Before(cut) {
+			rec.Inode, rec.ChangeTime = f.Inode, f.ChangeTime.UnixNano()
+		}
+		next.Files[f.Path] = rec
 	}
-	if maps.EqualFunc(next, ix.files(), func(a, b fileRecord) bool {
-		return a.Size == b.Size && a.ModTime == b.ModTime && slices.Equal(a.Articles, b.Articles)
-	}) {
-		return nil
-	}
-	data, err := json.Marshal(filesRecord{Format: formatVersion, Files: next})
+	known := ix.files()
+	same := slices.Equal(next.Reported, known.Reported) && maps.EqualFunc(next.Files, known.Files, func(a, b fileRecord) bool {
+		return a.Size == b.Size && a.ModTime == b.ModTime && a.Inode == b.Inode && a.ChangeTime == b.ChangeTime &&
+			a.Hash == b.Hash && slices.Equal(a.Articles, b.Articles)
+	})
+	return next, !same
+}
+
+// writeFiles replaces the remembered files with next; the caller holds the
+// directory lock.
+func (ix *Index) writeFiles(ctx context.Context, next filesRecord) error {
+	next.Checksum = next.checksum()
+	data, err := json.Marshal(next)
 	if err != nil {
 		return fmt.Errorf("remember corpus files: %w", err)
 	}

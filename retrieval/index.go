@@ -46,11 +46,18 @@ type Options struct {
 // generation, named by the previous manifest, intact. In memory the
 // vectors live in chromem-go collections (store.go); on disk vectors-G.vec
 // holds them as int8 with their partitions (vectorfile.go: chromem-go's
-// own gob export was too slow to load for the cold-start budget).
+// own gob export was too slow to load for the cold-start budget). The
+// manifest records the size and CRC-32C of each file it names and a
+// checksum of itself; a file that does not match them makes the index
+// unusable, with a reason naming the file, and the next Sync rebuilds it
+// (checksum.go).
 //
-// Only one process may Sync a Dir at a time: Sync holds an exclusive lock
-// on Dir/lock (flock on Unix; on other systems there is no lock and
-// concurrent writers must be avoided by the caller). Readers take no lock.
+// Only one process writes a Dir at a time: writing holds an exclusive lock
+// on Dir/lock (flock on Unix, which the kernel drops when the process dies;
+// on other systems there is no lock and concurrent writers must be avoided
+// by the caller). Readers take no lock: they load the generation the
+// manifest names, and OpenCorpus answers from it while another process
+// writes the next one.
 type Index struct {
 	dir   string
 	emb   Embedder
@@ -69,9 +76,9 @@ type Index struct {
 	// Sync reports changes against it.
 	prev *manifest
 
-	// The corpus files remembered for Reuse (files.go).
+	// The corpus files remembered for reuse (files.go).
 	filesMu   sync.Mutex
-	known     map[string]fileRecord
+	known     filesRecord
 	knownRead bool
 }
 
@@ -101,14 +108,16 @@ func emptySnapshot(db *vectorDB) *snapshot {
 
 // manifest is the JSON commit record of a generation.
 type manifest struct {
-	Format     int               `json:"format"`
-	Generation uint64            `json:"generation"`
-	BuiltAt    time.Time         `json:"built_at"`
-	Embedder   EmbedderInfo      `json:"embedder"`
-	Chunk      ChunkOptions      `json:"chunk"`
-	Files      map[string]int64  `json:"files"` // file name -> size in bytes
-	Passages   int               `json:"passages"`
-	Articles   []manifestArticle `json:"articles"` // sorted by ID
+	Format     int                `json:"format"`
+	Generation uint64             `json:"generation"`
+	BuiltAt    time.Time          `json:"built_at"`
+	Embedder   EmbedderInfo       `json:"embedder"`
+	Chunk      ChunkOptions       `json:"chunk"`
+	Files      map[string]fileSum `json:"files"` // file name -> size and checksum
+	Passages   int                `json:"passages"`
+	Articles   []manifestArticle  `json:"articles"` // sorted by ID
+	// Checksum is of the manifest itself (see checksum.go).
+	Checksum string `json:"checksum"`
 }
 
 type manifestArticle struct {

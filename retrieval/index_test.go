@@ -211,10 +211,26 @@ func TestOpenUnusableIndex(t *testing.T) {
 			f := filepath.Join(dir, fileName("vectors", 1))
 			fi, _ := os.Stat(f)
 			write(t, f, strings.Repeat("x", int(fi.Size())))
-		}, "read vectors"},
+		}, "index file vectors-1.vec is corrupt: checksum"},
 		{"missing lexical", func(t *testing.T, dir string) {
 			os.Remove(filepath.Join(dir, fileName("lexical", 1)))
 		}, "lexical-1.gob"},
+		// Same size, still decodable: only the checksum tells.
+		{"a year flipped in the articles", func(t *testing.T, dir string) {
+			replaceIn(t, filepath.Join(dir, fileName("articles", 1)), "1997", "9999")
+		}, "index file articles-1.gob is corrupt: checksum"},
+		{"a byte flipped in the postings", func(t *testing.T, dir string) {
+			f := filepath.Join(dir, fileName("lexical", 1))
+			data, _ := os.ReadFile(f)
+			data[len(data)/2] ^= 0x10
+			write(t, f, string(data))
+		}, "index file lexical-1.gob is corrupt: checksum"},
+		{"a value changed in the manifest", func(t *testing.T, dir string) {
+			replaceIn(t, filepath.Join(dir, manifestName), `"built_at": "20`, `"built_at": "19`)
+		}, "manifest is corrupt: checksum"},
+		{"a file checksum changed in the manifest", func(t *testing.T, dir string) {
+			replaceIn(t, filepath.Join(dir, manifestName), `"crc32c": "`, `"crc32c": "0`)
+		}, "manifest is corrupt: checksum"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -230,14 +246,32 @@ func TestOpenUnusableIndex(t *testing.T) {
 				t.Errorf("search on unusable index: %v, %v", hits, err)
 			}
 			rep := syncIndex(t, ix, arts)
-			if !rep.Rebuilt || rep.Passages == 0 {
-				t.Fatalf("Sync: %+v", rep)
+			if !rep.Rebuilt || rep.Passages == 0 || !strings.Contains(rep.RebuildReason, tt.reason) {
+				t.Fatalf("Sync: %+v, want a rebuild saying %q", rep, tt.reason)
 			}
-			if info := openIndex(t, dir, NewLocalEmbedder(), ChunkOptions{}).Info(); info.NeedsRebuild {
+			again := openIndex(t, dir, NewLocalEmbedder(), ChunkOptions{})
+			if info := again.Info(); info.NeedsRebuild {
 				t.Errorf("still unusable after rebuild: %s", info.RebuildReason)
+			}
+			if a, ok := again.Article("gamma"); !ok || !strings.Contains(a.Paragraphs[0], "in 1997.") {
+				t.Errorf("after the rebuild gamma ¶1 = %q", a.Paragraphs)
 			}
 		})
 	}
+}
+
+// replaceIn replaces the first old in the file with new, which must be
+// found.
+func replaceIn(t *testing.T, path, old, new string) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), old) {
+		t.Fatalf("%s does not contain %q", path, old)
+	}
+	write(t, path, strings.Replace(string(data), old, new, 1))
 }
 
 func write(t *testing.T, path, s string) {

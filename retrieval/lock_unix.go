@@ -10,14 +10,8 @@ import (
 	"syscall"
 )
 
-const lockName = "lock"
-
-// errLocked is returned (wrapped) by Sync when another process is writing
-// the same index directory.
-var errLocked = errors.New("index is being written by another process")
-
 // lockDir takes an exclusive, non-blocking flock on dir/lock for the
-// duration of a write. The kernel drops the lock when the process exits, so
+// duration of a write, or fails with errLocked. The kernel drops the lock when the process exits, so
 // a crash never leaves a stale lock behind.
 func lockDir(dir string) (unlock func(), err error) {
 	f, err := os.OpenFile(filepath.Join(dir, lockName), os.O_RDWR|os.O_CREATE, 0o644)

@@ -12,6 +12,14 @@
 // The index records what built it (embedder name, model and dimensions, the
 // chunker settings and a fingerprint of every article), so re-indexing only
 // re-embeds new or changed articles and never mixes vectors of two embedders.
+// Every file of it is checksummed and verified on load.
+//
+// OpenCorpus is the lifecycle every command goes through: open the index,
+// load the corpus (files known to be unchanged — same inode and ctime, or
+// the same content hash — are taken from the index unparsed), sync, and
+// remember the files. Writers take the directory's lock; readers never
+// wait for one while a committed generation exists. A long-running server
+// follows what other processes commit with ReloadEvery.
 //
 // retrieval does not format answers.
 package retrieval

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"io/fs"
 	"os"
@@ -19,8 +20,9 @@ import (
 
 // formatVersion is the on-disk layout version, and of what Terms produces
 // (the postings hold its terms): an index of another version is rebuilt.
-// 6: Terms folds Unicode (NFKD, diacritics dropped).
-const formatVersion = 6
+// 6: checksums of every file in the manifest, and of the manifest itself;
+// 7: Terms folds Unicode (NFKD, diacritics dropped) as well.
+const formatVersion = 7
 
 const manifestName = "manifest.json"
 
@@ -41,24 +43,34 @@ func (ix *Index) load(ctx context.Context) (*snapshot, *manifest, error) {
 	if m.Format != formatVersion {
 		return nil, nil, fmt.Errorf("index format %d, this build reads %d", m.Format, formatVersion)
 	}
+	if sum := m.checksum(); m.Checksum != sum {
+		return nil, nil, fmt.Errorf("manifest is corrupt: checksum %s, content has %s", m.Checksum, sum)
+	}
 	if reason := embedderChange(m.Embedder, ix.emb.Info()); reason != "" {
 		return nil, &m, errors.New(reason)
 	}
 	if m.Chunk.withDefaults() != ix.chunk {
 		return nil, &m, fmt.Errorf("chunk settings changed from %s to %s", m.Chunk, ix.chunk)
 	}
-	for name, size := range m.Files {
+	for _, kind := range []string{"articles", "vectors", "lexical"} {
+		if _, ok := m.Files[fileName(kind, m.Generation)]; !ok {
+			return nil, &m, fmt.Errorf("manifest names no %s file", kind)
+		}
+	}
+	for name, sum := range m.Files {
 		fi, err := os.Stat(filepath.Join(ix.dir, name))
 		if err != nil {
 			return nil, &m, fmt.Errorf("index file: %w", err)
 		}
-		if fi.Size() != size {
-			return nil, &m, fmt.Errorf("index file %s has %d bytes, manifest says %d", name, fi.Size(), size)
+		if fi.Size() != sum.Size {
+			return nil, &m, fmt.Errorf("index file %s has %d bytes, manifest says %d", name, fi.Size(), sum.Size)
 		}
 	}
 
 	s := &snapshot{gen: m.Generation, embedder: m.Embedder, builtAt: m.BuiltAt}
-	if err := readGob(ix.dir, fileName("articles", m.Generation), &s.articles); err != nil {
+	if err := ix.readChecked(m, "articles", func(r io.Reader) error {
+		return gob.NewDecoder(bufio.NewReaderSize(r, 1<<20)).Decode(&s.articles)
+	}); err != nil {
 		return nil, &m, err
 	}
 	if len(s.articles) != len(m.Articles) {
@@ -90,23 +102,15 @@ func (ix *Index) load(ctx context.Context) (*snapshot, *manifest, error) {
 	var wg sync.WaitGroup
 	var lexErr error
 	wg.Go(func() {
-		f, err := os.Open(filepath.Join(ix.dir, fileName("lexical", m.Generation)))
-		if err != nil {
-			lexErr = fmt.Errorf("open lexical index: %w", err)
-			return
-		}
-		defer f.Close()
-		s.lexical, lexErr = readLexical(bufio.NewReaderSize(f, 1<<20), len(s.passages))
+		lexErr = ix.readChecked(m, "lexical", func(r io.Reader) (err error) {
+			s.lexical, err = readLexical(bufio.NewReaderSize(r, 1<<20), len(s.passages))
+			return err
+		})
 	})
-	vecErr := func() error {
-		f, err := os.Open(filepath.Join(ix.dir, fileName("vectors", m.Generation)))
-		if err != nil {
-			return fmt.Errorf("open vectors: %w", err)
-		}
-		defer f.Close()
-		s.vectors, err = readVectors(ctx, f, ix.vectors, passageIDs(s.passages), s.artRows)
+	vecErr := ix.readChecked(m, "vectors", func(r io.Reader) (err error) {
+		s.vectors, err = readVectors(ctx, r, ix.vectors, passageIDs(s.passages), s.artRows)
 		return err
-	}()
+	})
 	wg.Wait()
 	if err := errors.Join(vecErr, lexErr); err != nil {
 		if s.vectors != nil {
@@ -137,18 +141,6 @@ func passageIDs(ps []Passage) []string {
 	return ids
 }
 
-func readGob(dir, name string, v any) error {
-	f, err := os.Open(filepath.Join(dir, name))
-	if err != nil {
-		return fmt.Errorf("open %s: %w", name, err)
-	}
-	defer f.Close()
-	if err := gob.NewDecoder(bufio.NewReaderSize(f, 1<<20)).Decode(v); err != nil {
-		return fmt.Errorf("decode %s: %w", name, err)
-	}
-	return nil
-}
-
 // persist writes the snapshot's generation files and then its manifest.
 func (ix *Index) persist(ctx context.Context, s *snapshot) error {
 	files := map[string]func(io.Writer) error{
@@ -164,7 +156,7 @@ func (ix *Index) persist(ctx context.Context, s *snapshot) error {
 		BuiltAt:    s.builtAt,
 		Embedder:   s.embedder,
 		Chunk:      ix.chunk,
-		Files:      map[string]int64{},
+		Files:      map[string]fileSum{},
 		Passages:   len(s.passages),
 	}
 	for i, a := range s.articles {
@@ -183,14 +175,14 @@ func (ix *Index) persist(ctx context.Context, s *snapshot) error {
 	// The three files are independent; write them in parallel.
 	type result struct {
 		name string
-		size int64
+		sum  fileSum
 		err  error
 	}
 	results := make(chan result, len(files))
 	for name, write := range files {
 		go func() {
-			size, err := writeFileAtomic(ctx, filepath.Join(ix.dir, name), write)
-			results <- result{name, size, err}
+			sum, err := writeFileAtomic(ctx, filepath.Join(ix.dir, name), write)
+			results <- result{name, sum, err}
 		}()
 	}
 	var errs []error
@@ -201,11 +193,12 @@ func (ix *Index) persist(ctx context.Context, s *snapshot) error {
 			continue
 		}
 		written = append(written, r.name)
-		m.Files[r.name] = r.size
+		m.Files[r.name] = r.sum
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fail(err)
 	}
+	m.Checksum = m.checksum()
 	data, err := json.MarshalIndent(m, "", " ")
 	if err != nil {
 		return fail(err)
@@ -222,12 +215,13 @@ func (ix *Index) persist(ctx context.Context, s *snapshot) error {
 
 // writeFileAtomic writes path through a temporary file in the same
 // directory: write, fsync, rename, fsync the directory. It checks ctx before
-// the rename, so a cancelled write never replaces path.
-func writeFileAtomic(ctx context.Context, path string, write func(io.Writer) error) (int64, error) {
+// the rename, so a cancelled write never replaces path. It returns the
+// size and checksum of what it wrote.
+func writeFileAtomic(ctx context.Context, path string, write func(io.Writer) error) (fileSum, error) {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(path)+"-*")
 	if err != nil {
-		return 0, fmt.Errorf("write %s: %w", filepath.Base(path), err)
+		return fileSum{}, fmt.Errorf("write %s: %w", filepath.Base(path), err)
 	}
 	ok := false
 	defer func() {
@@ -237,42 +231,32 @@ func writeFileAtomic(ctx context.Context, path string, write func(io.Writer) err
 		}
 	}()
 	bw := bufio.NewWriterSize(tmp, 1<<20)
-	cw := &countingWriter{w: bw}
+	cw := &summingWriter{w: bw, crc: crc32.New(castagnoli)}
+	name := filepath.Base(path)
 	if err := write(cw); err != nil {
-		return 0, fmt.Errorf("write %s: %w", filepath.Base(path), err)
+		return fileSum{}, fmt.Errorf("write %s: %w", name, err)
 	}
 	if err := bw.Flush(); err != nil {
-		return 0, fmt.Errorf("write %s: %w", filepath.Base(path), err)
+		return fileSum{}, fmt.Errorf("write %s: %w", name, err)
 	}
 	if err := tmp.Sync(); err != nil {
-		return 0, fmt.Errorf("sync %s: %w", filepath.Base(path), err)
+		return fileSum{}, fmt.Errorf("sync %s: %w", name, err)
 	}
 	if err := tmp.Close(); err != nil {
-		return 0, fmt.Errorf("close %s: %w", filepath.Base(path), err)
+		return fileSum{}, fmt.Errorf("close %s: %w", name, err)
 	}
 	if err := ctx.Err(); err != nil {
-		return 0, fmt.Errorf("write %s: %w", filepath.Base(path), err)
+		return fileSum{}, fmt.Errorf("write %s: %w", name, err)
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
-		return 0, fmt.Errorf("rename %s: %w", filepath.Base(path), err)
+		return fileSum{}, fmt.Errorf("rename %s: %w", name, err)
 	}
 	ok = true
 	if d, err := os.Open(dir); err == nil {
 		d.Sync() // best effort: not supported everywhere
 		d.Close()
 	}
-	return cw.n, nil
-}
-
-type countingWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
+	return cw.sum(), nil
 }
 
 // maxGenOnDisk is the highest generation named by a file in the directory.

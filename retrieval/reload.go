@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 )
 
 // Reload loads the generation another process (a `verbatim index` run)
@@ -19,18 +20,24 @@ import (
 func (ix *Index) Reload(ctx context.Context) (bool, error) {
 	ix.syncMu.Lock()
 	defer ix.syncMu.Unlock()
+	ok, err := ix.reload(ctx)
+	if err != nil {
+		return false, fmt.Errorf("reload index: %w", err)
+	}
+	return ok, nil
+}
+
+// reload is Reload with syncMu held.
+func (ix *Index) reload(ctx context.Context) (bool, error) {
 	old := ix.snap.Load()
-	data, err := os.ReadFile(filepath.Join(ix.dir, manifestName))
+	gen, err := diskGeneration(ix.dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("reload index: %w", err)
+		return false, err
 	}
-	var m struct {
-		Generation uint64 `json:"generation"`
-	}
-	if err := json.Unmarshal(data, &m); err == nil && m.Generation == old.gen {
+	if gen == old.gen {
 		return false, nil
 	}
 	snap, _, err := ix.load(ctx)
@@ -39,11 +46,81 @@ func (ix *Index) Reload(ctx context.Context) (bool, error) {
 		snap, _, err = ix.load(ctx)
 	}
 	if err != nil {
-		return false, fmt.Errorf("reload index: %w", err)
+		return false, err
 	}
 	ix.snap.Store(snap)
 	ix.vectors.release(old.vectors, snap.vectors)
 	ix.rebuild = ""
 	ix.prev = nil
 	return true, nil
+}
+
+// catchUp, with the directory lock and syncMu held, loads the generation
+// on disk if another process committed it after this one was loaded. A
+// committed generation this build cannot use is left for the caller's
+// write to replace (the loaded one is its base); so is the unusable one
+// Open already saw.
+func (ix *Index) catchUp(ctx context.Context) error {
+	gen, err := diskGeneration(ix.dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return err
+	case gen == ix.snap.Load().gen || (ix.prev != nil && gen == ix.prev.Generation):
+		return nil
+	}
+	if _, err := ix.reload(ctx); err != nil {
+		if ctx.Err() != nil {
+			return err
+		}
+		ix.log.Warn("index committed by another process is unusable; replacing it", "dir", ix.dir, "generation", gen, "err", err)
+	}
+	return nil
+}
+
+// diskGeneration reads the generation the manifest in dir names; an
+// unreadable manifest counts as generation 0 (one no Index has loaded).
+func diskGeneration(dir string) (uint64, error) {
+	data, err := os.ReadFile(filepath.Join(dir, manifestName))
+	if err != nil {
+		return 0, err
+	}
+	var m struct {
+		Generation uint64 `json:"generation"`
+	}
+	if json.Unmarshal(data, &m) != nil {
+		return 0, nil
+	}
+	return m.Generation, nil
+}
+
+// ReloadEvery calls Reload every interval until ctx ends (never, if
+// interval ≤ 0), so that a long-running server picks up what `verbatim
+// index` commits without a restart. Reloads and failures are logged; a
+// failed reload leaves the loaded generation serving. It returns when ctx
+// is done.
+func (ix *Index) ReloadEvery(ctx context.Context, interval time.Duration) {
+	if interval <= 0 {
+		return
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		ok, err := ix.Reload(ctx)
+		switch {
+		case err != nil && ctx.Err() != nil:
+			return
+		case err != nil:
+			ix.log.Warn("index reload failed; still serving the loaded index", "dir", ix.dir, "err", err)
+		case ok:
+			info := ix.Info()
+			ix.log.Info("index reloaded", "dir", ix.dir, "articles", info.Articles, "passages", info.Passages)
+		}
+	}
 }

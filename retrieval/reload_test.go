@@ -1,9 +1,11 @@
 package retrieval
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/verbatimbot/verbatim/corpus"
 )
@@ -46,4 +48,41 @@ func TestReload(t *testing.T) {
 	if _, ok := server.Article("delta"); !ok {
 		t.Error("a failed Reload dropped the loaded generation")
 	}
+}
+
+// ReloadEvery picks up another process's commit within a few intervals and
+// returns once its context ends.
+func TestReloadEvery(t *testing.T) {
+	dir := t.TempDir()
+	writer := openIndex(t, dir, NewLocalEmbedder(), ChunkOptions{})
+	syncIndex(t, writer, testArticles())
+	server := openIndex(t, dir, NewLocalEmbedder(), ChunkOptions{})
+
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		server.ReloadEvery(ctx, 10*time.Millisecond)
+	}()
+	more := append(testArticles(), corpus.Article{ID: "delta", Title: "Tea", Fingerprint: "d1",
+		Paragraphs: []string{"Darjeeling tea is grown in the foothills of the Himalayas."}})
+	syncIndex(t, writer, more)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, ok := server.Article("delta"); ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("ReloadEvery did not pick up the new generation within 10s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("ReloadEvery did not return after its context ended")
+	}
+	// Never, with no interval.
+	server.ReloadEvery(t.Context(), 0)
 }

@@ -31,13 +31,34 @@ import (
 // it; on error or cancellation the previous index stays in place, on disk
 // and in memory. Writing takes an exclusive lock on the directory, and a
 // Sync that would write while another process holds it fails (errLocked);
-// a Sync with nothing to change takes no lock.
+// a Sync with nothing to change takes no lock. (OpenCorpus instead answers
+// from the committed index, or waits.) Once it holds the lock, Sync first
+// loads any generation another process committed meanwhile, so it never
+// writes over newer work with an older base.
 func (ix *Index) Sync(ctx context.Context, articles []corpus.Article, progress func(done, total int)) (SyncReport, error) {
 	start := time.Now()
 	ix.syncMu.Lock()
 	defer ix.syncMu.Unlock()
+	in, err := sortedArticles(articles)
+	if err != nil {
+		return SyncReport{}, err
+	}
+	if p := ix.plan(in); !p.write {
+		// Nothing to write, so no lock: any number of processes (a running
+		// bot, scripted asks) can use an up-to-date index at once.
+		return p.report(start), nil
+	}
+	unlock, err := lockDir(ix.dir)
+	if err != nil {
+		return SyncReport{}, fmt.Errorf("sync index: %w", err)
+	}
+	defer unlock()
+	return ix.commit(ctx, in, start, progress)
+}
 
-	old := ix.snap.Load()
+// sortedArticles copies articles sorted by ID, with fingerprints, and
+// refuses duplicate IDs.
+func sortedArticles(articles []corpus.Article) ([]corpus.Article, error) {
 	in := make([]corpus.Article, len(articles))
 	copy(in, articles)
 	for i := range in {
@@ -48,10 +69,30 @@ func (ix *Index) Sync(ctx context.Context, articles []corpus.Article, progress f
 	slices.SortFunc(in, func(a, b corpus.Article) int { return strings.Compare(a.ID, b.ID) })
 	for i := 1; i < len(in); i++ {
 		if in[i].ID == in[i-1].ID {
-			return SyncReport{}, fmt.Errorf("sync index: duplicate article id %q", in[i].ID)
+			return nil, fmt.Errorf("sync index: duplicate article id %q", in[i].ID)
 		}
 	}
+	return in, nil
+}
 
+// syncPlan is what a Sync to the articles in would change in the loaded
+// snapshot.
+type syncPlan struct {
+	rep     SyncReport // Added, Updated, Removed, Unchanged, Rebuilt
+	toEmbed []int      // indexes into in
+	rebuild string     // why everything is re-embedded, or ""
+	write   bool       // there is a generation to write
+}
+
+func (p syncPlan) report(start time.Time) SyncReport {
+	r := p.rep
+	r.Duration = time.Since(start)
+	return r
+}
+
+// plan compares in (sorted, see sortedArticles) with the loaded snapshot.
+func (ix *Index) plan(in []corpus.Article) syncPlan {
+	old := ix.snap.Load()
 	// What was there before: the loaded snapshot, or the manifest of an
 	// index we could not use (for the report only).
 	before := map[string]string{}
@@ -63,29 +104,25 @@ func (ix *Index) Sync(ctx context.Context, articles []corpus.Article, progress f
 			before[a.ID] = a.Fingerprint
 		}
 	}
-	rep := SyncReport{}
-	rebuild := ix.rebuild
-	if rebuild == "" && len(old.articles) > 0 {
-		if r := embedderChange(old.embedder, ix.emb.Info()); r != "" {
-			rebuild = r
-		}
+	var p syncPlan
+	p.rebuild = ix.rebuild
+	if p.rebuild == "" && len(old.articles) > 0 {
+		p.rebuild = embedderChange(old.embedder, ix.emb.Info())
 	}
-	rep.Rebuilt, rep.RebuildReason = rebuild != "", rebuild
-
-	var toEmbed []int // indexes into in
+	p.rep.Rebuilt, p.rep.RebuildReason = p.rebuild != "", p.rebuild
 	for i, a := range in {
 		fp, ok := before[a.ID]
 		switch {
 		case !ok:
-			rep.Added = append(rep.Added, a.ID)
+			p.rep.Added = append(p.rep.Added, a.ID)
 		case fp != a.Fingerprint:
-			rep.Updated = append(rep.Updated, a.ID)
+			p.rep.Updated = append(p.rep.Updated, a.ID)
 		default:
-			rep.Unchanged = append(rep.Unchanged, a.ID)
+			p.rep.Unchanged = append(p.rep.Unchanged, a.ID)
 		}
 		j, kept := old.byID[a.ID]
-		if rebuild != "" || !kept || old.articles[j].Fingerprint != a.Fingerprint {
-			toEmbed = append(toEmbed, i)
+		if p.rebuild != "" || !kept || old.articles[j].Fingerprint != a.Fingerprint {
+			p.toEmbed = append(p.toEmbed, i)
 		}
 	}
 	inIDs := make(map[string]bool, len(in))
@@ -94,31 +131,37 @@ func (ix *Index) Sync(ctx context.Context, articles []corpus.Article, progress f
 	}
 	for id := range before {
 		if !inIDs[id] {
-			rep.Removed = append(rep.Removed, id)
+			p.rep.Removed = append(p.rep.Removed, id)
 		}
 	}
-	slices.Sort(rep.Removed)
+	slices.Sort(p.rep.Removed)
+	p.write = p.rep.Changed() || old.gen == 0
+	p.rep.Passages = len(old.passages)
+	return p
+}
 
-	if !rep.Changed() && old.gen > 0 {
-		// Nothing to write, so no lock: any number of processes (a running
-		// bot, scripted asks) can use an up-to-date index at once.
-		rep.Passages = len(old.passages)
-		rep.Duration = time.Since(start)
-		return rep, nil
-	}
-	unlock, err := lockDir(ix.dir)
-	if err != nil {
+// commit writes the next generation for in; the caller holds the
+// directory lock and syncMu. It first catches up with a generation another
+// process committed since this one was loaded, then plans again: the other
+// process may have done the work already.
+func (ix *Index) commit(ctx context.Context, in []corpus.Article, start time.Time, progress func(done, total int)) (SyncReport, error) {
+	if err := ix.catchUp(ctx); err != nil {
 		return SyncReport{}, fmt.Errorf("sync index: %w", err)
 	}
-	defer unlock()
+	p := ix.plan(in)
+	if !p.write {
+		return p.report(start), nil
+	}
+	rep := p.rep
+	old := ix.snap.Load()
 	if rep.Rebuilt {
-		ix.log.Info("rebuilding index", "dir", ix.dir, "reason", rebuild)
+		ix.log.Info("rebuilding index", "dir", ix.dir, "reason", p.rebuild)
 	}
 
 	// Chunk, embed and tokenise what changed, straight into the next
 	// snapshot's store and postings.
 	emb := ix.emb.Info()
-	next, err := ix.build(ctx, old, in, toEmbed, emb, rebuild != "", progress)
+	next, err := ix.build(ctx, old, in, p.toEmbed, emb, p.rebuild != "", progress)
 	if err != nil {
 		return SyncReport{}, err
 	}

@@ -43,7 +43,7 @@ func TestBenchPrintsTable(t *testing.T) {
 		t.Fatalf("bench: %+v", r)
 	}
 	for _, row := range []string{"articles / passages", "full build", "incremental, 1% changed", "retrieval p50",
-		"extractive answer p50", "cold start", "peak RSS", "index on disk", "bytes read per query", "bandwidth"} {
+		"extractive answer p50", "cold start", "every file checked by content", "peak RSS", "index on disk", "bytes read per query", "bandwidth"} {
 		if !strings.Contains(r.stdout, row) {
 			t.Errorf("no %q in:\n%s", row, r.stdout)
 		}

@@ -7,11 +7,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"text/tabwriter"
-	"time"
 
 	"github.com/verbatimbot/verbatim/bot/discord"
-	"github.com/verbatimbot/verbatim/retrieval"
 )
 
 // votesPath is VERBATIM_VOTES_FILE, else <user config dir>/verbatim/votes.jsonl.
@@ -45,7 +44,11 @@ func cmdDiscord(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	eng, ix, err := a.open(ctx, *src)
+	ix, _, err := a.openIndex(ctx, *src, openOptions{toLog: true, require: true})
+	if err != nil {
+		return err
+	}
+	eng, err := a.engine(ix, false)
 	if err != nil {
 		return err
 	}
@@ -76,40 +79,12 @@ func cmdDiscord(ctx context.Context, a *app, args []string) error {
 
 	// Pick up what `verbatim index` commits while the bot runs.
 	reloadCtx, stopReload := context.WithCancel(ctx)
-	reloaded := make(chan struct{})
-	go func() {
-		defer close(reloaded)
-		a.reloadEvery(reloadCtx, ix, a.cfg.ReloadInterval)
-	}()
+	var reloads sync.WaitGroup
+	reloads.Go(func() { ix.ReloadEvery(reloadCtx, a.cfg.ReloadInterval) })
 	err = b.Run(ctx)
 	stopReload()
-	<-reloaded
+	reloads.Wait()
 	return err
-}
-
-// reloadEvery checks the index directory for a generation committed by
-// another process every interval (never when interval is 0) until ctx ends.
-func (a *app) reloadEvery(ctx context.Context, ix *retrieval.Index, interval time.Duration) {
-	if interval <= 0 {
-		return
-	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		ok, err := ix.Reload(ctx)
-		switch {
-		case err != nil:
-			a.log.Warn("index reload failed; still serving the loaded index", "err", err)
-		case ok:
-			info := ix.Info()
-			a.log.Info("index reloaded", "articles", info.Articles, "passages", info.Passages)
-		}
-	}
 }
 
 // cmdVotes lists the 👍/👎 votes the Discord bot stored.

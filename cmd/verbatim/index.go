@@ -18,6 +18,7 @@ func cmdIndex(ctx context.Context, a *app, args []string) error {
 	src := a.sourceFlags(fs)
 	asJSON := fs.Bool("json", false, "print the summary as JSON")
 	verbose := fs.Bool("verbose", false, "report the embedding model, its dimensions and the batch size used on stderr")
+	full := fs.Bool("full", false, "re-read and parse every corpus file, even those the index knows to be unchanged")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -29,10 +30,11 @@ func cmdIndex(ctx context.Context, a *app, args []string) error {
 	if !*asJSON {
 		progress = a.progressBar()
 	}
-	ix, set, rep, err := a.openIndex(ctx, *src, progress)
+	ix, opened, err := a.openIndex(ctx, *src, openOptions{progress: progress, write: true, quiet: true, full: *full})
 	if err != nil {
 		return err
 	}
+	rep := opened.Sync
 	info := ix.Info()
 	if *verbose {
 		a.describeEmbedder(info.Embedder)
@@ -44,21 +46,27 @@ func cmdIndex(ctx context.Context, a *app, args []string) error {
 			Reason string `json:"reason"`
 		}
 		out := struct {
-			Added         []string  `json:"added"`
-			Updated       []string  `json:"updated"`
-			Removed       []string  `json:"removed"`
-			Unchanged     int       `json:"unchanged"`
-			Skipped       []skipped `json:"skipped"`
-			Rebuilt       bool      `json:"rebuilt"`
-			RebuildReason string    `json:"rebuild_reason,omitempty"`
-			Articles      int       `json:"articles"`
-			Passages      int       `json:"passages"`
-			Dir           string    `json:"index_dir"`
+			Added     []string  `json:"added"`
+			Updated   []string  `json:"updated"`
+			Removed   []string  `json:"removed"`
+			Unchanged int       `json:"unchanged"`
+			Skipped   []skipped `json:"skipped"`
+			Files     struct {
+				Parsed   int `json:"parsed"`
+				Reused   int `json:"reused"`
+				Verified int `json:"verified"`
+			} `json:"files"`
+			Rebuilt       bool   `json:"rebuilt"`
+			RebuildReason string `json:"rebuild_reason,omitempty"`
+			Articles      int    `json:"articles"`
+			Passages      int    `json:"passages"`
+			Dir           string `json:"index_dir"`
 		}{Added: nonNil(rep.Added), Updated: nonNil(rep.Updated), Removed: nonNil(rep.Removed), Unchanged: len(rep.Unchanged),
 			Skipped: []skipped{}, Rebuilt: rep.Rebuilt, RebuildReason: rep.RebuildReason, Articles: info.Articles, Passages: info.Passages, Dir: info.Dir}
-		for _, p := range set.Skipped {
+		for _, p := range opened.Skipped {
 			out.Skipped = append(out.Skipped, skipped{Path: p.Path, Line: p.Line, Reason: p.Err.Error()})
 		}
+		out.Files.Parsed, out.Files.Reused, out.Files.Verified = opened.Parsed, opened.Reused, opened.Verified
 		enc := json.NewEncoder(a.out)
 		enc.SetIndent("", "  ")
 		return enc.Encode(out)
@@ -68,7 +76,9 @@ func cmdIndex(ctx context.Context, a *app, args []string) error {
 	}
 	fmt.Fprintf(a.out, "Indexed %s (%s) in %s\n", plural(info.Articles, "article"), plural(info.Passages, "passage"), info.Dir)
 	fmt.Fprintf(a.out, "  added %d, updated %d, removed %d, unchanged %d, skipped %d\n",
-		len(rep.Added), len(rep.Updated), len(rep.Removed), len(rep.Unchanged), len(set.Skipped))
+		len(rep.Added), len(rep.Updated), len(rep.Removed), len(rep.Unchanged), len(opened.Skipped))
+	fmt.Fprintf(a.out, "  files: %d parsed, %d unchanged (%d of them checked by content)\n",
+		opened.Parsed, opened.Reused+opened.Verified, opened.Verified)
 	// Name the changed articles when there are few enough to read.
 	list := func(label string, ids []string) {
 		if len(ids) == 0 || len(ids) > 10 {
@@ -83,10 +93,10 @@ func cmdIndex(ctx context.Context, a *app, args []string) error {
 	list("added", rep.Added)
 	list("updated", rep.Updated)
 	list("removed", rep.Removed)
-	if len(set.Skipped) > 0 {
+	if len(opened.Skipped) > 0 {
 		fmt.Fprintln(a.out, "Skipped files:")
 		tw := tabwriter.NewWriter(a.out, 2, 4, 2, ' ', 0)
-		for _, p := range set.Skipped {
+		for _, p := range opened.Skipped {
 			fmt.Fprintf(tw, "  %s\t%s\n", problemPlace(p), a.errorLine(p.Err))
 		}
 		tw.Flush()
@@ -161,7 +171,7 @@ func cmdSources(ctx context.Context, a *app, args []string) error {
 	if len(pos) > 0 {
 		return usagef("sources takes no arguments")
 	}
-	ix, _, _, err := a.openIndex(ctx, *src, nil)
+	ix, _, err := a.openIndex(ctx, *src, openOptions{})
 	if err != nil {
 		return err
 	}

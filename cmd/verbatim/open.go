@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
-	"time"
 
 	"github.com/verbatimbot/verbatim/bot"
 	"github.com/verbatimbot/verbatim/corpus"
@@ -22,23 +21,6 @@ func (a *app) sourceFlags(fs *flag.FlagSet) *source {
 	fs.StringVar(&s.corpus, "corpus", a.cfg.Corpus, "corpus `dir`ectory (default: $VERBATIM_CORPUS, else the bundled articles)")
 	fs.StringVar(&s.index, "index", a.cfg.Index, "index `dir`ectory (default: $VERBATIM_INDEX, else under the user cache directory)")
 	return s
-}
-
-// loadCorpus reads the corpus directory, or the bundled articles when dir is
-// empty. reuse, if not nil, vouches for unchanged files (Index.Reuse).
-func (a *app) loadCorpus(ctx context.Context, dir string, reuse func(corpus.FileStat) ([]corpus.Article, bool)) (corpus.Set, error) {
-	if dir == "" {
-		set, err := corpus.Bundled(ctx)
-		if err != nil {
-			return corpus.Set{}, fmt.Errorf("load bundled corpus: %w", err)
-		}
-		return set, nil
-	}
-	set, err := corpus.LoadDir(ctx, dir, corpus.Options{MaxFileBytes: a.cfg.MaxFileBytes, ParseTimeout: a.cfg.ParseTimeout, Reuse: reuse})
-	if err != nil {
-		return corpus.Set{}, fmt.Errorf("load corpus %s: %w", dir, err)
-	}
-	return set, nil
 }
 
 // corpusKey is the absolute corpus directory, or corpus.BundledName.
@@ -73,55 +55,97 @@ func (a *app) embedder() (retrieval.Embedder, error) {
 	return emb, err
 }
 
-// openIndex loads the corpus and brings its index up to date, so every
-// command works without a prior `verbatim index`.
-func (a *app) openIndex(ctx context.Context, src source, progress func(done, total int)) (*retrieval.Index, corpus.Set, retrieval.SyncReport, error) {
-	key, err := corpusKey(src.corpus)
-	if err != nil {
-		return nil, corpus.Set{}, retrieval.SyncReport{}, err
-	}
-	indexDir := src.index
-	if indexDir == "" {
-		indexDir, err = retrieval.DefaultDir(key)
-		if err != nil {
-			return nil, corpus.Set{}, retrieval.SyncReport{}, fmt.Errorf("index directory: %w", err)
+// openOptions say how a command uses the index it opens.
+type openOptions struct {
+	// progress draws indexing progress (nil: none).
+	progress func(done, total int)
+	// write: the command's job is to update the index (index): it waits
+	// for another process writing it rather than answer from the last
+	// committed generation.
+	write bool
+	// toLog sends the notes about the corpus and the index to the log
+	// instead of stderr: for the long-running discord command.
+	toLog bool
+	// quiet leaves the notes to the caller (index prints its own summary).
+	quiet bool
+	// require makes a corpus without a single article an error rather
+	// than a string of refusals.
+	require bool
+	// full re-reads every corpus file (index --full).
+	full bool
+}
+
+// openIndex opens the index of src and brings it up to date with the
+// corpus (retrieval.OpenCorpus), so every command works without a prior
+// `verbatim index`, and notes what a user should know: why the index was
+// rebuilt, which files were skipped, and that corpus changes another
+// process is indexing are not in the answers yet.
+func (a *app) openIndex(ctx context.Context, src source, o openOptions) (*retrieval.Index, retrieval.CorpusReport, error) {
+	say := func(format string, args ...any) {
+		msg := fmt.Sprintf(format, args...)
+		if o.toLog {
+			a.log.Warn(msg)
+		} else {
+			fmt.Fprintf(a.err, "verbatim: %s\n", msg)
 		}
 	}
 	emb, err := a.embedder()
 	if err != nil {
-		return nil, corpus.Set{}, retrieval.SyncReport{}, err
+		return nil, retrieval.CorpusReport{}, err
 	}
-	ix, err := retrieval.Open(ctx, retrieval.Options{Dir: indexDir, Embedder: emb, Logger: a.log})
+	ix, rep, err := retrieval.OpenCorpus(ctx, retrieval.CorpusOptions{
+		Index:        retrieval.Options{Dir: src.index, Embedder: emb, Logger: a.log},
+		Corpus:       src.corpus,
+		MaxFileBytes: a.cfg.MaxFileBytes,
+		ParseTimeout: a.cfg.ParseTimeout,
+		Full:         o.full,
+		Progress:     o.progress,
+		Write:        o.write,
+		Waiting:      func() { say("waiting for another process to finish writing the index…") },
+	})
 	if err != nil {
-		return nil, corpus.Set{}, retrieval.SyncReport{}, fmt.Errorf("open index: %w", err)
+		return nil, rep, err
 	}
-	// Files unchanged since the index last saw them are taken from the
-	// index instead of being read and parsed again: with thousands of
-	// articles, parsing was most of a cold start.
-	var reuse func(corpus.FileStat) ([]corpus.Article, bool)
-	dir := ""
-	if src.corpus != "" {
-		dir, reuse = key, ix.Reuse
-	}
-	loaded := time.Now()
-	set, err := a.loadCorpus(ctx, dir, reuse)
-	if err != nil {
-		return nil, set, retrieval.SyncReport{}, err
-	}
-	rep, err := ix.Sync(ctx, set.Articles, progress)
-	if err != nil {
-		return nil, set, rep, fmt.Errorf("index corpus: %w", err)
-	}
-	if rep.Rebuilt && rep.RebuildReason != "" {
-		a.log.Info("index rebuilt", "reason", rep.RebuildReason)
-	}
-	if src.corpus != "" {
-		if err := ix.RememberFiles(ctx, set, loaded); err != nil {
-			// Only a later start gets slower.
-			a.log.Warn("remember corpus files", "err", err)
+	if !o.quiet {
+		if r := rep.Sync; r.Rebuilt && r.RebuildReason != "" {
+			// A rebuild re-embeds everything: say why it took a while.
+			say("rebuilt the index: %s", r.RebuildReason)
+		}
+		if p := rep.Pending; p.Changed() {
+			what := "answering from"
+			if o.toLog {
+				what = "serving"
+			}
+			say("the corpus has changes (%d added, %d updated, %d removed) that another process is indexing; %s the index built %s",
+				len(p.Added), len(p.Updated), len(p.Removed), what, ix.Info().BuiltAt.Local().Format("2006-01-02 15:04:05"))
+		}
+		// Each bad file is named once (index lists them all); after that
+		// it is only counted.
+		for _, p := range rep.Unreported {
+			if o.toLog {
+				a.log.Warn("skipped corpus file", "path", p.Path, "line", p.Line, "reason", p.Err)
+			} else {
+				say("skipped %s: %s", problemPlace(p), a.errorLine(p.Err))
+			}
+		}
+		if n := len(rep.Skipped) - len(rep.Unreported); n > 0 {
+			more := ""
+			if len(rep.Unreported) > 0 {
+				more = " more"
+			}
+			entries := "entries were"
+			if n == 1 {
+				entries = "entry was"
+			}
+			say("%d%s corpus %s skipped, as reported before ('verbatim index' lists them)", n, more, entries)
 		}
 	}
-	return ix, set, rep, nil
+	if o.require {
+		if err := requireArticles(src, rep); err != nil {
+			return nil, rep, err
+		}
+	}
+	return ix, rep, nil
 }
 
 // engine builds the answering engine over an index: LLM answers when a
@@ -140,26 +164,6 @@ func (a *app) engine(ix *retrieval.Index, extractiveOnly bool) (*bot.Engine, err
 	return bot.NewEngine(ix, opts), nil
 }
 
-// open is openIndex without progress plus the configured engine, for the
-// long-running discord command: skipped files go to the log.
-func (a *app) open(ctx context.Context, src source) (*bot.Engine, *retrieval.Index, error) {
-	ix, set, _, err := a.openIndex(ctx, src, nil)
-	if err != nil {
-		return nil, nil, err
-	}
-	for _, p := range set.Skipped {
-		a.log.Warn("skipped corpus file", "path", p.Path, "line", p.Line, "reason", p.Err)
-	}
-	if err := requireArticles(src, set); err != nil {
-		return nil, nil, err
-	}
-	e, err := a.engine(ix, false)
-	if err != nil {
-		return nil, nil, err
-	}
-	return e, ix, nil
-}
-
 // retries maps VERBATIM_LLM_RETRIES, where 0 means none, to the retry
 // convention of openaicompat.Retry (chat and embeddings alike), where 0
 // means the default and a negative number none.
@@ -170,31 +174,21 @@ func retries(n int) int {
 	return n
 }
 
-// openForQuestions is openIndex for the commands that answer (ask, chat,
-// eval): indexing shows a progress bar on a terminal (a first run over a
-// large corpus takes a while), skipped files are noted on stderr, and a
-// corpus without a single article is an error rather than a string of
-// refusals.
+// openForQuestions is openIndex for the commands that answer on a
+// terminal (ask, chat, eval): indexing shows a progress bar on a terminal
+// (a first run over a large corpus takes a while), notes go to stderr, and
+// the corpus must hold an article.
 func (a *app) openForQuestions(ctx context.Context, src source) (*retrieval.Index, error) {
-	ix, set, _, err := a.openIndex(ctx, src, a.progressBar())
-	if err != nil {
-		return nil, err
-	}
-	for _, p := range set.Skipped {
-		fmt.Fprintf(a.err, "verbatim: skipped %s: %s\n", problemPlace(p), a.errorLine(p.Err))
-	}
-	if err := requireArticles(src, set); err != nil {
-		return nil, err
-	}
-	return ix, nil
+	ix, _, err := a.openIndex(ctx, src, openOptions{progress: a.progressBar(), require: true})
+	return ix, err
 }
 
-func requireArticles(src source, set corpus.Set) error {
-	if len(set.Articles) > 0 {
+func requireArticles(src source, rep retrieval.CorpusReport) error {
+	if rep.Loaded > 0 {
 		return nil
 	}
-	if len(set.Skipped) > 0 {
-		return fmt.Errorf("no articles could be loaded from %s (%s skipped)", src.corpus, plural(len(set.Skipped), "file"))
+	if len(rep.Skipped) > 0 {
+		return fmt.Errorf("no articles could be loaded from %s (%s skipped)", src.corpus, plural(len(rep.Skipped), "file"))
 	}
 	return fmt.Errorf("no articles in %s (looked for .md, .txt, .html, .htm and .jsonl files)", src.corpus)
 }
