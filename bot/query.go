@@ -433,6 +433,7 @@ func (t answerType) cued(text string, q query) bool {
 	for i, w := range words {
 		w = strings.TrimRight(w, ".!?%’'")
 		afterMonth := slices.Contains(timeWords[:12], prev)
+		yearPlace := i == 0 || yearPrepositions[prev] // "in 2019", "since 1998"
 		prev = w
 		if w == "" || inQuestion[w] {
 			continue
@@ -441,8 +442,9 @@ func (t answerType) cued(text string, q query) bool {
 			continue // "two stages" does not say how many people
 		}
 		// A year or a day of a month is no amount: "In 2019, Iran …" does
-		// not say how many people live there.
-		if t == numberAnswer && (isYear(w) || afterMonth) {
+		// not say how many people live there (but "rose to 1909 tonnes"
+		// does).
+		if t == numberAnswer && (isYear(w) && yearPlace || afterMonth) {
 			continue
 		}
 		if strings.ContainsAny(w, "0123456789") {
@@ -493,6 +495,9 @@ func countedTerms(question string) map[string]bool {
 	}
 	return out
 }
+
+// yearPrepositions put a year where a date goes.
+var yearPrepositions = set("in", "since", "by", "until", "from", "before", "after", "of", "during", "till", "circa")
 
 // isYear reports whether w is a four-digit year from 1000 to 2199.
 func isYear(w string) bool {
