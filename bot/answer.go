@@ -101,6 +101,10 @@ type Answer struct {
 	// Support is the refusal model's probability that the articles answer
 	// the question (1 for overviews and help replies).
 	Support float64 `json:"support"`
+	// Decision is how the engine decided whether the articles answer (for
+	// --explain); nil for help replies and overviews. Not part of the
+	// stable JSON contract.
+	Decision *Decision `json:"-"`
 	// Passages are the retrieved passages the answer was drawn from (for
 	// --explain); not part of the stable JSON contract.
 	Passages []retrieval.Hit `json:"-"`
@@ -116,4 +120,21 @@ type Timing struct {
 	// Total is the whole answer: rewriting, retrieval, drafting and
 	// verification.
 	Total time.Duration
+}
+
+// Decision is the evidence an answer was answered or refused on: the
+// refusal model's features and probability against its threshold, and the
+// two rules that refuse whatever the model says.
+type Decision struct {
+	Features        []Feature
+	Support         float64
+	Threshold       float64
+	DecisiveMissing bool
+	CueMissing      bool
+}
+
+// Feature is one named feature value.
+type Feature struct {
+	Name  string
+	Value float64
 }

@@ -141,6 +141,7 @@ func (e *Engine) Answer(ctx context.Context, q Question) (Answer, error) {
 		}
 	}
 	ans.Standalone, ans.Passages, ans.Support = form, hits, ev.Support
+	ans.Decision = ev.decision(e.opts.Models)
 	if !ev.Supported(e.opts.Models) {
 		e.refuse(&ans)
 		e.logAnswer(&ans, ev.Support, start)

@@ -288,6 +288,15 @@ func (ev *Evidence) cueMissing() bool {
 	return true
 }
 
+// decision describes the evidence for Answer.Decision.
+func (ev *Evidence) decision(m *Models) *Decision {
+	d := &Decision{Support: ev.Support, Threshold: m.Refusal.Threshold, DecisiveMissing: ev.DecisiveMissing, CueMissing: ev.CueMissing}
+	for i, v := range ev.Features {
+		d.Features = append(d.Features, Feature{RefusalFeatureNames[i], v})
+	}
+	return d
+}
+
 // Supported reports whether the evidence supports an answer under m: a
 // candidate sentence, no decisive term and no wanted number or date
 // missing, and Support at or above the refusal model's threshold.

@@ -54,6 +54,21 @@ func writeExplain(w io.Writer, ans bot.Answer) {
 		fmt.Fprintf(w, "%2d. %-40s score %.4f  %s\n", i+1, displayName(h.ID), h.Score, signalSummary(h))
 		fmt.Fprintf(w, "    %s, %s: %s\n", shown(h.Title, maxTitleRunes), paragraphRange(h.First, h.Last), excerpt(h.Text, maxExcerptRunes))
 	}
+	if d := ans.Decision; d != nil {
+		verdict := "answer"
+		switch {
+		case d.DecisiveMissing:
+			verdict = "refuse: the question's decisive word is not in the articles"
+		case d.CueMissing:
+			verdict = "refuse: it asks for an amount and no sentence to quote has one"
+		case d.Support < d.Threshold:
+			verdict = "refuse: support below the threshold"
+		}
+		fmt.Fprintf(w, "Support %.3f (threshold %.3f): %s\n", d.Support, d.Threshold, verdict)
+		for _, f := range d.Features {
+			fmt.Fprintf(w, "    %-18s %.3f\n", f.Name, f.Value)
+		}
+	}
 }
 
 func signalSummary(h retrieval.Hit) string {

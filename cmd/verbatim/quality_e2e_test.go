@@ -48,7 +48,12 @@ func TestAskWhatUsersAsk(t *testing.T) {
 	if a := ask("hi"); a.Refused || a.Mode != "help" || !strings.Contains(a.Answer, "Ask me a question") {
 		t.Errorf("hi: %+v", a)
 	}
-	r := verbatim(t, work, "", env, "ask", "hi")
+	// --explain shows why: the support, the threshold, each feature.
+	r := verbatim(t, work, "", env, "ask", "--explain", "What is the capital of France?")
+	if r.code != 0 || !strings.Contains(r.stdout, "(threshold ") || !strings.Contains(r.stdout, "decisive word") || !strings.Contains(r.stdout, "best_sentence") {
+		t.Errorf("--explain of a refusal lacks its decision:\n%s", r.stdout)
+	}
+	r = verbatim(t, work, "", env, "ask", "hi")
 	if r.code != 0 || !strings.HasPrefix(r.stdout, "Hi! I answer questions") {
 		t.Errorf("hi, as text: exit %d\n%s", r.code, r.stdout)
 	}
