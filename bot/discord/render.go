@@ -344,6 +344,10 @@ func renderPreviewText(question, text string) page {
 	return page{Content: head + previewText(text, maxContent-textLen(head)-textLen(tail)) + tail}
 }
 
+// maxParagraphShown is how much of one paragraph "Show paragraphs" shows,
+// in runes (three embeds' worth); a longer one ends with "…".
+const maxParagraphShown = 3 * maxDescription
+
 // renderParagraphs shows the full paragraphs a "Show paragraphs" button
 // names, one embed per paragraph (split when longer than an embed holds).
 func renderParagraphs(lib Library, refs []paragraphRef) []page {
@@ -365,6 +369,9 @@ func renderParagraphs(lib Library, refs []paragraphRef) []page {
 			if title == "" {
 				title = art.ID
 			}
+			// A paragraph of megabytes is shown in part, not as hundreds of
+			// messages.
+			text = bot.Clip(text, maxParagraphShown)
 			for i, piece := range splitText(escape(text), maxDescription) {
 				e := &discordgo.MessageEmbed{Description: piece, Color: colorAnswer}
 				if i == 0 {

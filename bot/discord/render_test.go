@@ -7,6 +7,7 @@ import (
 
 	"github.com/bwmarrin/discordgo"
 	"github.com/verbatimbot/verbatim/bot"
+	"github.com/verbatimbot/verbatim/corpus"
 )
 
 func TestSplitText(t *testing.T) {
@@ -192,5 +193,23 @@ func TestRenderSourcesPages(t *testing.T) {
 		t.Errorf("custom ID of a %d-character filter has %d characters", maxFilterChars, textLen(id))
 	} else if _, data, _ := parseCustomID(id); func() bool { _, f, _ := parseSourcesCustomID(data); return f != long }() {
 		t.Errorf("custom ID %q lost the filter", id)
+	}
+}
+
+// TestRenderParagraphsClipsHuge: a paragraph of a megabyte is shown in
+// part, ending with an ellipsis, within a few embeds.
+func TestRenderParagraphsClipsHuge(t *testing.T) {
+	huge := strings.Repeat("word after word ", 1<<16)
+	lib := fakeLibrary{arts: []corpus.Article{{ID: "huge", Title: "Huge", Paragraphs: []string{huge}}}}
+	pages := renderParagraphs(lib, []paragraphRef{{key: articleKey("huge"), paragraphs: []int{1}}})
+	n, total := 0, 0
+	for _, p := range pages {
+		for _, e := range p.Embeds {
+			n++
+			total += len([]rune(e.Description))
+		}
+	}
+	if n > 3 || total > maxParagraphShown+10 || !strings.HasSuffix(strings.TrimSpace(pages[len(pages)-1].Embeds[len(pages[len(pages)-1].Embeds)-1].Description), "…") {
+		t.Errorf("%d embeds, %d runes; want at most 3 embeds ending with …", n, total)
 	}
 }
