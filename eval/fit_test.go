@@ -29,6 +29,7 @@ const (
 //
 //	go test ./eval -run TestFitModels -update
 func TestFitModels(t *testing.T) {
+	skipUnderRace(t)
 	if testing.Short() {
 		t.Skip("fits on every visible set (half a minute); skipped with -short")
 	}

@@ -9,6 +9,7 @@ import (
 // every visible set measured with the vector weight and models fitted on
 // the others. It is the figure the README reports.
 func TestLeaveOneSetOut(t *testing.T) {
+	skipUnderRace(t)
 	if testing.Short() {
 		t.Skip("fits and measures every visible set (a minute); skipped with -short")
 	}
