@@ -2,10 +2,12 @@ package main
 
 import (
 	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/verbatimbot/verbatim/eval"
 	"github.com/verbatimbot/verbatim/openaicompat/openaitest"
 )
 
@@ -112,6 +114,42 @@ func TestChatWithoutTheModel(t *testing.T) {
 			}
 			if r.stdout != extractive.stdout {
 				t.Errorf("stdout is not the extractive answers alone:\n%s\nwant:\n%s", r.stdout, extractive.stdout)
+			}
+		})
+	}
+}
+
+// TestEvalWithoutTheModel: eval --modes llm against each bad server exits
+// 0, counts every fallback in its own column and as a miss: a gibberish
+// model cannot score hit@1 by falling back to the extractive answer.
+func TestEvalWithoutTheModel(t *testing.T) {
+	work := t.TempDir()
+	qa := filepath.Join(work, "qa.jsonl")
+	writeCorpus(t, work, map[string]string{"qa.jsonl": `{"id":"s3","question":"Which missile system is Tehran interested in buying?","answers":["S-400"],"article":"` + bundledID + `","paragraph":9}
+{"id":"s6","question":"What does INSTEX stand for?","answers":["Instrument in Support of Trade Exchanges"],"article":"` + bundledID + `","paragraph":24}
+`})
+	for _, m := range badModels {
+		t.Run(m.name, func(t *testing.T) {
+			srv := openaitest.New(t, m.opts)
+			srv.Chat(m.reply)
+			r := verbatim(t, work, "", badModelEnv(srv.URL), "eval", "--json", "--modes", "extractive,llm", qa)
+			if r.code != 0 {
+				t.Fatalf("exit %d: %s", r.code, r.stderr)
+			}
+			var reps []eval.Report
+			if err := json.Unmarshal([]byte(r.stdout), &reps); err != nil || len(reps) != 2 {
+				t.Fatalf("%v\n%s", err, r.stdout)
+			}
+			ex, llm := reps[0], reps[1]
+			if ex.HitAt1 != 1 {
+				t.Errorf("extractive hit@1 %.2f, want 1", ex.HitAt1)
+			}
+			if llm.Fallbacks != 2 || llm.HitAt1 != 0 || llm.AnswerInQuote1 != 0 {
+				t.Errorf("llm: %d fallbacks, hit@1 %.2f, in-quote %.2f; want 2 fallbacks, both misses", llm.Fallbacks, llm.HitAt1, llm.AnswerInQuote1)
+			}
+			r = verbatim(t, work, "", badModelEnv(srv.URL), "eval", "--modes", "llm", qa)
+			if r.code != 0 || !strings.Contains(r.stdout, "fallbacks") {
+				t.Errorf("table: exit %d\n%s", r.code, r.stdout)
 			}
 		})
 	}
