@@ -154,7 +154,7 @@ func analyze(idf IDFer, standalone, own string) query {
 			w *= frameWeight
 		}
 		var syns []string
-		for _, s := range synonyms()[t] {
+		for _, s := range synonymsOf(t) {
 			if _, k := smoothIDF(idf, s); k {
 				syns = append(syns, s)
 			}

@@ -1,0 +1,31 @@
+package bot
+
+import (
+	"slices"
+	"testing"
+)
+
+func TestSynonymsTable(t *testing.T) {
+	if n := len(synonymsOnce().lines); n < 50000 {
+		t.Fatalf("%d entries, want the WordNet lemmas (over 50,000)", n)
+	}
+	for term, want := range map[string]string{"defenc": "defens", "buy": "purchas", "normalis": "normal"} {
+		if syns := synonymsOf(term); !slices.Contains(syns, want) {
+			t.Errorf("synonyms of %q = %v, want %q among them", term, syns, want)
+		}
+	}
+	if synonymsOf("zzzz") != nil || synonymsOf("") != nil {
+		t.Error("a term not in the table has synonyms")
+	}
+	if !isWord("capit") || isWord("khatami") {
+		t.Error("isWord: capital is an English word, Khatami is not")
+	}
+}
+
+// BenchmarkSynonymsLoad is what the first answer of a process pays to read
+// the table.
+func BenchmarkSynonymsLoad(b *testing.B) {
+	for b.Loop() {
+		_ = loadSynonyms()
+	}
+}
