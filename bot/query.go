@@ -171,78 +171,51 @@ func analyze(idf IDFer, standalone, own string) query {
 	return q
 }
 
-// coverage is the weighted fraction of the question's terms in set.
-func (q query) coverage(set map[string]bool) float64 {
+// share is the weighted fraction of the question's terms for which in
+// holds; an empty question has none of anything (0), except what empty
+// says.
+func (q query) share(in func(i int) bool, empty float64) float64 {
 	if q.total == 0 {
-		return 0
+		return empty
 	}
 	var c float64
-	for i, t := range q.terms {
-		if set[t] {
+	for i := range q.terms {
+		if in(i) {
 			c += q.weights[i]
 		}
 	}
 	return c / q.total
+}
+
+// coverage is the weighted fraction of the question's terms in set.
+func (q query) coverage(set map[string]bool) float64 {
+	return q.share(func(i int) bool { return set[q.terms[i]] }, 0)
 }
 
 // synCoverage is coverage crediting a term that set lacks when set has
 // one of its synonyms.
 func (q query) synCoverage(set map[string]bool) float64 {
-	if q.total == 0 {
-		return 0
-	}
-	var c float64
-	for i, t := range q.terms {
-		if set[t] || slices.ContainsFunc(q.syns[i], func(s string) bool { return set[s] }) {
-			c += q.weights[i]
-		}
-	}
-	return c / q.total
+	return q.share(func(i int) bool {
+		return set[q.terms[i]] || slices.ContainsFunc(q.syns[i], func(s string) bool { return set[s] })
+	}, 0)
 }
 
 // unknownNoSynonym is the weighted share of the question that the corpus
 // lacks even as a synonym.
 func (q query) unknownNoSynonym() float64 {
-	if q.total == 0 {
-		return 1
-	}
-	var u float64
-	for i := range q.terms {
-		if !q.known[i] && len(q.syns[i]) == 0 {
-			u += q.weights[i]
-		}
-	}
-	return u / q.total
+	return q.share(func(i int) bool { return !q.known[i] && len(q.syns[i]) == 0 }, 1)
 }
 
 // gain is the weighted fraction of the question's terms in set that are
 // not in have.
 func (q query) gain(set, have map[string]bool) float64 {
-	if q.total == 0 {
-		return 0
-	}
-	var g float64
-	for i, t := range q.terms {
-		if set[t] && !have[t] {
-			g += q.weights[i]
-		}
-	}
-	return g / q.total
+	return q.share(func(i int) bool { return set[q.terms[i]] && !have[q.terms[i]] }, 0)
 }
 
 // unknownShare is the weighted fraction of the question the corpus has
 // never seen.
 func (q query) unknownShare() float64 {
-	if q.total == 0 {
-		return 1
-	}
-	var u float64
-	for i := range q.terms {
-		if !q.known[i] {
-			u += q.weights[i]
-		}
-	}
-	return u / q.total
+	return q.share(func(i int) bool { return !q.known[i] }, 1)
 }
 
 // rarestKnown is the share of the question's two highest-weighted terms

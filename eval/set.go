@@ -1,6 +1,7 @@
 package eval
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -124,13 +125,7 @@ func Small(s Set, n int, seed uint64) Set {
 	}
 	arts := slices.Clone(s.Articles)
 	slices.SortStableFunc(arts, func(a, b corpus.Article) int {
-		if d := count[b.ID] - count[a.ID]; d != 0 {
-			return d
-		}
-		if a.ID < b.ID {
-			return -1
-		}
-		return 1
+		return cmp.Or(count[b.ID]-count[a.ID], cmp.Compare(a.ID, b.ID))
 	})
 	arts = arts[:min(n, len(arts))]
 	keep := map[string]bool{}
@@ -159,15 +154,7 @@ func halve(arts []corpus.Article, seed uint64) ([]corpus.Article, map[string]boo
 		fmt.Fprintf(h, "%d\x00%s", seed, a.ID)
 		rs[i] = ranked{h.Sum64(), a}
 	}
-	slices.SortFunc(rs, func(x, y ranked) int {
-		switch {
-		case x.h < y.h:
-			return -1
-		case x.h > y.h:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(rs, func(x, y ranked) int { return cmp.Compare(x.h, y.h) })
 	var kept []corpus.Article
 	off := map[string]bool{}
 	for i, r := range rs {
@@ -177,14 +164,6 @@ func halve(arts []corpus.Article, seed uint64) ([]corpus.Article, map[string]boo
 			off[r.a.ID] = true
 		}
 	}
-	slices.SortFunc(kept, func(x, y corpus.Article) int {
-		switch {
-		case x.ID < y.ID:
-			return -1
-		case x.ID > y.ID:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(kept, func(x, y corpus.Article) int { return cmp.Compare(x.ID, y.ID) })
 	return kept, off
 }
