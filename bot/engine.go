@@ -125,7 +125,11 @@ func (e *Engine) Answer(ctx context.Context, q Question) (Answer, error) {
 	)
 	for i, sf := range e.searchForms(ctx, asked) {
 		f := sf.text
-		h, err := e.search.Search(ctx, sf.search, e.opts.TopK)
+		search := sf.search
+		if more := analyze(e.search, sf.search, "").expansion(); len(more) > 0 {
+			search += " " + strings.Join(more, " ")
+		}
+		h, err := e.search.Search(ctx, search, e.opts.TopK)
 		if err != nil {
 			return Answer{}, fmt.Errorf("answer: search: %w", err)
 		}

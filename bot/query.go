@@ -33,12 +33,14 @@ type query struct {
 	terms   []string   // unique content terms, in question order
 	weights []float64  // per term: IDF (context terms scaled by contextWeight)
 	known   []bool     // per term: the corpus has it
-	syns    [][]string // per term: its synonyms the corpus has
-	total   float64    // sum of weights
-	rawMass float64    // sum of the terms' BM25 IDFs (unsmoothed), for scaling BM25 scores
-	maxIDF  float64    // the IDF of an unknown term
-	rarest  int        // index of the highest-IDF known own term, -1 if none
-	want    answerType
+	syns    [][]string // per term: its synonyms the corpus has (terms)
+	// synWords are the same synonyms as words, to search for.
+	synWords [][]string
+	total    float64 // sum of weights
+	rawMass  float64 // sum of the terms' BM25 IDFs (unsmoothed), for scaling BM25 scores
+	maxIDF   float64 // the IDF of an unknown term
+	rarest   int     // index of the highest-IDF known own term, -1 if none
+	want     answerType
 	// counted are the terms a number must stand next to for it to answer
 	// (see countedTerms); nil: any amount does.
 	counted map[string]bool
@@ -153,16 +155,21 @@ func analyze(idf IDFer, standalone, own string) query {
 		if frame[t] {
 			w *= frameWeight
 		}
-		var syns []string
-		for _, s := range synonymsOf(t) {
-			if _, k := smoothIDF(idf, s); k {
-				syns = append(syns, s)
+		var syns, words []string
+		for _, w := range synonymsOf(t) {
+			st := retrieval.Terms(w)
+			if len(st) != 1 {
+				continue
+			}
+			if _, k := smoothIDF(idf, st[0]); k && !slices.Contains(syns, st[0]) {
+				syns, words = append(syns, st[0]), append(words, w)
 			}
 		}
 		q.terms = append(q.terms, t)
 		q.weights = append(q.weights, w)
 		q.known = append(q.known, known)
 		q.syns = append(q.syns, syns)
+		q.synWords = append(q.synWords, words)
 		q.total += w
 	}
 	if q.rarest < 0 {
@@ -278,6 +285,23 @@ func (q query) topCoverage(set map[string]bool, n int) float64 {
 	return have / all
 }
 
+// maxExpansion is how many synonyms stand in, in a search, for a question
+// term the corpus lacks.
+const maxExpansion = 2
+
+// expansion is the words a search adds for the question's terms the corpus
+// lacks: their synonyms it has ("defense" for "defence", "purchase" for
+// "buy"). A term the corpus has is searched as it is.
+func (q query) expansion() []string {
+	var out []string
+	for i := range q.terms {
+		if !q.known[i] {
+			out = append(out, q.synWords[i][:min(maxExpansion, len(q.synWords[i]))]...)
+		}
+	}
+	return out
+}
+
 // knownOnly is q without the terms the corpus lacks.
 func (q query) knownOnly() query {
 	k := query{rarest: -1, want: q.want, maxIDF: q.maxIDF}
@@ -287,6 +311,7 @@ func (q query) knownOnly() query {
 			k.weights = append(k.weights, q.weights[i])
 			k.known = append(k.known, true)
 			k.syns = append(k.syns, q.syns[i])
+			k.synWords = append(k.synWords, q.synWords[i])
 			k.total += q.weights[i]
 		}
 	}

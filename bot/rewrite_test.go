@@ -98,3 +98,16 @@ func TestEngineDistrustsRewrites(t *testing.T) {
 		}
 	})
 }
+
+// TestEngineSearchesSynonyms: a word the article never uses is searched as
+// its synonym the article does use ("defence" as "defense").
+func TestEngineSearchesSynonyms(t *testing.T) {
+	e := NewEngine(bundledIndex(t), EngineOptions{})
+	ans, err := e.Answer(t.Context(), Question{Text: "What is the name of Iran's defence minister?"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ans.Refused || len(ans.Citations) == 0 || ans.Citations[0].Paragraph != 2 || !strings.Contains(ans.Citations[0].Quote, "Amir Khatami") {
+		t.Errorf("refused %v, citations %+v; want ¶2 naming Amir Khatami", ans.Refused, ans.Citations)
+	}
+}

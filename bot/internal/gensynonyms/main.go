@@ -8,9 +8,11 @@
 // synsets of the lemma's two most frequent senses per part of speech and
 // keeps the other single-word lemmas there; both sides are reduced to
 // retrieval.Terms (so stemmed as the index is). A line is a term, a tab,
-// and its synonyms' terms separated by spaces (none for a word WordNet
-// knows without single-word synonyms: the table is also the list of
-// English words).
+// and its synonyms as words (one per term they stem to: the lemma that
+// sorts first) separated by spaces — none for a word WordNet knows without
+// single-word synonyms: the table is also the list of English words. The
+// synonyms stay words so that they can be searched for: stemming a stem
+// again does not always give it back.
 package main
 
 import (
@@ -37,7 +39,7 @@ func main() {
 	dir := flag.String("wordnet", "/usr/share/wordnet", "WordNet dict directory")
 	out := flag.String("out", "synonyms.txt.gz", "output file")
 	flag.Parse()
-	syn := map[string]map[string]bool{}
+	syn := map[string]map[string]string{} // term -> synonym term -> word
 	for _, pos := range []string{"noun", "verb", "adj"} {
 		synsets, err := readData(filepath.Join(*dir, "data."+pos))
 		if err != nil {
@@ -104,7 +106,7 @@ func single(w string) bool {
 
 // readIndex adds, for every lemma, the lemmas of its first senses'
 // synsets.
-func readIndex(path string, synsets map[string][]string, syn map[string]map[string]bool) error {
+func readIndex(path string, synsets map[string][]string, syn map[string]map[string]string) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -133,7 +135,7 @@ func readIndex(path string, synsets map[string][]string, syn map[string]map[stri
 		}
 		t := terms[0]
 		if syn[t] == nil {
-			syn[t] = map[string]bool{}
+			syn[t] = map[string]string{}
 		}
 		for _, off := range offsets[:min(senses, len(offsets))] {
 			for _, w := range synsets[off] {
@@ -141,14 +143,16 @@ func readIndex(path string, synsets map[string][]string, syn map[string]map[stri
 				if len(st) != 1 || st[0] == t {
 					continue
 				}
-				syn[t][st[0]] = true
+				if old, ok := syn[t][st[0]]; !ok || w < old {
+					syn[t][st[0]] = w
+				}
 			}
 		}
 	}
 	return sc.Err()
 }
 
-func write(path string, syn map[string]map[string]bool) error {
+func write(path string, syn map[string]map[string]string) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
@@ -166,8 +170,8 @@ func write(path string, syn map[string]map[string]bool) error {
 	slices.Sort(keys)
 	for _, k := range keys {
 		var vs []string
-		for v := range syn[k] {
-			vs = append(vs, v)
+		for _, w := range syn[k] {
+			vs = append(vs, w)
 		}
 		slices.Sort(vs)
 		fmt.Fprintf(w, "%s\t%s\n", k, strings.Join(vs, " "))
