@@ -146,9 +146,14 @@ func (ix *lexicalIndex) df(term string) int {
 
 // idf is BM25's (always positive) inverse document frequency.
 func (ix *lexicalIndex) idf(term string) float64 {
-	n := float64(len(ix.docLen))
-	df := float64(ix.df(term))
-	return math.Log(1 + (n-df+0.5)/(df+0.5))
+	return BM25IDF(len(ix.docLen), ix.df(term))
+}
+
+// BM25IDF is BM25's (always positive) inverse document frequency of a term
+// in df of n passages: ln(1 + (n−df+0.5)/(df+0.5)).
+func BM25IDF(n, df int) float64 {
+	N, DF := float64(n), float64(df)
+	return math.Log(1 + (N-DF+0.5)/(DF+0.5))
 }
 
 // accumulators are pooled dense score arrays, one float per passage.
@@ -156,7 +161,7 @@ var accumulators sync.Pool
 
 // search returns up to k passages by BM25 score for the query terms, best
 // first. A term repeated in the query counts once per repetition.
-func (ix *lexicalIndex) search(terms []string, k int) []scored {
+func (ix *lexicalIndex) search(terms []string, k int) []Scored {
 	n := len(ix.docLen)
 	if n == 0 || len(terms) == 0 || k <= 0 {
 		return nil

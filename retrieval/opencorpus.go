@@ -124,16 +124,16 @@ func OpenCorpus(ctx context.Context, opts CorpusOptions) (*Index, CorpusReport, 
 		rep.Sync = p.report(start)
 		return ix, rep, nil // nothing to write: no lock
 	}
-	unlock, err := lockDir(ix.dir)
-	if errors.Is(err, errLocked) {
+	unlock, err := ix.store.Lock(ctx, false)
+	if errors.Is(err, ErrLocked) {
 		switch {
 		case !p.write:
 			// Only the remembered files are out of date: leave them (and
 			// report the unreported problems again next time).
 			rep.Sync = p.report(start)
 			return ix, rep, nil
-		case !opts.Write && ix.snap.Load().gen > 0:
-			rep.Sync = SyncReport{Passages: len(ix.snap.Load().passages), Duration: time.Since(start)}
+		case !opts.Write && ix.snap.Load().Number > 0:
+			rep.Sync = SyncReport{Passages: len(ix.snap.Load().Passages), Duration: time.Since(start)}
 			rep.Pending = p.rep
 			ix.log.Info("corpus changes are being indexed by another process; using the last committed index",
 				"dir", ix.dir, "added", len(p.rep.Added), "updated", len(p.rep.Updated), "removed", len(p.rep.Removed))
@@ -142,7 +142,7 @@ func OpenCorpus(ctx context.Context, opts CorpusOptions) (*Index, CorpusReport, 
 		if opts.Waiting != nil {
 			opts.Waiting()
 		}
-		unlock, err = lockDirWait(ctx, ix.dir)
+		unlock, err = ix.store.Lock(ctx, true)
 	}
 	if err != nil {
 		return nil, rep, fmt.Errorf("index corpus: %w", err)

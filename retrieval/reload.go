@@ -3,9 +3,7 @@ package retrieval
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -30,44 +28,35 @@ func (ix *Index) Reload(ctx context.Context) (bool, error) {
 // reload is Reload with syncMu held.
 func (ix *Index) reload(ctx context.Context) (bool, error) {
 	old := ix.snap.Load()
-	gen, err := diskGeneration(ix.dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return false, nil
-	}
+	gen, err := ix.store.Committed(ctx)
 	if err != nil {
 		return false, err
 	}
-	if gen == old.gen {
+	if gen == 0 || gen == old.Number {
 		return false, nil
 	}
-	snap, _, err := ix.load(ctx)
-	if errors.Is(err, fs.ErrNotExist) {
-		// The generation we read was replaced while we read it.
-		snap, _, err = ix.load(ctx)
-	}
+	g, err := ix.store.Open(ctx, ix.want())
 	if err != nil {
 		return false, err
 	}
-	ix.snap.Store(snap)
-	ix.vectors.release(old.vectors, snap.vectors)
+	ix.snap.Store(newSnapshot(g))
+	old.Index.Release(g.Index)
 	ix.rebuild = ""
 	ix.prev = nil
 	return true, nil
 }
 
-// catchUp, with the directory lock and syncMu held, loads the generation
-// on disk if another process committed it after this one was loaded. A
-// committed generation this build cannot use is left for the caller's
-// write to replace (the loaded one is its base); so is the unusable one
-// Open already saw.
+// catchUp, with the store's lock and syncMu held, loads the generation
+// another process committed after this one was loaded. A committed
+// generation this build cannot use is left for the caller's write to
+// replace (the loaded one is its base); so is the unusable one Open
+// already saw.
 func (ix *Index) catchUp(ctx context.Context) error {
-	gen, err := diskGeneration(ix.dir)
+	gen, err := ix.store.Committed(ctx)
 	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return nil
 	case err != nil:
 		return err
-	case gen == ix.snap.Load().gen || (ix.prev != nil && gen == ix.prev.Generation):
+	case gen == 0 || gen == ix.snap.Load().Number || (ix.prev != nil && gen == ix.prev.Generation):
 		return nil
 	}
 	if _, err := ix.reload(ctx); err != nil {
