@@ -8,11 +8,11 @@ import (
 	"log/slog"
 )
 
-// dirStore is the in-process Store: generations as files in an index
+// DirStore is the in-process Store: generations as files in an index
 // directory (see Index for the layout, persist.go and vectorfile.go for
 // the files), searched in memory — vectors in chromem-go collections
 // (chromemStore), postings in a lexicalIndex.
-type dirStore struct {
+type DirStore struct {
 	dir string
 	log *slog.Logger
 	// vectors is the chromem-go database holding the collections of the
@@ -20,14 +20,19 @@ type dirStore struct {
 	vectors *vectorDB
 }
 
-var _ Store = (*dirStore)(nil)
+var _ Store = (*DirStore)(nil)
 
-func newDirStore(dir string, log *slog.Logger) *dirStore {
-	return &dirStore{dir: dir, log: log, vectors: newVectorDB()}
+// NewDirStore returns the store of the index directory dir (which Open
+// creates); log receives notes on stale files, nil discards them.
+func NewDirStore(dir string, log *slog.Logger) *DirStore {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &DirStore{dir: dir, log: log, vectors: newVectorDB()}
 }
 
 // Open implements Store.
-func (d *dirStore) Open(ctx context.Context, want Want) (*Generation, error) {
+func (d *DirStore) Open(ctx context.Context, want Want) (*Generation, error) {
 	g, m, err := d.load(ctx, want)
 	if errors.Is(err, fs.ErrNotExist) && m != nil {
 		// A concurrent write may have committed a newer generation and
@@ -52,7 +57,7 @@ func (d *dirStore) Open(ctx context.Context, want Want) (*Generation, error) {
 }
 
 // Committed implements Store: the generation the manifest names.
-func (d *dirStore) Committed(context.Context) (uint64, error) {
+func (d *DirStore) Committed(context.Context) (uint64, error) {
 	gen, err := diskGeneration(d.dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return 0, nil
@@ -61,7 +66,7 @@ func (d *dirStore) Committed(context.Context) (uint64, error) {
 }
 
 // Lock implements Store with an flock on dir/lock.
-func (d *dirStore) Lock(ctx context.Context, wait bool) (func(), error) {
+func (d *DirStore) Lock(ctx context.Context, wait bool) (func(), error) {
 	if wait {
 		return lockDirWait(ctx, d.dir)
 	}
@@ -69,7 +74,7 @@ func (d *dirStore) Lock(ctx context.Context, wait bool) (func(), error) {
 }
 
 // Close implements Store; the directory holds no open files between calls.
-func (d *dirStore) Close() error { return nil }
+func (d *DirStore) Close() error { return nil }
 
 // dirIndex is the in-process GenerationIndex.
 type dirIndex struct {
@@ -125,7 +130,7 @@ func (x *dirIndex) scanBytes(ctx context.Context, q []float32, terms []string) (
 // nothing is copied) and postings (copied, not re-tokenised); Put fills
 // the embedded rows; Commit builds the vector store, reusing the chromem
 // collection of every unchanged article, and persists the generation.
-func (d *dirStore) Begin(_ context.Context, base *Generation, plan WritePlan) (GenerationWriter, error) {
+func (d *DirStore) Begin(_ context.Context, base *Generation, plan WritePlan) (GenerationWriter, error) {
 	w := &dirWriter{d: d, plan: plan, rows: make([][]float32, len(plan.Passages))}
 	w.plan.Number = max(plan.Number, d.maxGenOnDisk()+1)
 	w.lex = newLexicalBuilder(len(plan.Passages))
@@ -152,7 +157,7 @@ func (d *dirStore) Begin(_ context.Context, base *Generation, plan WritePlan) (G
 }
 
 type dirWriter struct {
-	d    *dirStore
+	d    *DirStore
 	plan WritePlan
 	base *Generation
 	old  *dirIndex // base's index, nil when nothing is kept

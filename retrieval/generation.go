@@ -11,7 +11,7 @@ import (
 // The store seam. An Index keeps its lifecycle — plan what changed, embed
 // it, reload what another process committed — and hands where passages,
 // vectors and postings live to a Store: the index directory of files and
-// chromem-go collections (dirStore, the default), or PostgreSQL + pgvector
+// chromem-go collections (DirStore, the default), or PostgreSQL + pgvector
 // (retrieval/postgres). Every store passes the same conformance suite
 // (retrieval/storetest).
 //

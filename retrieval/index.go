@@ -194,7 +194,7 @@ func Open(ctx context.Context, opts Options) (*Index, error) {
 	ix := &Index{
 		dir:   opts.Dir,
 		emb:   opts.Embedder,
-		chunk: opts.Chunk.withDefaults(),
+		chunk: opts.Chunk.WithDefaults(),
 		log:   opts.Logger,
 		store: opts.Store,
 	}
@@ -202,7 +202,7 @@ func Open(ctx context.Context, opts Options) (*Index, error) {
 		ix.log = slog.New(slog.DiscardHandler)
 	}
 	if ix.store == nil {
-		ix.store = newDirStore(ix.dir, ix.log)
+		ix.store = NewDirStore(ix.dir, ix.log)
 	}
 	ix.snap.Store(emptySnapshot())
 	start := time.Now()

@@ -28,7 +28,7 @@ const manifestName = "manifest.json"
 
 // load reads the manifest and the generation it names. It returns the
 // manifest whenever it could be parsed, even if the index is unusable.
-func (d *dirStore) load(ctx context.Context, want Want) (*Generation, *manifest, error) {
+func (d *DirStore) load(ctx context.Context, want Want) (*Generation, *manifest, error) {
 	data, err := os.ReadFile(filepath.Join(d.dir, manifestName))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil, ErrNoGeneration
@@ -49,7 +49,7 @@ func (d *dirStore) load(ctx context.Context, want Want) (*Generation, *manifest,
 	if reason := embedderChange(m.Embedder, want.Embedder); reason != "" {
 		return nil, &m, errors.New(reason)
 	}
-	if m.Chunk.withDefaults() != want.Chunk {
+	if m.Chunk.WithDefaults() != want.Chunk {
 		return nil, &m, fmt.Errorf("chunk settings changed from %s to %s", m.Chunk, want.Chunk)
 	}
 	for _, kind := range []string{"articles", "vectors", "lexical"} {
@@ -141,7 +141,7 @@ func passageIDs(ps []Passage) []string {
 }
 
 // persist writes a generation's files and then its manifest.
-func (d *dirStore) persist(ctx context.Context, g *Generation, chunk ChunkOptions) error {
+func (d *DirStore) persist(ctx context.Context, g *Generation, chunk ChunkOptions) error {
 	ix := g.Index.(*dirIndex)
 	files := map[string]func(io.Writer) error{
 		fileName("articles", g.Number): func(w io.Writer) error {
@@ -260,7 +260,7 @@ func writeFileAtomic(ctx context.Context, path string, write func(io.Writer) err
 }
 
 // maxGenOnDisk is the highest generation named by a file in the directory.
-func (d *dirStore) maxGenOnDisk() uint64 {
+func (d *DirStore) maxGenOnDisk() uint64 {
 	var g uint64
 	entries, _ := os.ReadDir(d.dir)
 	for _, e := range entries {
@@ -284,7 +284,7 @@ func isGenFile(name string) bool {
 // removeStale deletes generation files other than gen's and leftover
 // temporary files. Failures are only logged: stale files waste space but
 // never confuse a later Open, which reads what the manifest names.
-func (d *dirStore) removeStale(gen uint64) {
+func (d *DirStore) removeStale(gen uint64) {
 	entries, err := os.ReadDir(d.dir)
 	if err != nil {
 		d.log.Warn("list index dir", "dir", d.dir, "err", err)
