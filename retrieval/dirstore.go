@@ -229,4 +229,4 @@ func (w *dirWriter) Commit(ctx context.Context, dims int) (GenerationIndex, erro
 }
 
 // Abort implements GenerationWriter: nothing is written before Commit.
-func (w *dirWriter) Abort() {}
+func (w *dirWriter) Abort(context.Context) {}

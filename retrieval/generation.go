@@ -3,6 +3,7 @@ package retrieval
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/verbatimbot/verbatim/corpus"
@@ -48,6 +49,18 @@ type Store interface {
 type Want struct {
 	Embedder EmbedderInfo // a Dims of 0 matches any
 	Chunk    ChunkOptions
+}
+
+// Mismatch says why a generation built by emb with chunk settings chunk
+// cannot serve an index that wants w, or returns "" if it can.
+func (w Want) Mismatch(emb EmbedderInfo, chunk ChunkOptions) string {
+	if reason := embedderChange(emb, w.Embedder); reason != "" {
+		return reason
+	}
+	if chunk.WithDefaults() != w.Chunk.WithDefaults() {
+		return fmt.Sprintf("chunk settings changed from %s to %s", chunk, w.Chunk)
+	}
+	return ""
 }
 
 // ErrNoGeneration is returned (wrapped) by Store.Open when nothing has
@@ -173,6 +186,7 @@ type GenerationWriter interface {
 	// Commit makes the generation the committed one and returns its
 	// index; dims are the vectors' dimensions.
 	Commit(ctx context.Context, dims int) (GenerationIndex, error)
-	// Abort discards an uncommitted generation.
-	Abort()
+	// Abort discards an uncommitted generation; after Commit it does
+	// nothing.
+	Abort(ctx context.Context)
 }

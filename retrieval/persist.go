@@ -24,6 +24,11 @@ import (
 // 7: Terms folds Unicode (NFKD, diacritics dropped) as well.
 const formatVersion = 7
 
+// FormatVersion is the version of Terms (which stores' postings hold) and
+// of what the in-process store writes: a store holding a generation of
+// another version reports it unusable, so it is rebuilt.
+const FormatVersion = formatVersion
+
 const manifestName = "manifest.json"
 
 // load reads the manifest and the generation it names. It returns the
@@ -46,11 +51,8 @@ func (d *DirStore) load(ctx context.Context, want Want) (*Generation, *manifest,
 	if sum := m.checksum(); m.Checksum != sum {
 		return nil, nil, fmt.Errorf("manifest is corrupt: checksum %s, content has %s", m.Checksum, sum)
 	}
-	if reason := embedderChange(m.Embedder, want.Embedder); reason != "" {
+	if reason := want.Mismatch(m.Embedder, m.Chunk); reason != "" {
 		return nil, &m, errors.New(reason)
-	}
-	if m.Chunk.WithDefaults() != want.Chunk {
-		return nil, &m, fmt.Errorf("chunk settings changed from %s to %s", m.Chunk, want.Chunk)
 	}
 	for _, kind := range []string{"articles", "vectors", "lexical"} {
 		if _, ok := m.Files[fileName(kind, m.Generation)]; !ok {

@@ -169,12 +169,12 @@ func (ix *Index) commit(ctx context.Context, in []corpus.Article, start time.Tim
 	}
 	dims, embedded, err := ix.embed(ctx, plan, old, w, progress)
 	if err != nil {
-		w.Abort()
+		w.Abort(context.WithoutCancel(ctx))
 		return SyncReport{}, fmt.Errorf("sync index: %w", err)
 	}
 	gi, err := w.Commit(ctx, dims)
 	if err != nil {
-		w.Abort()
+		w.Abort(context.WithoutCancel(ctx))
 		return SyncReport{}, fmt.Errorf("sync index: %w", err)
 	}
 	emb := plan.Embedder
