@@ -23,14 +23,14 @@ const visible = `born <= $1 AND (died IS NULL OR died > $1)`
 
 // genRow is a row of generations.
 type genRow struct {
-	gen                 int64
-	format              int
-	emb                 retrieval.EmbedderInfo
-	chunk               retrieval.ChunkOptions
-	builtAt             time.Time
-	articles, passages  int
-	totalLen            int64
-	lexicon             []byte
+	gen                int64
+	format             int
+	emb                retrieval.EmbedderInfo
+	chunk              retrieval.ChunkOptions
+	builtAt            time.Time
+	articles, passages int
+	totalLen           int64
+	lexicon            []byte
 }
 
 func readGenRow(ctx context.Context, q pgx.Tx, gen int64) (genRow, error) {
