@@ -35,6 +35,13 @@ type CorpusOptions struct {
 	// Waiting, if not nil, is called once when OpenCorpus starts waiting
 	// for another process writing the index.
 	Waiting func()
+	// Committed makes OpenCorpus answer from the store's committed
+	// generation as it is: no corpus is loaded and nothing is written.
+	// It is for processes that share a store (Index.Store, e.g. a
+	// database) that another process (`verbatim index`) writes; they
+	// follow its commits with ReloadEvery. CorpusReport.Loaded is then the
+	// number of articles in the generation. Corpus is ignored.
+	Committed bool
 }
 
 // CorpusReport says what OpenCorpus found in the corpus and changed in the
@@ -93,6 +100,14 @@ func OpenCorpus(ctx context.Context, opts CorpusOptions) (*Index, CorpusReport, 
 	ix, err := Open(ctx, opts.Index)
 	if err != nil {
 		return nil, CorpusReport{}, err
+	}
+	if opts.Committed {
+		if ix.rebuild != "" {
+			ix.Close()
+			return nil, CorpusReport{}, fmt.Errorf("open index: the committed index is unusable (%s); run verbatim index", ix.rebuild)
+		}
+		n := len(ix.snap.Load().Articles)
+		return ix, CorpusReport{Loaded: n, Sync: SyncReport{Passages: len(ix.snap.Load().Passages)}}, nil
 	}
 	loaded := time.Now()
 	set, err := ix.loadCorpus(ctx, dir, corpus.Options{MaxFileBytes: opts.MaxFileBytes, ParseTimeout: opts.ParseTimeout}, opts.Full)

@@ -84,22 +84,45 @@ func diskGeneration(dir string) (uint64, error) {
 	return m.Generation, nil
 }
 
-// ReloadEvery calls Reload every interval until ctx ends (never, if
-// interval ≤ 0), so that a long-running server picks up what `verbatim
-// index` commits without a restart. Reloads and failures are logged; a
-// failed reload leaves the loaded generation serving. It returns when ctx
-// is done.
+// Announcer is implemented by stores that announce each generation
+// committed, by any process, as it happens (PostgreSQL: LISTEN/NOTIFY).
+type Announcer interface {
+	// Listen calls committed, never concurrently, for each generation
+	// committed from now on, until ctx ends or the announcements fail
+	// (the returned error; nil when ctx ended). ready, if not nil, is
+	// closed once it is listening.
+	Listen(ctx context.Context, ready chan<- struct{}, committed func(gen uint64)) error
+}
+
+// relisten is how long ReloadEvery waits before listening again after the
+// store's announcements failed.
+const relisten = 5 * time.Second
+
+// ReloadEvery calls Reload every interval (never, if interval ≤ 0) and,
+// when the store announces commits (Announcer), at once on each, until
+// ctx ends, so that a long-running server picks up what `verbatim index`
+// commits without a restart. Reloads and failures are logged; a failed
+// reload leaves the loaded generation serving. It returns when ctx is
+// done.
 func (ix *Index) ReloadEvery(ctx context.Context, interval time.Duration) {
-	if interval <= 0 {
+	announced := make(chan struct{}, 1)
+	if a, ok := ix.store.(Announcer); ok {
+		go ix.listen(ctx, a, announced)
+	} else if interval <= 0 {
 		return
 	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
+	var tick <-chan time.Time
+	if interval > 0 {
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		tick = t.C
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-tick:
+		case <-announced:
 		}
 		ok, err := ix.Reload(ctx)
 		switch {
@@ -110,6 +133,38 @@ func (ix *Index) ReloadEvery(ctx context.Context, interval time.Duration) {
 		case ok:
 			info := ix.Info()
 			ix.log.Info("index reloaded", "dir", ix.dir, "articles", info.Articles, "passages", info.Passages)
+		}
+	}
+}
+
+// listen forwards the store's announcements to announced (coalesced:
+// one pending reload stands for any number of commits) until ctx ends,
+// listening again relisten after a failure.
+func (ix *Index) listen(ctx context.Context, a Announcer, announced chan<- struct{}) {
+	for {
+		err := a.Listen(ctx, nil, func(gen uint64) {
+			if gen != ix.snap.Load().Number {
+				select {
+				case announced <- struct{}{}:
+				default:
+				}
+			}
+		})
+		if ctx.Err() != nil {
+			return
+		}
+		ix.log.Warn("index commit announcements failed; listening again soon", "err", err, "in", relisten)
+		t := time.NewTimer(relisten)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		// Whatever was committed meanwhile.
+		select {
+		case announced <- struct{}{}:
+		default:
 		}
 	}
 }
