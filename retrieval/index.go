@@ -294,5 +294,8 @@ func (ix *Index) IDF(term string) float64 {
 	return ix.snap.Load().Index.IDF(term)
 }
 
+// Store is the store the index keeps its generations in.
+func (ix *Index) Store() Store { return ix.store }
+
 // Close releases the index and its store; it is safe to call twice.
 func (ix *Index) Close() error { return ix.store.Close() }

@@ -95,9 +95,13 @@ func (a *app) openIndex(ctx context.Context, src source, o openOptions) (*retrie
 	if err != nil {
 		return nil, retrieval.CorpusReport{}, err
 	}
-	store, err := a.store(ctx)
+	db, err := a.store(ctx)
 	if err != nil {
 		return nil, retrieval.CorpusReport{}, err
+	}
+	var store retrieval.Store // nil: the index directory
+	if db != nil {
+		store = db
 	}
 	// With a database and no corpus of its own, a command that answers
 	// serves what `verbatim index` committed there: it may run on a
@@ -169,15 +173,11 @@ func (a *app) openIndex(ctx context.Context, src source, o openOptions) (*retrie
 
 // store opens the database named by VERBATIM_DATABASE_URL, or returns nil
 // (the index directory) when none is configured.
-func (a *app) store(ctx context.Context) (retrieval.Store, error) {
+func (a *app) store(ctx context.Context) (*postgres.Store, error) {
 	if a.cfg.DatabaseURL == "" {
 		return nil, nil
 	}
-	s, err := postgres.Open(ctx, a.cfg.DatabaseURL, postgres.Options{EfSearch: a.cfg.EfSearch, Logger: a.log})
-	if err != nil {
-		return nil, err
-	}
-	return s, nil
+	return postgres.Open(ctx, a.cfg.DatabaseURL, postgres.Options{EfSearch: a.cfg.EfSearch, Logger: a.log})
 }
 
 // engine builds the answering engine over an index: LLM answers when a

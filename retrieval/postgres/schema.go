@@ -23,7 +23,9 @@ import (
 //     their term counts and vectors (pgvector's vector, searched through
 //     a partial HNSW index per dimension count, hnswIndex);
 //   - postings: per segment (the generation that wrote the passages) and
-//     term, the postings of its passages (encodePostings).
+//     term, the postings of its passages (encodePostings);
+//   - conversation_turns and votes: the Discord bot's conversation memory
+//     and 👍/👎 votes (state.go), shared by its processes.
 var migrations = []string{
 	1: `
 CREATE TABLE generations (
@@ -75,6 +77,23 @@ CREATE TABLE postings (
 	PRIMARY KEY (term, seg)
 );
 CREATE INDEX postings_seg ON postings (seg);
+`,
+	2: `
+CREATE TABLE conversation_turns (
+	key text NOT NULL,
+	seq bigserial,
+	at timestamptz NOT NULL DEFAULT now(),
+	turn jsonb NOT NULL,
+	PRIMARY KEY (key, seq)
+);
+CREATE TABLE votes (
+	answer_id text NOT NULL,
+	user_id text NOT NULL,
+	at timestamptz NOT NULL,
+	vote jsonb NOT NULL,
+	PRIMARY KEY (answer_id, user_id)
+);
+CREATE INDEX votes_at ON votes (at);
 `,
 }
 
