@@ -76,6 +76,10 @@ type Index struct {
 	// prev is the unusable generation Open found, if any: Sync reports
 	// changes against its fingerprints and numbers the next one above it.
 	prev *UnusableError
+	// rebuildMu guards rebuild and prev for Info, which holds no syncMu;
+	// they are written with syncMu held (and rebuildMu), so code holding
+	// syncMu reads them without it.
+	rebuildMu sync.Mutex
 
 	// The corpus files remembered for reuse (files.go).
 	filesMu   sync.Mutex
@@ -226,6 +230,14 @@ func Open(ctx context.Context, opts Options) (*Index, error) {
 	return ix, nil
 }
 
+// usable records, with syncMu held, that a usable generation is in
+// place: nothing needs a rebuild.
+func (ix *Index) usable() {
+	ix.rebuildMu.Lock()
+	defer ix.rebuildMu.Unlock()
+	ix.rebuild, ix.prev = "", nil
+}
+
 // want is what the store's generation must have been built with.
 func (ix *Index) want() Want { return Want{Embedder: ix.emb.Info(), Chunk: ix.chunk} }
 
@@ -256,6 +268,8 @@ func (ix *Index) Info() IndexInfo {
 	if emb == (EmbedderInfo{}) {
 		emb = ix.emb.Info()
 	}
+	ix.rebuildMu.Lock()
+	defer ix.rebuildMu.Unlock()
 	return IndexInfo{
 		Dir:           ix.dir,
 		Embedder:      emb,

@@ -41,8 +41,7 @@ func (ix *Index) reload(ctx context.Context) (bool, error) {
 	}
 	ix.snap.Store(newSnapshot(g))
 	old.Index.Release(g.Index)
-	ix.rebuild = ""
-	ix.prev = nil
+	ix.usable()
 	return true, nil
 }
 

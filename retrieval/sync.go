@@ -185,8 +185,7 @@ func (ix *Index) commit(ctx context.Context, in []corpus.Article, start time.Tim
 		Passages: plan.Passages, ArticleRows: plan.ArticleRows, Index: gi}
 	ix.snap.Store(newSnapshot(next))
 	old.Index.Release(gi)
-	ix.rebuild = ""
-	ix.prev = nil
+	ix.usable()
 
 	rep.Embedded = embedded
 	rep.Passages = len(next.Passages)
