@@ -125,9 +125,12 @@ func (e *Engine) Answer(ctx context.Context, q Question) (Answer, error) {
 	)
 	for i, sf := range e.searchForms(ctx, asked) {
 		f := sf.text
+		// Other spellings of words the corpus lacks are searched too, at
+		// half the weight of the question's own words (a term repeated in
+		// a query counts twice): "defence" finds "defense".
 		search := sf.search
 		if more := analyze(e.search, sf.search, "").expansion(); len(more) > 0 {
-			search += " " + strings.Join(more, " ")
+			search = sf.search + " " + sf.search + " " + strings.Join(more, " ")
 		}
 		h, err := e.search.Search(ctx, search, e.opts.TopK)
 		if err != nil {

@@ -50,10 +50,10 @@ func (s *summingWriter) sum() fileSum {
 // to decode, checksumming every byte read; then it reads what decode left
 // and compares size and checksum with the manifest's. A mismatch is
 // reported in preference to decode's error, which it usually causes.
-func (ix *Index) readChecked(m manifest, kind string, decode func(io.Reader) error) error {
+func (d *DirStore) readChecked(m manifest, kind string, decode func(io.Reader) error) error {
 	name := fileName(kind, m.Generation)
 	want := m.Files[name]
-	f, err := os.Open(filepath.Join(ix.dir, name))
+	f, err := os.Open(filepath.Join(d.dir, name))
 	if err != nil {
 		return fmt.Errorf("open %s: %w", name, err)
 	}

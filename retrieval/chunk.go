@@ -30,8 +30,8 @@ type ChunkOptions struct {
 // paragraph-sized answer context at 40% of the per-paragraph scan cost.
 const DefaultMaxWords = 160
 
-// withDefaults fills zero fields.
-func (o ChunkOptions) withDefaults() ChunkOptions {
+// WithDefaults fills zero fields.
+func (o ChunkOptions) WithDefaults() ChunkOptions {
 	if o.MaxWords <= 0 {
 		o.MaxWords = DefaultMaxWords
 	}
@@ -40,14 +40,14 @@ func (o ChunkOptions) withDefaults() ChunkOptions {
 
 // String describes the options, e.g. "max 120 words".
 func (o ChunkOptions) String() string {
-	return fmt.Sprintf("max %d words", o.withDefaults().MaxWords)
+	return fmt.Sprintf("max %d words", o.WithDefaults().MaxWords)
 }
 
 // Chunk splits an article into passages of consecutive paragraphs, in order.
 // Empty paragraphs are skipped. The title is not part of Passage.Text; it is
 // given to the embedder as context (see Passage.EmbedText).
 func Chunk(a corpus.Article, opts ChunkOptions) []Passage {
-	opts = opts.withDefaults()
+	opts = opts.WithDefaults()
 	var out []Passage
 	first, words := 0, 0 // first is the 1-based start of the open passage, 0 if none
 	flush := func(last int) {

@@ -119,10 +119,10 @@ func (ix *Index) reuse(f corpus.FileStat) (corpus.Reused, bool) {
 	out := make([]corpus.Article, 0, len(rec.Articles))
 	for _, ra := range rec.Articles {
 		i, ok := s.byID[ra.ID]
-		if !ok || s.articles[i].Fingerprint != ra.Fingerprint || s.articles[i].Source != f.Path {
+		if !ok || s.Articles[i].Fingerprint != ra.Fingerprint || s.Articles[i].Source != f.Path {
 			return corpus.Reused{}, false
 		}
-		out = append(out, s.articles[i])
+		out = append(out, s.Articles[i])
 	}
 	trusted := rec.ChangeTime != 0 && !f.ChangeTime.IsZero() && rec.ChangeTime == f.ChangeTime.UnixNano() && rec.Inode == f.Inode
 	return corpus.Reused{Articles: out, Hash: rec.Hash, Verify: !trusted}, true
@@ -151,7 +151,7 @@ func (ix *Index) filesFor(set corpus.Set, loaded time.Time, reported []reportedP
 	bySource := make(map[string][]fileArticle, len(set.Files))
 	for _, a := range set.Articles {
 		i, ok := s.byID[a.ID]
-		if !ok || s.articles[i].Fingerprint != a.Fingerprint {
+		if !ok || s.Articles[i].Fingerprint != a.Fingerprint {
 			continue
 		}
 		bySource[a.Source] = append(bySource[a.Source], fileArticle{a.ID, a.Fingerprint})
@@ -178,7 +178,7 @@ func (ix *Index) filesFor(set corpus.Set, loaded time.Time, reported []reportedP
 }
 
 // writeFiles replaces the remembered files with next; the caller holds the
-// directory lock.
+// store's lock.
 func (ix *Index) writeFiles(ctx context.Context, next filesRecord) error {
 	next.Checksum = next.checksum()
 	data, err := json.Marshal(next)

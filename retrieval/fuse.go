@@ -27,7 +27,7 @@ const candidates = 50
 // BM25 scores far below the best stays below it. Ties go to the better
 // lexical rank, then the better vector rank, then the lower row, so results
 // are deterministic.
-func fuse(vec, lex []scored, k int, weightVec float64) []fusedHit {
+func fuse(vec, lex []Scored, k int, weightVec float64) []fusedHit {
 	byRow := make(map[int]*fusedHit, len(vec)+len(lex))
 	get := func(row int) *fusedHit {
 		h := byRow[row]
@@ -37,26 +37,26 @@ func fuse(vec, lex []scored, k int, weightVec float64) []fusedHit {
 		}
 		return h
 	}
-	if len(lex) > 0 && lex[0].score > 0 {
-		top := float64(lex[0].score)
+	if len(lex) > 0 && lex[0].Score > 0 {
+		top := float64(lex[0].Score)
 		for i, s := range lex {
-			h := get(s.row)
+			h := get(s.Row)
 			h.lexicalRank = i + 1
-			h.lexicalScore = float64(s.score)
-			h.score += float64(s.score) / top
+			h.lexicalScore = float64(s.Score)
+			h.score += float64(s.Score) / top
 		}
 	}
-	if len(vec) > 0 && vec[0].score > 0 {
-		top := float64(vec[0].score)
+	if len(vec) > 0 && vec[0].Score > 0 {
+		top := float64(vec[0].Score)
 		w := weightVec
 		if len(lex) == 0 {
 			w = 1 // nothing lexical: the vector ranking is all there is
 		}
 		for i, s := range vec {
-			h := get(s.row)
+			h := get(s.Row)
 			h.vectorRank = i + 1
-			h.vectorScore = float64(s.score)
-			h.score += w * float64(s.score) / top
+			h.vectorScore = float64(s.Score)
+			h.score += w * float64(s.Score) / top
 		}
 	}
 	out := make([]fusedHit, 0, len(byRow))

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -30,6 +29,10 @@ type Options struct {
 	Chunk ChunkOptions
 	// Logger receives progress and rebuild notes; nil discards them.
 	Logger *slog.Logger
+	// Store keeps the generations; nil means the files of Dir (the
+	// in-process store, see Index). With another store (retrieval/postgres)
+	// Dir only holds what the index remembers about the corpus files.
+	Store Store
 }
 
 // Index is a searchable, persisted set of articles: their passages, vectors
@@ -59,22 +62,24 @@ type Options struct {
 // manifest names, and OpenCorpus answers from it while another process
 // writes the next one.
 type Index struct {
-	dir   string
-	emb   Embedder
-	chunk ChunkOptions
-	log   *slog.Logger
-	snap  atomic.Pointer[snapshot]
-	// vectors is the chromem-go database holding the vectors of the
-	// snapshots in use.
-	vectors *vectorDB
-	syncMu  sync.Mutex // serialises Sync within the process
+	dir    string
+	emb    Embedder
+	chunk  ChunkOptions
+	log    *slog.Logger
+	store  Store
+	snap   atomic.Pointer[snapshot]
+	syncMu sync.Mutex // serialises Sync within the process
 
 	// rebuild is set when Open found an index it could not use; the next
 	// Sync rebuilds everything and reports this reason.
 	rebuild string
-	// prev is the manifest found on disk, if readable, even when unusable;
-	// Sync reports changes against it.
-	prev *manifest
+	// prev is the unusable generation Open found, if any: Sync reports
+	// changes against its fingerprints and numbers the next one above it.
+	prev *UnusableError
+	// rebuildMu guards rebuild and prev for Info, which holds no syncMu;
+	// they are written with syncMu held (and rebuildMu), so code holding
+	// syncMu reads them without it.
+	rebuildMu sync.Mutex
 
 	// The corpus files remembered for reuse (files.go).
 	filesMu   sync.Mutex
@@ -82,29 +87,34 @@ type Index struct {
 	knownRead bool
 }
 
-// snapshot is one immutable generation of the index.
+// snapshot is the generation in use, immutable.
 type snapshot struct {
-	gen      uint64
-	embedder EmbedderInfo
-	builtAt  time.Time
-	articles []corpus.Article // sorted by ID
-	byID     map[string]int   // article ID -> index in articles
-	// passages are the rows of vectors and lexical, article by article
-	// in ID order, paragraph order within an article.
-	passages []Passage
-	artRows  [][2]int // per article: [first, end) passage rows
-	vectors  *chromemStore
-	lexical  *lexicalIndex
+	*Generation
+	byID map[string]int // article ID -> index in Articles
 }
 
-func emptySnapshot(db *vectorDB) *snapshot {
-	return &snapshot{
-		byID:     map[string]int{},
-		vectors:  emptyStore(db),
-		lexical:  newLexicalBuilder(0).build(),
-		articles: nil,
+func newSnapshot(g *Generation) *snapshot {
+	s := &snapshot{Generation: g, byID: make(map[string]int, len(g.Articles))}
+	for i, a := range g.Articles {
+		s.byID[a.ID] = i
 	}
+	return s
 }
+
+// emptySnapshot is generation 0: no articles.
+func emptySnapshot() *snapshot {
+	return newSnapshot(&Generation{Index: emptyIndex{}})
+}
+
+// emptyIndex is the GenerationIndex of no rows.
+type emptyIndex struct{}
+
+func (emptyIndex) Lexical(context.Context, []string, int) ([]Scored, error) { return nil, nil }
+func (emptyIndex) Nearest(context.Context, []float32, int, []int) ([]Scored, error) {
+	return nil, nil
+}
+func (emptyIndex) IDF(string) float64      { return BM25IDF(0, 0) }
+func (emptyIndex) Release(GenerationIndex) {}
 
 // manifest is the JSON commit record of a generation.
 type manifest struct {
@@ -188,39 +198,48 @@ func Open(ctx context.Context, opts Options) (*Index, error) {
 	ix := &Index{
 		dir:   opts.Dir,
 		emb:   opts.Embedder,
-		chunk: opts.Chunk.withDefaults(),
+		chunk: opts.Chunk.WithDefaults(),
 		log:   opts.Logger,
+		store: opts.Store,
 	}
 	if ix.log == nil {
 		ix.log = slog.New(slog.DiscardHandler)
 	}
-	ix.vectors = newVectorDB()
-	ix.snap.Store(emptySnapshot(ix.vectors))
-	start := time.Now()
-	snap, m, err := ix.load(ctx)
-	if errors.Is(err, fs.ErrNotExist) && m != nil {
-		// A concurrent Sync may have committed a newer generation and
-		// removed the files of the one we read: try once more.
-		snap, m, err = ix.load(ctx)
+	if ix.store == nil {
+		ix.store = NewDirStore(ix.dir, ix.log)
 	}
-	ix.prev = m
+	ix.snap.Store(emptySnapshot())
+	start := time.Now()
+	g, err := ix.store.Open(ctx, ix.want())
+	var unusable *UnusableError
 	switch {
 	case err != nil && ctx.Err() != nil:
 		return nil, fmt.Errorf("open index: %w", ctx.Err())
-	case errors.Is(err, errNoIndex):
+	case errors.Is(err, ErrNoGeneration):
 		ix.log.Debug("no index yet", "dir", ix.dir)
-	case err != nil:
-		ix.rebuild = err.Error()
+	case errors.As(err, &unusable):
+		ix.rebuild, ix.prev = unusable.Reason, unusable
 		ix.log.Info("index needs a rebuild", "dir", ix.dir, "reason", ix.rebuild)
+	case err != nil:
+		return nil, fmt.Errorf("open index: %w", err)
 	default:
-		ix.snap.Store(snap)
-		ix.log.Debug("index loaded", "dir", ix.dir, "articles", len(snap.articles),
-			"passages", len(snap.passages), "took", time.Since(start))
+		ix.snap.Store(newSnapshot(g))
+		ix.log.Debug("index loaded", "dir", ix.dir, "articles", len(g.Articles),
+			"passages", len(g.Passages), "took", time.Since(start))
 	}
 	return ix, nil
 }
 
-var errNoIndex = errors.New("no index")
+// usable records, with syncMu held, that a usable generation is in
+// place: nothing needs a rebuild.
+func (ix *Index) usable() {
+	ix.rebuildMu.Lock()
+	defer ix.rebuildMu.Unlock()
+	ix.rebuild, ix.prev = "", nil
+}
+
+// want is what the store's generation must have been built with.
+func (ix *Index) want() Want { return Want{Embedder: ix.emb.Info(), Chunk: ix.chunk} }
 
 // embedderChange describes how the embedder that built an index differs
 // from the configured one, or returns "" if vectors are compatible. A
@@ -245,17 +264,19 @@ func (e EmbedderInfo) String() string {
 // Info describes the loaded index.
 func (ix *Index) Info() IndexInfo {
 	s := ix.snap.Load()
-	emb := s.embedder
+	emb := s.Embedder
 	if emb == (EmbedderInfo{}) {
 		emb = ix.emb.Info()
 	}
+	ix.rebuildMu.Lock()
+	defer ix.rebuildMu.Unlock()
 	return IndexInfo{
 		Dir:           ix.dir,
 		Embedder:      emb,
 		Chunk:         ix.chunk,
-		Articles:      len(s.articles),
-		Passages:      len(s.passages),
-		BuiltAt:       s.builtAt,
+		Articles:      len(s.Articles),
+		Passages:      len(s.Passages),
+		BuiltAt:       s.BuiltAt,
 		NeedsRebuild:  ix.rebuild != "",
 		RebuildReason: ix.rebuild,
 	}
@@ -269,7 +290,7 @@ func (ix *Index) Article(id string) (corpus.Article, bool) {
 	if !ok {
 		return corpus.Article{}, false
 	}
-	a := s.articles[i]
+	a := s.Articles[i]
 	a.Paragraphs = slices.Clone(a.Paragraphs)
 	return a, true
 }
@@ -277,16 +298,18 @@ func (ix *Index) Article(id string) (corpus.Article, bool) {
 // Articles returns the indexed articles sorted by ID. They share paragraph
 // slices with the index: do not modify them.
 func (ix *Index) Articles() []corpus.Article {
-	return slices.Clone(ix.snap.Load().articles)
+	return slices.Clone(ix.snap.Load().Articles)
 }
 
 // IDF returns the BM25 inverse document frequency of an analysed term (one
 // of Terms' outputs) over the indexed passages: ln(1 + (N−df+0.5)/(df+0.5)).
 // Unknown terms get the highest value, ln(1 + (N+0.5)/0.5).
 func (ix *Index) IDF(term string) float64 {
-	return ix.snap.Load().lexical.idf(term)
+	return ix.snap.Load().Index.IDF(term)
 }
 
-// Close releases the index. It holds no open files between calls, so Close
-// only exists for symmetry and future stores; it is safe to call twice.
-func (ix *Index) Close() error { return nil }
+// Store is the store the index keeps its generations in.
+func (ix *Index) Store() Store { return ix.store }
+
+// Close releases the index and its store; it is safe to call twice.
+func (ix *Index) Close() error { return ix.store.Close() }

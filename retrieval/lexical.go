@@ -146,9 +146,14 @@ func (ix *lexicalIndex) df(term string) int {
 
 // idf is BM25's (always positive) inverse document frequency.
 func (ix *lexicalIndex) idf(term string) float64 {
-	n := float64(len(ix.docLen))
-	df := float64(ix.df(term))
-	return math.Log(1 + (n-df+0.5)/(df+0.5))
+	return BM25IDF(len(ix.docLen), ix.df(term))
+}
+
+// BM25IDF is BM25's (always positive) inverse document frequency of a term
+// in df of n passages: ln(1 + (n−df+0.5)/(df+0.5)).
+func BM25IDF(n, df int) float64 {
+	N, DF := float64(n), float64(df)
+	return math.Log(1 + (N-DF+0.5)/(DF+0.5))
 }
 
 // accumulators are pooled dense score arrays, one float per passage.
@@ -156,7 +161,7 @@ var accumulators sync.Pool
 
 // search returns up to k passages by BM25 score for the query terms, best
 // first. A term repeated in the query counts once per repetition.
-func (ix *lexicalIndex) search(terms []string, k int) []scored {
+func (ix *lexicalIndex) search(terms []string, k int) []Scored {
 	n := len(ix.docLen)
 	if n == 0 || len(terms) == 0 || k <= 0 {
 		return nil
@@ -246,4 +251,39 @@ func readLexical(r io.Reader, passages int) (*lexicalIndex, error) {
 	}
 	ix.computeAvg()
 	return ix, nil
+}
+
+// BM25 scores passages as the in-process lexical index does, for stores
+// that keep the postings elsewhere: the same formula with the same
+// float32 arithmetic, so a store that feeds it the same postings gets the
+// same scores (up to the order in which a passage's terms are summed).
+type BM25 struct {
+	N      int     // passages
+	AvgLen float64 // mean terms per passage: total / N
+}
+
+// Weight is the factor of a query term that occurs queryTF times in the
+// query and in df passages: IDF × queryTF × (k1 + 1).
+func (b BM25) Weight(queryTF float64, df int) float32 {
+	DF := float64(df)
+	return float32(queryTF * math.Log(1+(float64(b.N)-DF+0.5)/(DF+0.5)) * (bm25K1 + 1))
+}
+
+// Score is the term's contribution to a passage of docLen terms where it
+// occurs tf times; w is its Weight.
+func (b BM25) Score(w float32, tf uint16, docLen uint32) float32 {
+	norm := bm25K1 / b.AvgLen * bm25B
+	base := bm25K1 * (1 - bm25B)
+	t := float32(tf)
+	return w * t / (t + float32(base+norm*float64(docLen)))
+}
+
+// Best returns the k best of rows (each row at most once), best first,
+// ties to the lower row, as every store ranks.
+func Best(rows []Scored, k int) []Scored {
+	top := newTopK(k)
+	for _, r := range rows {
+		top.push(r.Row, r.Score)
+	}
+	return top.sorted()
 }

@@ -13,7 +13,7 @@ const lockName = "lock"
 
 // errLocked is returned (wrapped) when another process is writing the same
 // index directory.
-var errLocked = errors.New("index is being written by another process")
+var errLocked = ErrLocked
 
 // lockPoll is how often lockDirWait tries the lock again.
 const lockPoll = 50 * time.Millisecond

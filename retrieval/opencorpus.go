@@ -35,6 +35,13 @@ type CorpusOptions struct {
 	// Waiting, if not nil, is called once when OpenCorpus starts waiting
 	// for another process writing the index.
 	Waiting func()
+	// Committed makes OpenCorpus answer from the store's committed
+	// generation as it is: no corpus is loaded and nothing is written.
+	// It is for processes that share a store (Index.Store, e.g. a
+	// database) that another process (`verbatim index`) writes; they
+	// follow its commits with ReloadEvery. CorpusReport.Loaded is then the
+	// number of articles in the generation. Corpus is ignored.
+	Committed bool
 }
 
 // CorpusReport says what OpenCorpus found in the corpus and changed in the
@@ -94,6 +101,14 @@ func OpenCorpus(ctx context.Context, opts CorpusOptions) (*Index, CorpusReport, 
 	if err != nil {
 		return nil, CorpusReport{}, err
 	}
+	if opts.Committed {
+		if ix.rebuild != "" {
+			ix.Close()
+			return nil, CorpusReport{}, fmt.Errorf("open index: the committed index is unusable (%s); run verbatim index", ix.rebuild)
+		}
+		n := len(ix.snap.Load().Articles)
+		return ix, CorpusReport{Loaded: n, Sync: SyncReport{Passages: len(ix.snap.Load().Passages)}}, nil
+	}
 	loaded := time.Now()
 	set, err := ix.loadCorpus(ctx, dir, corpus.Options{MaxFileBytes: opts.MaxFileBytes, ParseTimeout: opts.ParseTimeout}, opts.Full)
 	if err != nil {
@@ -124,16 +139,16 @@ func OpenCorpus(ctx context.Context, opts CorpusOptions) (*Index, CorpusReport, 
 		rep.Sync = p.report(start)
 		return ix, rep, nil // nothing to write: no lock
 	}
-	unlock, err := lockDir(ix.dir)
-	if errors.Is(err, errLocked) {
+	unlock, err := ix.store.Lock(ctx, false)
+	if errors.Is(err, ErrLocked) {
 		switch {
 		case !p.write:
 			// Only the remembered files are out of date: leave them (and
 			// report the unreported problems again next time).
 			rep.Sync = p.report(start)
 			return ix, rep, nil
-		case !opts.Write && ix.snap.Load().gen > 0:
-			rep.Sync = SyncReport{Passages: len(ix.snap.Load().passages), Duration: time.Since(start)}
+		case !opts.Write && ix.snap.Load().Number > 0:
+			rep.Sync = SyncReport{Passages: len(ix.snap.Load().Passages), Duration: time.Since(start)}
 			rep.Pending = p.rep
 			ix.log.Info("corpus changes are being indexed by another process; using the last committed index",
 				"dir", ix.dir, "added", len(p.rep.Added), "updated", len(p.rep.Updated), "removed", len(p.rep.Removed))
@@ -142,7 +157,7 @@ func OpenCorpus(ctx context.Context, opts CorpusOptions) (*Index, CorpusReport, 
 		if opts.Waiting != nil {
 			opts.Waiting()
 		}
-		unlock, err = lockDirWait(ctx, ix.dir)
+		unlock, err = ix.store.Lock(ctx, true)
 	}
 	if err != nil {
 		return nil, rep, fmt.Errorf("index corpus: %w", err)

@@ -17,9 +17,32 @@
 // OpenCorpus is the lifecycle every command goes through: open the index,
 // load the corpus (files known to be unchanged — same inode and ctime, or
 // the same content hash — are taken from the index unparsed), sync, and
-// remember the files. Writers take the directory's lock; readers never
-// wait for one while a committed generation exists. A long-running server
+// remember the files. Writers take the store's lock; readers never wait
+// for one while a committed generation exists. A long-running server
 // follows what other processes commit with ReloadEvery.
+//
+// # The store seam
+//
+// Where the generations live is a Store (generation.go). The Index keeps
+// the lifecycle and the articles and passages of the generation in use in
+// memory; a Sync is plan (what changed, by fingerprint) → layout of the
+// next generation's rows (WritePlan) → embed the changed articles into the
+// store's GenerationWriter → the store assembles and commits it at once.
+// Searches go to the generation's GenerationIndex: BM25 over the query
+// terms (Lexical) and nearest vectors (Nearest), fused here (fuse), so
+// ranking is the same code whatever the store. Two stores exist:
+//
+//   - DirStore, the default: files in the index directory, searched in
+//     memory (chromem-go collections by article, a CSR lexical index);
+//     right for one process and up to ~25k articles.
+//   - retrieval/postgres: PostgreSQL + pgvector (HNSW), postings and BM25
+//     statistics in tables scored in Go with BM25, a generation per
+//     transaction, commits announced by LISTEN/NOTIFY (Announcer); for many
+//     processes on many machines sharing one index.
+//
+// retrieval/storetest is the conformance suite both pass: commit and
+// reopen, incremental writes, failed writes, readers during writes, the
+// lock, rebuilds, and the same rows and scores as the in-process index.
 //
 // retrieval does not format answers.
 package retrieval

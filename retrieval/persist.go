@@ -24,14 +24,19 @@ import (
 // 7: Terms folds Unicode (NFKD, diacritics dropped) as well.
 const formatVersion = 7
 
+// FormatVersion is the version of Terms (which stores' postings hold) and
+// of what the in-process store writes: a store holding a generation of
+// another version reports it unusable, so it is rebuilt.
+const FormatVersion = formatVersion
+
 const manifestName = "manifest.json"
 
 // load reads the manifest and the generation it names. It returns the
 // manifest whenever it could be parsed, even if the index is unusable.
-func (ix *Index) load(ctx context.Context) (*snapshot, *manifest, error) {
-	data, err := os.ReadFile(filepath.Join(ix.dir, manifestName))
+func (d *DirStore) load(ctx context.Context, want Want) (*Generation, *manifest, error) {
+	data, err := os.ReadFile(filepath.Join(d.dir, manifestName))
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil, errNoIndex
+		return nil, nil, ErrNoGeneration
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("read manifest: %w", err)
@@ -46,11 +51,8 @@ func (ix *Index) load(ctx context.Context) (*snapshot, *manifest, error) {
 	if sum := m.checksum(); m.Checksum != sum {
 		return nil, nil, fmt.Errorf("manifest is corrupt: checksum %s, content has %s", m.Checksum, sum)
 	}
-	if reason := embedderChange(m.Embedder, ix.emb.Info()); reason != "" {
+	if reason := want.Mismatch(m.Embedder, m.Chunk); reason != "" {
 		return nil, &m, errors.New(reason)
-	}
-	if m.Chunk.withDefaults() != ix.chunk {
-		return nil, &m, fmt.Errorf("chunk settings changed from %s to %s", m.Chunk, ix.chunk)
 	}
 	for _, kind := range []string{"articles", "vectors", "lexical"} {
 		if _, ok := m.Files[fileName(kind, m.Generation)]; !ok {
@@ -58,7 +60,7 @@ func (ix *Index) load(ctx context.Context) (*snapshot, *manifest, error) {
 		}
 	}
 	for name, sum := range m.Files {
-		fi, err := os.Stat(filepath.Join(ix.dir, name))
+		fi, err := os.Stat(filepath.Join(d.dir, name))
 		if err != nil {
 			return nil, &m, fmt.Errorf("index file: %w", err)
 		}
@@ -67,31 +69,28 @@ func (ix *Index) load(ctx context.Context) (*snapshot, *manifest, error) {
 		}
 	}
 
-	s := &snapshot{gen: m.Generation, embedder: m.Embedder, builtAt: m.BuiltAt}
-	if err := ix.readChecked(m, "articles", func(r io.Reader) error {
-		return gob.NewDecoder(bufio.NewReaderSize(r, 1<<20)).Decode(&s.articles)
+	g := &Generation{Number: m.Generation, Embedder: m.Embedder, BuiltAt: m.BuiltAt}
+	if err := d.readChecked(m, "articles", func(r io.Reader) error {
+		return gob.NewDecoder(bufio.NewReaderSize(r, 1<<20)).Decode(&g.Articles)
 	}); err != nil {
 		return nil, &m, err
 	}
-	if len(s.articles) != len(m.Articles) {
-		return nil, &m, fmt.Errorf("articles file has %d articles, manifest %d", len(s.articles), len(m.Articles))
+	if len(g.Articles) != len(m.Articles) {
+		return nil, &m, fmt.Errorf("articles file has %d articles, manifest %d", len(g.Articles), len(m.Articles))
 	}
-	s.byID = make(map[string]int, len(s.articles))
-	for i, a := range s.articles {
+	g.Passages, g.ArticleRows = Layout(g.Articles, want.Chunk)
+	for i, a := range g.Articles {
 		ma := m.Articles[i]
 		if a.ID != ma.ID || a.Fingerprint != ma.Fingerprint {
 			return nil, &m, fmt.Errorf("articles file disagrees with manifest at %q", ma.ID)
 		}
-		s.byID[a.ID] = i
-		first := len(s.passages)
-		s.passages = append(s.passages, Chunk(a, ix.chunk)...)
-		if got := passageIDs(s.passages[first:]); !slices.Equal(got, ma.Passages) {
+		r := g.ArticleRows[i]
+		if got := passageIDs(g.Passages[r[0]:r[1]]); !slices.Equal(got, ma.Passages) {
 			return nil, &m, fmt.Errorf("passages of %q differ from the manifest", a.ID)
 		}
-		s.artRows = append(s.artRows, [2]int{first, len(s.passages)})
 	}
-	if len(s.passages) != m.Passages {
-		return nil, &m, fmt.Errorf("%d passages, manifest says %d", len(s.passages), m.Passages)
+	if len(g.Passages) != m.Passages {
+		return nil, &m, fmt.Errorf("%d passages, manifest says %d", len(g.Passages), m.Passages)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, &m, err
@@ -101,28 +100,30 @@ func (ix *Index) load(ctx context.Context) (*snapshot, *manifest, error) {
 	// start.
 	var wg sync.WaitGroup
 	var lexErr error
+	ix := &dirIndex{db: d.vectors}
 	wg.Go(func() {
-		lexErr = ix.readChecked(m, "lexical", func(r io.Reader) (err error) {
-			s.lexical, err = readLexical(bufio.NewReaderSize(r, 1<<20), len(s.passages))
+		lexErr = d.readChecked(m, "lexical", func(r io.Reader) (err error) {
+			ix.lexical, err = readLexical(bufio.NewReaderSize(r, 1<<20), len(g.Passages))
 			return err
 		})
 	})
-	vecErr := ix.readChecked(m, "vectors", func(r io.Reader) (err error) {
-		s.vectors, err = readVectors(ctx, r, ix.vectors, passageIDs(s.passages), s.artRows)
+	vecErr := d.readChecked(m, "vectors", func(r io.Reader) (err error) {
+		ix.vectors, err = readVectors(ctx, r, d.vectors, passageIDs(g.Passages), g.ArticleRows)
 		return err
 	})
 	wg.Wait()
 	if err := errors.Join(vecErr, lexErr); err != nil {
-		if s.vectors != nil {
-			ix.vectors.release(s.vectors, emptyStore(ix.vectors))
+		if ix.vectors != nil {
+			d.vectors.release(ix.vectors, emptyStore(d.vectors))
 		}
 		return nil, &m, err
 	}
-	if d := m.Embedder.Dims; d != 0 && s.vectors.Len() > 0 && s.vectors.dims != d {
-		ix.vectors.release(s.vectors, emptyStore(ix.vectors))
-		return nil, &m, fmt.Errorf("vectors have %d dims, manifest says %d", s.vectors.dims, d)
+	if dm := m.Embedder.Dims; dm != 0 && ix.vectors.Len() > 0 && ix.vectors.dims != dm {
+		d.vectors.release(ix.vectors, emptyStore(d.vectors))
+		return nil, &m, fmt.Errorf("vectors have %d dims, manifest says %d", ix.vectors.dims, dm)
 	}
-	return s, &m, nil
+	g.Index = ix
+	return g, &m, nil
 }
 
 func fileName(kind string, gen uint64) string {
@@ -141,34 +142,35 @@ func passageIDs(ps []Passage) []string {
 	return ids
 }
 
-// persist writes the snapshot's generation files and then its manifest.
-func (ix *Index) persist(ctx context.Context, s *snapshot) error {
+// persist writes a generation's files and then its manifest.
+func (d *DirStore) persist(ctx context.Context, g *Generation, chunk ChunkOptions) error {
+	ix := g.Index.(*dirIndex)
 	files := map[string]func(io.Writer) error{
-		fileName("articles", s.gen): func(w io.Writer) error {
-			return gob.NewEncoder(w).Encode(s.articles)
+		fileName("articles", g.Number): func(w io.Writer) error {
+			return gob.NewEncoder(w).Encode(g.Articles)
 		},
-		fileName("vectors", s.gen): s.vectors.writeTo,
-		fileName("lexical", s.gen): s.lexical.writeTo,
+		fileName("vectors", g.Number): ix.vectors.writeTo,
+		fileName("lexical", g.Number): ix.lexical.writeTo,
 	}
 	m := manifest{
 		Format:     formatVersion,
-		Generation: s.gen,
-		BuiltAt:    s.builtAt,
-		Embedder:   s.embedder,
-		Chunk:      ix.chunk,
+		Generation: g.Number,
+		BuiltAt:    g.BuiltAt,
+		Embedder:   g.Embedder,
+		Chunk:      chunk,
 		Files:      map[string]fileSum{},
-		Passages:   len(s.passages),
+		Passages:   len(g.Passages),
 	}
-	for i, a := range s.articles {
-		r := s.artRows[i]
+	for i, a := range g.Articles {
+		r := g.ArticleRows[i]
 		m.Articles = append(m.Articles, manifestArticle{
-			ID: a.ID, Fingerprint: a.Fingerprint, Passages: passageIDs(s.passages[r[0]:r[1]]),
+			ID: a.ID, Fingerprint: a.Fingerprint, Passages: passageIDs(g.Passages[r[0]:r[1]]),
 		})
 	}
 	var written []string
 	fail := func(err error) error {
 		for _, name := range written {
-			os.Remove(filepath.Join(ix.dir, name))
+			os.Remove(filepath.Join(d.dir, name))
 		}
 		return fmt.Errorf("persist index: %w", err)
 	}
@@ -181,7 +183,7 @@ func (ix *Index) persist(ctx context.Context, s *snapshot) error {
 	results := make(chan result, len(files))
 	for name, write := range files {
 		go func() {
-			sum, err := writeFileAtomic(ctx, filepath.Join(ix.dir, name), write)
+			sum, err := writeFileAtomic(ctx, filepath.Join(d.dir, name), write)
 			results <- result{name, sum, err}
 		}()
 	}
@@ -204,7 +206,7 @@ func (ix *Index) persist(ctx context.Context, s *snapshot) error {
 		return fail(err)
 	}
 	// The commit point: after this rename the new generation is the index.
-	if _, err := writeFileAtomic(ctx, filepath.Join(ix.dir, manifestName), func(w io.Writer) error {
+	if _, err := writeFileAtomic(ctx, filepath.Join(d.dir, manifestName), func(w io.Writer) error {
 		_, err := w.Write(data)
 		return err
 	}); err != nil {
@@ -260,12 +262,9 @@ func writeFileAtomic(ctx context.Context, path string, write func(io.Writer) err
 }
 
 // maxGenOnDisk is the highest generation named by a file in the directory.
-func (ix *Index) maxGenOnDisk() uint64 {
+func (d *DirStore) maxGenOnDisk() uint64 {
 	var g uint64
-	if ix.prev != nil {
-		g = ix.prev.Generation
-	}
-	entries, _ := os.ReadDir(ix.dir)
+	entries, _ := os.ReadDir(d.dir)
 	for _, e := range entries {
 		name := strings.TrimSuffix(strings.TrimSuffix(e.Name(), ".gob"), ".vec")
 		if _, num, ok := strings.Cut(name, "-"); ok && isGenFile(e.Name()) {
@@ -287,10 +286,10 @@ func isGenFile(name string) bool {
 // removeStale deletes generation files other than gen's and leftover
 // temporary files. Failures are only logged: stale files waste space but
 // never confuse a later Open, which reads what the manifest names.
-func (ix *Index) removeStale(gen uint64) {
-	entries, err := os.ReadDir(ix.dir)
+func (d *DirStore) removeStale(gen uint64) {
+	entries, err := os.ReadDir(d.dir)
 	if err != nil {
-		ix.log.Warn("list index dir", "dir", ix.dir, "err", err)
+		d.log.Warn("list index dir", "dir", d.dir, "err", err)
 		return
 	}
 	keep := map[string]bool{
@@ -301,8 +300,8 @@ func (ix *Index) removeStale(gen uint64) {
 		name := e.Name()
 		stale := strings.HasPrefix(name, ".tmp-") || isGenFile(name)
 		if stale && !keep[name] {
-			if err := os.Remove(filepath.Join(ix.dir, name)); err != nil {
-				ix.log.Warn("remove stale index file", "file", name, "err", err)
+			if err := os.Remove(filepath.Join(d.dir, name)); err != nil {
+				d.log.Warn("remove stale index file", "file", name, "err", err)
 			}
 		}
 	}

@@ -31,7 +31,7 @@ func TestIVFRecall(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := ix.snap.Load()
-	st := s.vectors
+	st := s.Index.(*dirIndex).vectors
 	t.Logf("%d articles, %d passages, %d partitions, built in %v",
 		n, rep.Passages, len(st.colls), time.Since(start).Round(time.Millisecond))
 

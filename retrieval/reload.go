@@ -3,9 +3,7 @@ package retrieval
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -30,44 +28,34 @@ func (ix *Index) Reload(ctx context.Context) (bool, error) {
 // reload is Reload with syncMu held.
 func (ix *Index) reload(ctx context.Context) (bool, error) {
 	old := ix.snap.Load()
-	gen, err := diskGeneration(ix.dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return false, nil
-	}
+	gen, err := ix.store.Committed(ctx)
 	if err != nil {
 		return false, err
 	}
-	if gen == old.gen {
+	if gen == 0 || gen == old.Number {
 		return false, nil
 	}
-	snap, _, err := ix.load(ctx)
-	if errors.Is(err, fs.ErrNotExist) {
-		// The generation we read was replaced while we read it.
-		snap, _, err = ix.load(ctx)
-	}
+	g, err := ix.store.Open(ctx, ix.want())
 	if err != nil {
 		return false, err
 	}
-	ix.snap.Store(snap)
-	ix.vectors.release(old.vectors, snap.vectors)
-	ix.rebuild = ""
-	ix.prev = nil
+	ix.snap.Store(newSnapshot(g))
+	old.Index.Release(g.Index)
+	ix.usable()
 	return true, nil
 }
 
-// catchUp, with the directory lock and syncMu held, loads the generation
-// on disk if another process committed it after this one was loaded. A
-// committed generation this build cannot use is left for the caller's
-// write to replace (the loaded one is its base); so is the unusable one
-// Open already saw.
+// catchUp, with the store's lock and syncMu held, loads the generation
+// another process committed after this one was loaded. A committed
+// generation this build cannot use is left for the caller's write to
+// replace (the loaded one is its base); so is the unusable one Open
+// already saw.
 func (ix *Index) catchUp(ctx context.Context) error {
-	gen, err := diskGeneration(ix.dir)
+	gen, err := ix.store.Committed(ctx)
 	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return nil
 	case err != nil:
 		return err
-	case gen == ix.snap.Load().gen || (ix.prev != nil && gen == ix.prev.Generation):
+	case gen == 0 || gen == ix.snap.Load().Number || (ix.prev != nil && gen == ix.prev.Generation):
 		return nil
 	}
 	if _, err := ix.reload(ctx); err != nil {
@@ -95,22 +83,45 @@ func diskGeneration(dir string) (uint64, error) {
 	return m.Generation, nil
 }
 
-// ReloadEvery calls Reload every interval until ctx ends (never, if
-// interval ≤ 0), so that a long-running server picks up what `verbatim
-// index` commits without a restart. Reloads and failures are logged; a
-// failed reload leaves the loaded generation serving. It returns when ctx
-// is done.
+// Announcer is implemented by stores that announce each generation
+// committed, by any process, as it happens (PostgreSQL: LISTEN/NOTIFY).
+type Announcer interface {
+	// Listen calls committed, never concurrently, for each generation
+	// committed from now on, until ctx ends or the announcements fail
+	// (the returned error; nil when ctx ended). ready, if not nil, is
+	// closed once it is listening.
+	Listen(ctx context.Context, ready chan<- struct{}, committed func(gen uint64)) error
+}
+
+// relisten is how long ReloadEvery waits before listening again after the
+// store's announcements failed.
+const relisten = 5 * time.Second
+
+// ReloadEvery calls Reload every interval (never, if interval ≤ 0) and,
+// when the store announces commits (Announcer), at once on each, until
+// ctx ends, so that a long-running server picks up what `verbatim index`
+// commits without a restart. Reloads and failures are logged; a failed
+// reload leaves the loaded generation serving. It returns when ctx is
+// done.
 func (ix *Index) ReloadEvery(ctx context.Context, interval time.Duration) {
-	if interval <= 0 {
+	announced := make(chan struct{}, 1)
+	if a, ok := ix.store.(Announcer); ok {
+		go ix.listen(ctx, a, announced)
+	} else if interval <= 0 {
 		return
 	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
+	var tick <-chan time.Time
+	if interval > 0 {
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		tick = t.C
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-tick:
+		case <-announced:
 		}
 		ok, err := ix.Reload(ctx)
 		switch {
@@ -121,6 +132,38 @@ func (ix *Index) ReloadEvery(ctx context.Context, interval time.Duration) {
 		case ok:
 			info := ix.Info()
 			ix.log.Info("index reloaded", "dir", ix.dir, "articles", info.Articles, "passages", info.Passages)
+		}
+	}
+}
+
+// listen forwards the store's announcements to announced (coalesced:
+// one pending reload stands for any number of commits) until ctx ends,
+// listening again relisten after a failure.
+func (ix *Index) listen(ctx context.Context, a Announcer, announced chan<- struct{}) {
+	for {
+		err := a.Listen(ctx, nil, func(gen uint64) {
+			if gen != ix.snap.Load().Number {
+				select {
+				case announced <- struct{}{}:
+				default:
+				}
+			}
+		})
+		if ctx.Err() != nil {
+			return
+		}
+		ix.log.Warn("index commit announcements failed; listening again soon", "err", err, "in", relisten)
+		t := time.NewTimer(relisten)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		// Whatever was committed meanwhile.
+		select {
+		case announced <- struct{}{}:
+		default:
 		}
 	}
 }

@@ -47,34 +47,37 @@ func (ix *Index) search(ctx context.Context, query string, k int, mode searchMod
 		return nil, errors.New("search: k must be positive")
 	}
 	s := ix.snap.Load()
-	if len(s.passages) == 0 {
+	if len(s.Passages) == 0 {
 		return nil, nil
 	}
 	n := max(k, candidates)
 
-	var vec, lex []scored
+	var vec, lex []Scored
 	if mode != vectorOnly {
-		lex = s.lexical.search(Terms(query), n)
+		var err error
+		if lex, err = s.Index.Lexical(ctx, Terms(query), n); err != nil {
+			return nil, fmt.Errorf("search: %w", err)
+		}
 	}
 	if mode != lexicalOnly {
 		qv, err := ix.embedQuery(ctx, s, query)
 		if err != nil {
 			return nil, err
 		}
-		// The articles BM25 found are scanned by vector too, beside those
-		// whose centroids are nearest (see chromemStore).
+		// The articles BM25 found are searched by vector too, beside
+		// those the store's approximate search finds (see chromemStore).
 		near := make([]int, len(lex))
 		for i, l := range lex {
-			near[i] = l.row
+			near[i] = l.Row
 		}
-		ms, err := s.vectors.Nearest(ctx, qv, n, near)
+		ms, err := s.Index.Nearest(ctx, qv, n, near)
 		if err != nil {
 			return nil, fmt.Errorf("search: %w", err)
 		}
-		vec = make([]scored, 0, len(ms))
+		vec = make([]Scored, 0, len(ms))
 		for _, m := range ms {
-			if m.Similarity > 0 {
-				vec = append(vec, scored{m.Row, m.Similarity})
+			if m.Score > 0 {
+				vec = append(vec, m)
 			}
 		}
 	}
@@ -82,7 +85,7 @@ func (ix *Index) search(ctx context.Context, query string, k int, mode searchMod
 	hits := make([]Hit, len(fused))
 	for i, f := range fused {
 		hits[i] = Hit{
-			Passage:      s.passages[f.row],
+			Passage:      s.Passages[f.row],
 			Score:        f.score,
 			VectorRank:   f.vectorRank,
 			LexicalRank:  f.lexicalRank,
@@ -104,7 +107,7 @@ var queryIDF = true
 
 func (ix *Index) embedQuery(ctx context.Context, s *snapshot, query string) ([]float32, error) {
 	if qe, ok := ix.emb.(queryEmbedder); ok && queryIDF {
-		v, err := qe.EmbedQuery(ctx, query, s.lexical.idf)
+		v, err := qe.EmbedQuery(ctx, query, s.Index.IDF)
 		if err != nil {
 			return nil, fmt.Errorf("embed query: %w", err)
 		}
@@ -120,26 +123,21 @@ func (ix *Index) embedQuery(ctx context.Context, s *snapshot, query string) ([]f
 	return qv[0], nil
 }
 
-// ScanBytes is what a Search for query reads from the index, for
-// benchmarks to set against memory bandwidth: the float32 vectors chromem
-// compares the query with (the article centroids and the probed articles'
-// passages), and the postings (row, term frequency and the row's length) of its terms.
+// ScanBytes is what a Search for query reads from an in-process index,
+// for benchmarks to set against memory bandwidth: the float32 vectors
+// chromem compares the query with (the article centroids and the probed
+// articles' passages), and the postings (row, term frequency and the
+// row's length) of its terms. Other stores report 0.
 func (ix *Index) ScanBytes(ctx context.Context, query string) (vector, lexical int64, err error) {
 	s := ix.snap.Load()
-	if len(s.passages) == 0 {
+	x, ok := s.Index.(*dirIndex)
+	if len(s.Passages) == 0 || !ok {
 		return 0, 0, nil
 	}
 	qv, err := ix.embedQuery(ctx, s, query)
 	if err != nil {
 		return 0, 0, err
 	}
-	vector = s.vectors.scanBytes(ctx, qv)
-	seen := map[string]bool{}
-	for _, t := range Terms(query) {
-		if !seen[t] {
-			seen[t] = true
-			lexical += int64(s.lexical.df(t)) * (4 + 2 + 4)
-		}
-	}
+	vector, lexical = x.scanBytes(ctx, qv, Terms(query))
 	return vector, lexical, nil
 }

@@ -14,25 +14,6 @@ import (
 	"github.com/philippgille/chromem-go"
 )
 
-// vectorStore holds the passage vectors and finds the nearest ones. It is the
-// seam DESIGN.md keeps for scaling out: a pgvector-backed store would answer
-// the same two calls. Stores are immutable once built; Sync builds a new one
-// (copy on write), so searches never see a half-updated index.
-type vectorStore interface {
-	// Nearest returns up to k passages most similar to the query, best
-	// first, by cosine similarity. near are rows another signal (the
-	// lexical index) found for the same question: a store that scans only
-	// part of the vectors scans theirs too; an exact store ignores them.
-	Nearest(ctx context.Context, query []float32, k int, near []int) ([]vectorMatch, error)
-	// Len is the number of vectors.
-	Len() int
-}
-
-type vectorMatch struct {
-	Row        int // the passage row (index into the snapshot's passages)
-	Similarity float32
-}
-
 // chromemStore keeps the passage vectors in chromem-go, the product's
 // in-process vector store, laid out as an inverted file (IVF) whose
 // partitions are the articles: each article's passages are one
@@ -88,8 +69,6 @@ type chromemStore struct {
 	// nprobe is the number of partitions a query scans.
 	nprobe int
 }
-
-var _ vectorStore = (*chromemStore)(nil)
 
 const (
 	// exactMaxRows is the largest index kept in one collection (exact).
@@ -353,8 +332,12 @@ func unit(sum []float64) []float32 {
 	return v
 }
 
-// Nearest implements vectorStore.
-func (s *chromemStore) Nearest(ctx context.Context, q []float32, k int, near []int) ([]vectorMatch, error) {
+// Nearest returns up to k rows most similar to q, best first, by cosine
+// similarity: those of the probed partitions and of the partitions of the
+// rows in near (rows another signal found for the same question). It is
+// immutable once built; a new generation builds a new one (copy on
+// write), so searches never see a half-updated store.
+func (s *chromemStore) Nearest(ctx context.Context, q []float32, k int, near []int) ([]Scored, error) {
 	if len(s.ids) == 0 || k <= 0 {
 		return nil, nil
 	}
@@ -396,12 +379,7 @@ func (s *chromemStore) Nearest(ctx context.Context, q []float32, k int, near []i
 			top.push(int(row), r.Similarity)
 		}
 	}
-	sorted := top.sorted()
-	out := make([]vectorMatch, len(sorted))
-	for i, e := range sorted {
-		out[i] = vectorMatch{Row: e.row, Similarity: e.score}
-	}
-	return out, nil
+	return top.sorted(), nil
 }
 
 // probes returns the partitions a query scans: the only one when exact,

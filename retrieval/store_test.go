@@ -60,7 +60,7 @@ func exactTop(rows [][]float32, q []float32, k int) []int {
 	}
 	var out []int
 	for _, e := range top.sorted() {
-		out = append(out, e.row)
+		out = append(out, e.Row)
 	}
 	return out
 }

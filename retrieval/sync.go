@@ -48,7 +48,7 @@ func (ix *Index) Sync(ctx context.Context, articles []corpus.Article, progress f
 		// bot, scripted asks) can use an up-to-date index at once.
 		return p.report(start), nil
 	}
-	unlock, err := lockDir(ix.dir)
+	unlock, err := ix.store.Lock(ctx, false)
 	if err != nil {
 		return SyncReport{}, fmt.Errorf("sync index: %w", err)
 	}
@@ -93,21 +93,16 @@ func (p syncPlan) report(start time.Time) SyncReport {
 // plan compares in (sorted, see sortedArticles) with the loaded snapshot.
 func (ix *Index) plan(in []corpus.Article) syncPlan {
 	old := ix.snap.Load()
-	// What was there before: the loaded snapshot, or the manifest of an
-	// index we could not use (for the report only).
-	before := map[string]string{}
-	for _, a := range old.articles {
-		before[a.ID] = a.Fingerprint
-	}
-	if len(old.articles) == 0 && ix.prev != nil {
-		for _, a := range ix.prev.Articles {
-			before[a.ID] = a.Fingerprint
-		}
+	// What was there before: the loaded snapshot, or the fingerprints of
+	// an index we could not use (for the report only).
+	before := old.Fingerprints()
+	if len(old.Articles) == 0 && ix.prev != nil {
+		before = ix.prev.Fingerprints
 	}
 	var p syncPlan
 	p.rebuild = ix.rebuild
-	if p.rebuild == "" && len(old.articles) > 0 {
-		p.rebuild = embedderChange(old.embedder, ix.emb.Info())
+	if p.rebuild == "" && len(old.Articles) > 0 {
+		p.rebuild = embedderChange(old.Embedder, ix.emb.Info())
 	}
 	p.rep.Rebuilt, p.rep.RebuildReason = p.rebuild != "", p.rebuild
 	for i, a := range in {
@@ -121,7 +116,7 @@ func (ix *Index) plan(in []corpus.Article) syncPlan {
 			p.rep.Unchanged = append(p.rep.Unchanged, a.ID)
 		}
 		j, kept := old.byID[a.ID]
-		if p.rebuild != "" || !kept || old.articles[j].Fingerprint != a.Fingerprint {
+		if p.rebuild != "" || !kept || old.Articles[j].Fingerprint != a.Fingerprint {
 			p.toEmbed = append(p.toEmbed, i)
 		}
 	}
@@ -135,15 +130,18 @@ func (ix *Index) plan(in []corpus.Article) syncPlan {
 		}
 	}
 	slices.Sort(p.rep.Removed)
-	p.write = p.rep.Changed() || old.gen == 0
-	p.rep.Passages = len(old.passages)
+	p.write = p.rep.Changed() || old.Number == 0
+	p.rep.Passages = len(old.Passages)
 	return p
 }
 
-// commit writes the next generation for in; the caller holds the
-// directory lock and syncMu. It first catches up with a generation another
-// process committed since this one was loaded, then plans again: the other
-// process may have done the work already.
+// commit writes the next generation for in; the caller holds the store's
+// lock and syncMu. It first catches up with a generation another process
+// committed since this one was loaded, then plans again: the other
+// process may have done the work already. Then the three steps along the
+// store seam: lay out the next generation (writePlan), embed what changed
+// into the store's writer (embed), and let the store assemble and commit
+// it.
 func (ix *Index) commit(ctx context.Context, in []corpus.Article, start time.Time, progress func(done, total int)) (SyncReport, error) {
 	if err := ix.catchUp(ctx); err != nil {
 		return SyncReport{}, fmt.Errorf("sync index: %w", err)
@@ -157,30 +155,40 @@ func (ix *Index) commit(ctx context.Context, in []corpus.Article, start time.Tim
 	if rep.Rebuilt {
 		ix.log.Info("rebuilding index", "dir", ix.dir, "reason", p.rebuild)
 	}
-
-	// Chunk, embed and tokenise what changed, straight into the next
-	// snapshot's store and postings.
-	emb := ix.emb.Info()
-	next, err := ix.build(ctx, old, in, p.toEmbed, emb, p.rebuild != "", progress)
+	plan, err := ix.writePlan(old, in, p.toEmbed, p.rebuild != "")
 	if err != nil {
-		return SyncReport{}, err
+		return SyncReport{}, fmt.Errorf("sync index: %w", err)
 	}
-	rep.Embedded = next.embedded
-	// Never reuse the generation number of files on disk, even of an
-	// index we could not load: the manifest naming them stays valid until
-	// ours replaces it.
-	next.gen = max(next.gen, ix.maxGenOnDisk()+1)
-	if err := ix.persist(ctx, next.snapshot); err != nil {
-		ix.vectors.release(next.vectors, old.vectors)
-		return SyncReport{}, err
+	var base *Generation
+	if !plan.Rebuild && old.Number > 0 {
+		base = old.Generation
 	}
-	ix.snap.Store(next.snapshot)
-	ix.vectors.release(old.vectors, next.vectors)
-	ix.rebuild = ""
-	ix.prev = nil
-	ix.removeStale(next.gen)
+	w, err := ix.store.Begin(ctx, base, plan)
+	if err != nil {
+		return SyncReport{}, fmt.Errorf("sync index: %w", err)
+	}
+	dims, embedded, err := ix.embed(ctx, plan, old, w, progress)
+	if err != nil {
+		w.Abort(context.WithoutCancel(ctx))
+		return SyncReport{}, fmt.Errorf("sync index: %w", err)
+	}
+	gi, err := w.Commit(ctx, dims)
+	if err != nil {
+		w.Abort(context.WithoutCancel(ctx))
+		return SyncReport{}, fmt.Errorf("sync index: %w", err)
+	}
+	emb := plan.Embedder
+	if emb.Dims == 0 {
+		emb.Dims = dims
+	}
+	next := &Generation{Number: w.Number(), Embedder: emb, BuiltAt: plan.BuiltAt, Articles: plan.Articles,
+		Passages: plan.Passages, ArticleRows: plan.ArticleRows, Index: gi}
+	ix.snap.Store(newSnapshot(next))
+	old.Index.Release(gi)
+	ix.usable()
 
-	rep.Passages = len(next.passages)
+	rep.Embedded = embedded
+	rep.Passages = len(next.Passages)
 	rep.Duration = time.Since(start)
 	ix.log.Info("index synced", "dir", ix.dir, "added", len(rep.Added), "updated", len(rep.Updated),
 		"removed", len(rep.Removed), "unchanged", len(rep.Unchanged), "embedded", rep.Embedded,
@@ -203,121 +211,116 @@ func fingerprint(a corpus.Article) string {
 // embedBatch is the number of passages sent to the embedder at once.
 const embedBatch = 64
 
-// nextSnapshot is a snapshot being built, with how many passages were
-// embedded for it.
-type nextSnapshot struct {
-	*snapshot
-	embedded int
-}
-
-// build makes the next snapshot from the old one: kept articles keep their
-// rows (their vectors are the same slices, their postings are copied;
-// nothing is re-embedded), and the articles in[i] for i in which are
-// chunked, embedded, quantised and tokenised. Each embedded vector is
-// copied into a slice of its own and the batch dropped, so a build holds
-// one copy of the vectors, shared with the old snapshot for kept passages.
-// The vector store (chromem-go collections by partition) is built last.
-//
-// Embedding runs in batches of whole articles on bounded parallel workers;
-// the first error cancels the rest.
-func (ix *Index) build(ctx context.Context, old *snapshot, in []corpus.Article, which []int, emb EmbedderInfo, rebuild bool, progress func(done, total int)) (nextSnapshot, error) {
-	s := &snapshot{
-		gen:      old.gen + 1,
-		embedder: emb,
-		builtAt:  time.Now().UTC(),
-		articles: in,
-		byID:     make(map[string]int, len(in)),
+// writePlan lays out the next generation from the old one: kept articles
+// keep their passages (and, in the store, their vectors and postings:
+// nothing is re-embedded), the articles in[i] for i in which are chunked
+// anew.
+func (ix *Index) writePlan(old *snapshot, in []corpus.Article, which []int, rebuild bool) (WritePlan, error) {
+	plan := WritePlan{
+		Number:      old.Number + 1,
+		Embedder:    ix.emb.Info(),
+		Chunk:       ix.chunk,
+		BuiltAt:     time.Now().UTC(),
+		Articles:    in,
+		ArticleRows: make([][2]int, len(in)),
+		Embed:       which,
+		Rebuild:     rebuild,
+	}
+	// Never reuse the number of an unusable generation: what names it
+	// stays valid until ours replaces it.
+	if ix.prev != nil {
+		plan.Number = max(plan.Number, ix.prev.Generation+1)
 	}
 	embed := make(map[int]bool, len(which))
 	for _, i := range which {
 		embed[i] = true
 	}
-	// Lay out the rows: kept articles take their old rows, the others
-	// get fresh rows filled by the workers.
-	remap := make([]int, len(old.passages))
-	for i := range remap {
-		remap[i] = -1
+	for i, a := range in {
+		first := len(plan.Passages)
+		if embed[i] {
+			ps := Chunk(a, ix.chunk)
+			plan.Passages = append(plan.Passages, ps...)
+			for range ps {
+				plan.Kept = append(plan.Kept, -1)
+			}
+		} else {
+			if rebuild {
+				return WritePlan{}, fmt.Errorf("%s not re-embedded in a rebuild", a.ID)
+			}
+			j, ok := old.byID[a.ID]
+			if !ok {
+				return WritePlan{}, fmt.Errorf("%s is neither indexed nor to embed", a.ID)
+			}
+			r := old.ArticleRows[j]
+			for row := r[0]; row < r[1]; row++ {
+				plan.Passages = append(plan.Passages, old.Passages[row])
+				plan.Kept = append(plan.Kept, int32(row))
+			}
+		}
+		plan.ArticleRows[i] = [2]int{first, len(plan.Passages)}
 	}
-	var kept []int32 // new row -> old row, or -1 for a passage to embed
+	return plan, nil
+}
+
+// embed chunks, embeds, quantises and tokenises the articles plan.Embed
+// and puts them into w, and returns the vectors' dimensions and the
+// number of passages embedded. Each embedded vector is copied into a
+// slice of its own and the batch dropped, so a build holds one copy of
+// the vectors.
+//
+// Embedding runs in batches of whole articles on bounded parallel
+// workers; the first error cancels the rest. progress, if not nil, is
+// called (never concurrently) with the articles embedded so far and the
+// number to embed.
+func (ix *Index) embed(ctx context.Context, plan WritePlan, old *snapshot, w GenerationWriter, progress func(done, total int)) (dims, embedded int, err error) {
 	type job struct {
-		arts  []int // indexes into in
+		arts  []int // indexes into plan.Articles
 		first int   // the row of the batch's first passage; its rows are consecutive
 		n     int   // passages
 	}
 	var jobs []job
 	var cur job
-	for i, a := range in {
-		s.byID[a.ID] = i
-		first := len(s.passages)
-		if embed[i] {
-			if len(cur.arts) == 0 {
-				cur.first = first
-			}
-			ps := Chunk(a, ix.chunk)
-			s.passages = append(s.passages, ps...)
-			for range ps {
-				kept = append(kept, -1)
-			}
-			cur.arts = append(cur.arts, i)
-			cur.n += len(ps)
-			if cur.n >= embedBatch {
-				jobs = append(jobs, cur)
-				cur = job{}
-			}
-		} else {
+	embedSet := make(map[int]bool, len(plan.Embed))
+	for _, i := range plan.Embed {
+		embedSet[i] = true
+	}
+	for i, r := range plan.ArticleRows {
+		if !embedSet[i] {
 			if len(cur.arts) > 0 { // a batch's rows must be consecutive
 				jobs = append(jobs, cur)
 				cur = job{}
 			}
-			if rebuild {
-				return nextSnapshot{}, fmt.Errorf("sync index: %s not re-embedded in a rebuild", a.ID)
-			}
-			j, ok := old.byID[a.ID]
-			if !ok {
-				return nextSnapshot{}, fmt.Errorf("sync index: %s is neither indexed nor to embed", a.ID)
-			}
-			r := old.artRows[j]
-			for row := r[0]; row < r[1]; row++ {
-				remap[row] = len(s.passages)
-				s.passages = append(s.passages, old.passages[row])
-				kept = append(kept, int32(row))
-			}
+			continue
 		}
-		s.artRows = append(s.artRows, [2]int{first, len(s.passages)})
+		if len(cur.arts) == 0 {
+			cur.first = r[0]
+		}
+		cur.arts = append(cur.arts, i)
+		cur.n += r[1] - r[0]
+		if cur.n >= embedBatch {
+			jobs = append(jobs, cur)
+			cur = job{}
+		}
 	}
 	if len(cur.arts) > 0 {
 		jobs = append(jobs, cur)
 	}
-	embedded := 0
 	for _, j := range jobs {
 		embedded += j.n
 	}
 	if err := ctx.Err(); err != nil {
-		return nextSnapshot{}, fmt.Errorf("sync index: %w", err)
+		return 0, 0, err
 	}
-
-	ids := passageIDs(s.passages)
-	lex := newLexicalBuilder(len(s.passages))
-	if !rebuild {
-		lex.addFrom(old.lexical, remap)
-	}
-	// Kept passages keep their vectors (the same slices: nothing is
-	// copied); embedded ones are quantised into slices of their own.
-	rows := make([][]float32, len(s.passages))
-	for r, o := range kept {
-		if o >= 0 {
-			rows[r] = old.vectors.rows[o]
-		}
-	}
-	// The dimensions come from the embedder, the old store, or else the
-	// first batch embedded.
+	emb := plan.Embedder
+	// The dimensions come from the embedder, the old generation, or else
+	// the first batch embedded.
 	var (
-		mu   sync.Mutex // guards dims, lex, done and progress
+		mu   sync.Mutex // guards dims, w, done and progress
 		done int
 	)
-	dims := emb.Dims
-	if dims == 0 && !rebuild && old.vectors.Len() > 0 {
-		dims = old.vectors.dims
+	dims = emb.Dims
+	if dims == 0 && !plan.Rebuild && len(old.Passages) > 0 {
+		dims = old.Embedder.Dims
 	}
 
 	workers := runtime.GOMAXPROCS(0)
@@ -339,7 +342,7 @@ func (ix *Index) build(ctx context.Context, old *snapshot, in []corpus.Article, 
 					return
 				}
 				j := jobs[b]
-				ps := s.passages[j.first : j.first+j.n]
+				ps := plan.Passages[j.first : j.first+j.n]
 				texts := make([]string, len(ps))
 				for k, p := range ps {
 					texts[k] = p.EmbedText()
@@ -349,7 +352,7 @@ func (ix *Index) build(ctx context.Context, old *snapshot, in []corpus.Article, 
 					err = fmt.Errorf("embedder returned %d vectors for %d texts", len(vecs), len(texts))
 				}
 				if err != nil {
-					id := in[j.arts[0]].ID
+					id := plan.Articles[j.arts[0]].ID
 					if len(ps) > 0 {
 						id = ps[0].ID
 					}
@@ -363,6 +366,7 @@ func (ix *Index) build(ctx context.Context, old *snapshot, in []corpus.Article, 
 				want := dims
 				mu.Unlock()
 				q := make([]int8, want)
+				rows := make([][]float32, len(vecs))
 				for k, v := range vecs {
 					if len(v) != want {
 						cancel(fmt.Errorf("embedder %s returned %d dims, want %d", emb, len(v), want))
@@ -371,7 +375,7 @@ func (ix *Index) build(ctx context.Context, old *snapshot, in []corpus.Article, 
 					row := make([]float32, want)
 					copy(row, v)
 					if quantise(row, q) {
-						rows[j.first+k] = row
+						rows[k] = row
 					}
 				}
 				terms := make([][]string, len(ps))
@@ -379,12 +383,18 @@ func (ix *Index) build(ctx context.Context, old *snapshot, in []corpus.Article, 
 					terms[k] = Terms(p.Title + "\n\n" + p.Text)
 				}
 				mu.Lock()
-				for k := range ps {
-					lex.addDoc(j.first+k, terms[k])
+				for _, a := range j.arts {
+					r := plan.ArticleRows[a]
+					lo, hi := r[0]-j.first, r[1]-j.first
+					if err := w.Put(ctx, a, rows[lo:hi], terms[lo:hi]); err != nil {
+						mu.Unlock()
+						cancel(fmt.Errorf("store %s: %w", plan.Articles[a].ID, err))
+						return
+					}
 				}
 				if progress != nil {
 					done += len(j.arts)
-					progress(done, len(which))
+					progress(done, len(plan.Embed))
 				}
 				mu.Unlock()
 			}
@@ -392,28 +402,7 @@ func (ix *Index) build(ctx context.Context, old *snapshot, in []corpus.Article, 
 	}
 	wg.Wait()
 	if err := context.Cause(ctx); err != nil {
-		return nextSnapshot{}, fmt.Errorf("sync index: %w", err)
+		return 0, 0, err
 	}
-	// An article whose passages were all kept keeps its collection.
-	keptArticle := make([]int, len(s.artRows))
-	for a, r := range s.artRows {
-		keptArticle[a] = -1
-		if r[1] > r[0] && !rebuild && kept[r[0]] >= 0 {
-			if j, ok := old.byID[in[a].ID]; ok && old.artRows[j] == [2]int{int(kept[r[0]]), int(kept[r[0]]) + r[1] - r[0]} {
-				keptArticle[a] = j
-			}
-		}
-	}
-	store, err := buildStore(ctx, ix.vectors, storeInput{
-		ids: ids, rows: rows, dims: dims, articles: s.artRows, old: old.vectors, keptArticle: keptArticle,
-	})
-	if err != nil {
-		return nextSnapshot{}, fmt.Errorf("sync index: %w", err)
-	}
-	s.vectors = store
-	if s.embedder.Dims == 0 {
-		s.embedder.Dims = store.dims
-	}
-	s.lexical = lex.build()
-	return nextSnapshot{snapshot: s, embedded: embedded}, nil
+	return dims, embedded, nil
 }

@@ -8,23 +8,18 @@ import "slices"
 // merged afterwards, so no lock is taken per candidate.
 type topK struct {
 	k     int
-	items []scored
+	items []Scored
 }
 
-type scored struct {
-	row   int
-	score float32
-}
-
-func newTopK(k int) topK { return topK{k: k, items: make([]scored, 0, k)} }
+func newTopK(k int) topK { return topK{k: k, items: make([]Scored, 0, k)} }
 
 // worse reports whether a ranks below b.
-func worse(a, b scored) bool {
-	return a.score < b.score || (a.score == b.score && a.row > b.row)
+func worse(a, b Scored) bool {
+	return a.Score < b.Score || (a.Score == b.Score && a.Row > b.Row)
 }
 
 func (t *topK) push(row int, score float32) {
-	e := scored{row, score}
+	e := Scored{row, score}
 	if len(t.items) < t.k {
 		t.items = append(t.items, e)
 		t.up(len(t.items) - 1)
@@ -69,9 +64,9 @@ func (t *topK) down(i int) {
 }
 
 // sorted returns the kept rows best first.
-func (t *topK) sorted() []scored {
+func (t *topK) sorted() []Scored {
 	out := slices.Clone(t.items)
-	slices.SortFunc(out, func(a, b scored) int {
+	slices.SortFunc(out, func(a, b Scored) int {
 		switch {
 		case worse(b, a):
 			return -1

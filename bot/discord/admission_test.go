@@ -60,24 +60,37 @@ func TestEditLimiter(t *testing.T) {
 }
 
 func TestConversations(t *testing.T) {
+	ctx := t.Context()
+	add := func(m Memory, key string, turns ...bot.Turn) {
+		if err := m.Add(ctx, key, turns...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	get := func(m Memory, key string) []bot.Turn {
+		turns, err := m.Turns(ctx, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return turns
+	}
 	h := newConversations(2, 2)
-	h.add("a", bot.Turn{Question: "1"})
-	h.add("a", bot.Turn{Question: "2"})
-	h.add("a", bot.Turn{Question: "3"})
-	if got := h.get("a"); len(got) != 2 || got[0].Question != "2" || got[1].Question != "3" {
+	add(h, "a", bot.Turn{Question: "1"})
+	add(h, "a", bot.Turn{Question: "2"})
+	add(h, "a", bot.Turn{Question: "3"})
+	if got := get(h, "a"); len(got) != 2 || got[0].Question != "2" || got[1].Question != "3" {
 		t.Errorf("history = %+v, want the last two turns", got)
 	}
-	h.add("b", bot.Turn{Question: "b1"})
-	h.add("c", bot.Turn{Question: "c1"}) // evicts a, the least recently updated
-	if got := h.get("a"); len(got) != 0 {
+	add(h, "b", bot.Turn{Question: "b1"})
+	add(h, "c", bot.Turn{Question: "c1"}) // evicts a, the least recently updated
+	if got := get(h, "a"); len(got) != 0 {
 		t.Errorf("a kept after eviction: %+v", got)
 	}
-	if got := h.get("c"); len(got) != 1 {
+	if got := get(h, "c"); len(got) != 1 {
 		t.Errorf("c = %+v", got)
 	}
 	off := newConversations(0, 10)
-	off.add("a", bot.Turn{Question: "1"})
-	if got := off.get("a"); len(got) != 0 {
+	add(off, "a", bot.Turn{Question: "1"})
+	if got := get(off, "a"); len(got) != 0 {
 		t.Errorf("history kept with 0 turns: %+v", got)
 	}
 }

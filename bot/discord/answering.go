@@ -173,7 +173,7 @@ func (b *Bot) answerAndDeliver(ctx context.Context, q asking) {
 	turn := bot.TurnOf(q.question, a)
 	b.answers.put(q.answerID, msgID, answerEntry{answer: a, history: q.history, question: q.question})
 	if q.convKey != "" {
-		b.convs.add(q.convKey, turn)
+		b.remember(ctx, log, q.convKey, turn)
 	}
 	if msgID != "" && q.thread.channelID != "" && b.cfg.Threads == ThreadsAuto && q.thread.canCreate {
 		b.startThread(ctx, log, q.thread.channelID, msgID, q.question, append(bot.Recent(q.history, b.cfg.HistoryTurns), turn))

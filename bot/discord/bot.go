@@ -61,7 +61,7 @@ type Bot struct {
 	log      *slog.Logger
 	answerer Answerer
 	lib      Library
-	votes    *VoteStore
+	votes    VoteRecorder
 
 	session   *discordgo.Session // REST only: the gateway is ours
 	transport *http.Transport
@@ -70,7 +70,7 @@ type Bot struct {
 	limiter *rateLimiter
 	queue   *admission
 	answers *answerCache
-	convs   *conversations
+	convs   Memory
 	chans   *channelMemory
 	allowed map[string]bool // VERBATIM_DISCORD_CHANNELS; empty: everywhere
 
@@ -137,18 +137,24 @@ func New(cfg Config, answerer Answerer, lib Library) (*Bot, error) {
 	for _, id := range cfg.Channels {
 		allowed[id] = true
 	}
+	if cfg.Votes == nil {
+		cfg.Votes = NewVoteStore(cfg.VotesFile)
+	}
+	if cfg.Memory == nil {
+		cfg.Memory = newConversations(cfg.HistoryTurns, 10000)
+	}
 	b := &Bot{
 		cfg:           cfg,
 		log:           cfg.Logger,
 		answerer:      answerer,
 		lib:           lib,
-		votes:         NewVoteStore(cfg.VotesFile),
+		votes:         cfg.Votes,
 		session:       s,
 		transport:     tr,
 		limiter:       newRateLimiter(cfg.RatePerMinute, time.Now),
 		queue:         newAdmission(cfg.MaxConcurrent, cfg.QueueLength),
 		answers:       newAnswerCache(5000),
-		convs:         newConversations(cfg.HistoryTurns, 10000),
+		convs:         cfg.Memory,
 		chans:         newChannelMemory(time.Now),
 		allowed:       allowed,
 		invalid:       invalid,

@@ -266,7 +266,7 @@ func (b *Bot) onVote(ctx context.Context, r *interactionReply, action, answerID 
 		b.respondPages(ctx, r, []page{{Content: "I can't tell which answer that vote is for. Please ask again."}}, true)
 		return
 	}
-	if err := b.votes.Add(v); err != nil {
+	if err := b.votes.Record(ctx, v); err != nil {
 		b.fail(ctx, r.log, err, func(msg string) error {
 			r.ephemeral = true
 			return r.respond(ctx, discordgo.InteractionResponseChannelMessageWithSource, &page{Content: msg})

@@ -58,8 +58,16 @@ type Config struct {
 	// Threads says what happens to public answers in server channels.
 	// Empty is ThreadsButton.
 	Threads ThreadMode
-	// VotesFile is where 👍/👎 votes are appended (JSON Lines).
+	// VotesFile is where 👍/👎 votes are appended (JSON Lines), unless
+	// Votes is set.
 	VotesFile string
+	// Votes, if set, stores the votes instead of VotesFile (a database
+	// that several bot processes share).
+	Votes VoteRecorder
+	// Memory, if set, keeps the conversations of DMs and threads instead
+	// of process memory (a database: they survive restarts and are shared
+	// by every bot process and shard).
+	Memory Memory
 	// Logger receives structured logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -91,7 +99,7 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Token == "" {
 		return c, errors.New("discord: no bot token (set DISCORD_TOKEN)")
 	}
-	if c.VotesFile == "" {
+	if c.VotesFile == "" && c.Votes == nil {
 		return c, errors.New("discord: no votes file")
 	}
 	if c.Logger == nil {

@@ -94,10 +94,10 @@ func (b *Bot) onMessage(ctx context.Context, m *discordgo.Message) {
 	switch {
 	case dm:
 		q.convKey = dmKey(m.Author.ID)
-		q.history = b.convs.get(q.convKey)
+		q.history = b.history(ctx, log, q.convKey)
 	case info.thread():
 		q.convKey = threadKey(m.ChannelID)
-		q.history = b.convs.get(q.convKey)
+		q.history = b.history(ctx, log, q.convKey)
 		if len(q.history) == 0 {
 			q.history = b.replyContext(m.ReferencedMessage, self)
 		}

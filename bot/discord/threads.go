@@ -55,7 +55,7 @@ func (b *Bot) startThread(ctx context.Context, log *slog.Logger, channelID, mess
 		id = messageID // a retry answered 160004: the thread exists, with the message's ID
 	}
 	b.chans.setInfo(id, channelInfo{typ: discordgo.ChannelTypeGuildPublicThread, parentID: channelID})
-	b.convs.add(threadKey(id), seed...)
+	b.remember(ctx, log, threadKey(id), seed...)
 	log.Info("discord thread started", "thread_id", id, "seeded_turns", len(seed))
 	note := discordgo.EndpointChannelMessages(id)
 	_ = b.do(ctx, log, restCall{op: "thread note", method: "POST", url: note, bucket: note,

@@ -3,6 +3,7 @@ package discord
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -42,6 +43,17 @@ type VoteStore struct {
 	path string
 	mu   sync.Mutex
 }
+
+// VoteRecorder stores votes: a VoteStore, or a database that several bot
+// processes share (Config.Votes).
+type VoteRecorder interface {
+	Record(ctx context.Context, v Vote) error
+}
+
+var _ VoteRecorder = (*VoteStore)(nil)
+
+// Record implements VoteRecorder with Add.
+func (s *VoteStore) Record(_ context.Context, v Vote) error { return s.Add(v) }
 
 // NewVoteStore stores votes in path; the file and its directory are created
 // on the first Add.

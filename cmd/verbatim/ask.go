@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/verbatimbot/verbatim/bot"
+	"github.com/verbatimbot/verbatim/retrieval"
 )
 
 // askFlags are the output switches shared by ask and chat.
@@ -40,7 +41,7 @@ func cmdAsk(ctx context.Context, a *app, args []string) error {
 	if err := checkQuestion(question, a.cfg.MaxQuestion); err != nil {
 		return usageError{err.Error()}
 	}
-	eng, err := a.answeringEngine(ctx, *src, f)
+	eng, _, err := a.answeringEngine(ctx, *src, f)
 	if err != nil {
 		return err
 	}
@@ -51,17 +52,17 @@ func cmdAsk(ctx context.Context, a *app, args []string) error {
 // answeringEngine opens the index of src and builds the engine ask and
 // chat answer with (extractive with --extractive), describing it with
 // --verbose.
-func (a *app) answeringEngine(ctx context.Context, src source, f *askFlags) (*bot.Engine, error) {
+func (a *app) answeringEngine(ctx context.Context, src source, f *askFlags) (*bot.Engine, *retrieval.Index, error) {
 	ix, err := a.openForQuestions(ctx, src)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	eng, err := a.engine(ix, f.extractive)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	a.describe(ctx, f, src, ix.Info().Dir)
-	return eng, nil
+	return eng, ix, nil
 }
 
 // answerOne answers q with its own deadline and prints the result as the

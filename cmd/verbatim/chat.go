@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/chzyer/readline"
 
@@ -25,10 +26,16 @@ func cmdChat(ctx context.Context, a *app, args []string) error {
 	if len(pos) > 0 {
 		return usagef("chat takes no arguments; use 'verbatim ask' for a single question")
 	}
-	eng, err := a.answeringEngine(ctx, *src, f)
+	eng, ix, err := a.answeringEngine(ctx, *src, f)
 	if err != nil {
 		return err
 	}
+	// Pick up what `verbatim index` commits while the chat goes on.
+	follow, stopFollowing := context.WithCancel(ctx)
+	var following sync.WaitGroup
+	following.Go(func() { ix.ReloadEvery(follow, a.cfg.ReloadInterval) })
+	defer following.Wait()
+	defer stopFollowing()
 	next, closeInput, err := a.chatInput()
 	if err != nil {
 		return err

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -23,6 +24,8 @@ type setting struct {
 var settings = []setting{
 	{Name: "VERBATIM_CORPUS", Default: "", Help: "Directory of articles (.md, .txt, .html, .jsonl). Empty: the bundled articles."},
 	{Name: "VERBATIM_INDEX", Default: "", Help: "Index directory. Empty: <user cache dir>/verbatim/index/<hash of the corpus path>."},
+	{Name: "VERBATIM_DATABASE_URL", Default: "", Help: "postgres://user:password@host/db: keep the index in PostgreSQL + pgvector, shared by every process (README: Scaling out). Empty: VERBATIM_INDEX on this machine.", Secret: true},
+	{Name: "VERBATIM_HNSW_EF_SEARCH", Default: "100", Help: "With a database: pgvector's hnsw.ef_search, candidates a vector search keeps (more: better recall, slower; at least 50)."},
 	{Name: "VERBATIM_MAX_FILE_BYTES", Default: "16777216", Help: "Corpus files larger than this are skipped (and reported)."},
 	{Name: "VERBATIM_PARSE_TIMEOUT", Default: "30s", Help: "Longest one corpus file may take to parse; a file that takes longer (pathological HTML) is skipped and reported."},
 	{Name: "VERBATIM_TOP_K", Default: "8", Help: "Passages retrieved per question."},
@@ -47,7 +50,7 @@ var settings = []setting{
 	{Name: "DISCORD_TOKEN", Default: "", Help: "Bot token; required by `verbatim discord`.", Secret: true},
 	{Name: "DISCORD_GUILD_ID", Default: "", Help: "Register slash commands in this guild only (instant updates). Empty: globally."},
 	{Name: "DISCORD_API_URL", Default: "https://discord.com/", Help: "Replaces https://discord.com/ for every REST call and gateway discovery (REST proxy, tests)."},
-	{Name: "VERBATIM_RELOAD_INTERVAL", Default: "30s", Help: "How often the Discord bot looks for an index that `verbatim index` rebuilt meanwhile (0: never)."},
+	{Name: "VERBATIM_RELOAD_INTERVAL", Default: "30s", Help: "How often chat and the Discord bot look for an index that `verbatim index` rebuilt meanwhile (0: never; with a database they also follow its commit notifications)."},
 	{Name: "VERBATIM_VOTES_FILE", Default: "", Help: "Where 👍/👎 votes are stored (JSON Lines). Empty: <user config dir>/verbatim/votes.jsonl."},
 	{Name: "VERBATIM_RATE_PER_MINUTE", Default: "6", Help: "Questions one Discord user may ask per minute."},
 	{Name: "VERBATIM_MAX_CONCURRENT", Default: "4", Help: "Answers computed at once across all Discord users."},
@@ -61,6 +64,8 @@ var settings = []setting{
 type Config struct {
 	Corpus        string
 	Index         string
+	DatabaseURL   string
+	EfSearch      int
 	MaxFileBytes  int64
 	ParseTimeout  time.Duration
 	TopK          int
@@ -149,6 +154,8 @@ func loadConfig(lookup func(string) (string, bool)) (Config, error) {
 	c := Config{
 		Corpus:         get("VERBATIM_CORPUS"),
 		Index:          get("VERBATIM_INDEX"),
+		DatabaseURL:    get("VERBATIM_DATABASE_URL"),
+		EfSearch:       intVal("VERBATIM_HNSW_EF_SEARCH", 50),
 		MaxFileBytes:   int64(intVal("VERBATIM_MAX_FILE_BYTES", 1)),
 		ParseTimeout:   durVal("VERBATIM_PARSE_TIMEOUT"),
 		TopK:           intVal("VERBATIM_TOP_K", 1),
@@ -220,6 +227,9 @@ func loadConfig(lookup func(string) (string, bool)) (Config, error) {
 	if c.EmbedAPIKey == "" {
 		c.EmbedAPIKey = c.OpenAIKey
 	}
+	if u := c.DatabaseURL; u != "" && !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
+		errs = append(errs, "VERBATIM_DATABASE_URL: want a postgres:// URL")
+	}
 	if !strings.HasSuffix(c.DiscordAPIURL, "/") {
 		c.DiscordAPIURL += "/"
 	}
@@ -232,7 +242,7 @@ func loadConfig(lookup func(string) (string, bool)) (Config, error) {
 // Secrets are the configured secrets, for scrubbing them from every error
 // and log line.
 func (c Config) Secrets() *openaicompat.Secrets {
-	return openaicompat.NewSecrets(c.OpenAIKey, c.EmbedAPIKey, c.DiscordToken)
+	return openaicompat.NewSecrets(c.OpenAIKey, c.EmbedAPIKey, c.DiscordToken, c.DatabaseURL, databasePassword(c.DatabaseURL))
 }
 
 // UseLLM reports whether answers are written by a chat model.
@@ -254,8 +264,18 @@ func (c Config) String() string {
 		}
 		return "<redacted>"
 	}
-	return fmt.Sprintf("corpus=%q index=%q top_k=%d llm=%s base_url=%q chat_model=%q api_key=%s context_tokens=%d max_answer_tokens=%d embed_model=%q embed_base_url=%q embed_api_key=%s discord_token=%s discord_guild=%q discord_api=%q",
-		c.Corpus, c.Index, c.TopK, c.LLM, c.OpenAIBaseURL, c.ChatModel, redact(c.OpenAIKey), c.ContextTokens, c.MaxAnswer, c.EmbedModel, c.EmbedBaseURL, redact(c.EmbedAPIKey), redact(c.DiscordToken), c.DiscordGuildID, c.DiscordAPIURL)
+	return fmt.Sprintf("corpus=%q index=%q database=%s top_k=%d llm=%s base_url=%q chat_model=%q api_key=%s context_tokens=%d max_answer_tokens=%d embed_model=%q embed_base_url=%q embed_api_key=%s discord_token=%s discord_guild=%q discord_api=%q",
+		c.Corpus, c.Index, redact(c.DatabaseURL), c.TopK, c.LLM, c.OpenAIBaseURL, c.ChatModel, redact(c.OpenAIKey), c.ContextTokens, c.MaxAnswer, c.EmbedModel, c.EmbedBaseURL, redact(c.EmbedAPIKey), redact(c.DiscordToken), c.DiscordGuildID, c.DiscordAPIURL)
+}
+
+// databasePassword is the password in a database URL, if any.
+func databasePassword(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return ""
+	}
+	p, _ := u.User.Password()
+	return p
 }
 
 // parseBytes reads a size such as 768MiB, 2GiB, 512MB or 1048576.

@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/verbatimbot/verbatim/bot/discord"
+	"github.com/verbatimbot/verbatim/retrieval/postgres"
 )
 
 // votesPath is VERBATIM_VOTES_FILE, else <user config dir>/verbatim/votes.jsonl.
@@ -67,6 +68,11 @@ func cmdDiscord(ctx context.Context, a *app, args []string) error {
 		VotesFile:        votes,
 		Logger:           a.log,
 	}
+	if db, ok := ix.Store().(*postgres.Store); ok {
+		// Memory and votes beside the index, shared by every bot process.
+		cfg.Memory = dbMemory{db: db, turns: a.cfg.HistoryTurns}
+		cfg.Votes = dbVotes{db: db}
+	}
 	b, err := discord.New(cfg, eng, ix)
 	if err != nil {
 		return err
@@ -88,7 +94,7 @@ func cmdDiscord(ctx context.Context, a *app, args []string) error {
 }
 
 // cmdVotes lists the 👍/👎 votes the Discord bot stored.
-func cmdVotes(_ context.Context, a *app, args []string) error {
+func cmdVotes(ctx context.Context, a *app, args []string) error {
 	fs := a.newFlagSet("votes", "[flags]", "List the 👍/👎 votes given to Discord answers (a user's last vote per answer).")
 	asJSON := fs.Bool("json", false, "print the votes as a JSON array, with questions, answers and citations")
 	pos, err := parseFlags(fs, args)
@@ -102,8 +108,21 @@ func cmdVotes(_ context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	votes, skipped, err := discord.NewVoteStore(path).List()
-	if err != nil {
+	var (
+		votes   []discord.Vote
+		skipped []discord.BadLine
+	)
+	if a.cfg.DatabaseURL != "" {
+		db, err := a.store(ctx)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		path = "database"
+		if votes, err = (dbVotes{db: db}).list(ctx); err != nil {
+			return err
+		}
+	} else if votes, skipped, err = discord.NewVoteStore(path).List(); err != nil {
 		return err
 	}
 	for _, bad := range skipped {

@@ -20,25 +20,32 @@ const module = "github.com/verbatimbot/verbatim"
 func TestImportRules(t *testing.T) {
 	// Which of our packages each package may import.
 	allowed := map[string][]string{
-		"corpus":                   []string{},
-		"corpus/synth":             {"corpus"},
-		"prompts":                  []string{},
-		"openaicompat":             []string{},
-		"openaicompat/openaitest":  []string{},
-		"retrieval":                {"corpus", "openaicompat"},
-		"bot":                      {"corpus", "retrieval"},
-		"bot/llm":                  {"bot", "retrieval", "prompts", "openaicompat"},
-		"bot/discord":              {"bot", "corpus"},
-		"bot/discord/discordtest":  {},
-		"eval":                     {"bot", "corpus", "retrieval"},
-		"bot/internal/gensynonyms": {"retrieval"},
-		"cmd/verbatim":             {"bot", "bot/llm", "bot/discord", "corpus", "corpus/synth", "retrieval", "prompts", "openaicompat", "eval"},
+		"corpus":                    []string{},
+		"corpus/synth":              {"corpus"},
+		"prompts":                   []string{},
+		"openaicompat":              []string{},
+		"openaicompat/openaitest":   []string{},
+		"retrieval":                 {"corpus", "openaicompat"},
+		"retrieval/storetest":       {"corpus", "corpus/synth", "retrieval"},
+		"retrieval/postgres":        {"corpus", "retrieval"},
+		"retrieval/postgres/pgtest": {},
+		"bot":                       {"corpus", "retrieval"},
+		"bot/llm":                   {"bot", "retrieval", "prompts", "openaicompat"},
+		"bot/discord":               {"bot", "corpus"},
+		"bot/discord/discordtest":   {},
+		"eval":                      {"bot", "corpus", "retrieval"},
+		"bot/internal/gensynonyms":  {"retrieval"},
+		"cmd/verbatim":              {"bot", "bot/llm", "bot/discord", "corpus", "corpus/synth", "retrieval", "retrieval/postgres", "prompts", "openaicompat", "eval"},
 	}
 	// Third-party clients and the only files (or packages) that import them.
 	exclusive := map[string][]string{
 		"github.com/philippgille/chromem-go": {"retrieval/store.go"},
 		"github.com/sashabaranov/go-openai":  {"openaicompat/"},
 		"github.com/bwmarrin/discordgo":      {"bot/discord/"},
+		// The PostgreSQL store, and the helper that gives its tests a
+		// schema of their own.
+		"github.com/jackc/pgx/v5":         {"retrieval/postgres/", "retrieval/postgres/pgtest/"},
+		"github.com/pgvector/pgvector-go": {"retrieval/postgres/"},
 	}
 	root := "../.."
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {

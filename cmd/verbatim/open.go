@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"github.com/verbatimbot/verbatim/bot"
 	"github.com/verbatimbot/verbatim/corpus"
 	"github.com/verbatimbot/verbatim/retrieval"
+	"github.com/verbatimbot/verbatim/retrieval/postgres"
 )
 
 // source is where a command's articles and index live: --corpus and --index.
@@ -93,8 +95,22 @@ func (a *app) openIndex(ctx context.Context, src source, o openOptions) (*retrie
 	if err != nil {
 		return nil, retrieval.CorpusReport{}, err
 	}
+	db, err := a.store(ctx)
+	if err != nil {
+		return nil, retrieval.CorpusReport{}, err
+	}
+	var store retrieval.Store // nil: the index directory
+	if db != nil {
+		store = db
+	}
+	// With a database and no corpus of its own, a command that answers
+	// serves what `verbatim index` committed there: it may run on a
+	// machine without the corpus, and must not index the bundled articles
+	// over everybody's index.
+	committed := store != nil && src.corpus == "" && !o.write
 	ix, rep, err := retrieval.OpenCorpus(ctx, retrieval.CorpusOptions{
-		Index:        retrieval.Options{Dir: src.index, Embedder: emb, Logger: a.log},
+		Index:        retrieval.Options{Dir: src.index, Embedder: emb, Logger: a.log, Store: store},
+		Committed:    committed,
 		Corpus:       src.corpus,
 		MaxFileBytes: a.cfg.MaxFileBytes,
 		ParseTimeout: a.cfg.ParseTimeout,
@@ -104,7 +120,14 @@ func (a *app) openIndex(ctx context.Context, src source, o openOptions) (*retrie
 		Waiting:      func() { say("waiting for another process to finish writing the index…") },
 	})
 	if err != nil {
+		if store != nil {
+			store.Close()
+		}
 		return nil, rep, err
+	}
+	if committed && rep.Loaded == 0 && o.require {
+		ix.Close()
+		return nil, rep, errors.New("the database holds no index yet: run 'verbatim index' (with VERBATIM_CORPUS set) to write it")
 	}
 	if !o.quiet {
 		if r := rep.Sync; r.Rebuilt && r.RebuildReason != "" {
@@ -146,6 +169,15 @@ func (a *app) openIndex(ctx context.Context, src source, o openOptions) (*retrie
 		}
 	}
 	return ix, rep, nil
+}
+
+// store opens the database named by VERBATIM_DATABASE_URL, or returns nil
+// (the index directory) when none is configured.
+func (a *app) store(ctx context.Context) (*postgres.Store, error) {
+	if a.cfg.DatabaseURL == "" {
+		return nil, nil
+	}
+	return postgres.Open(ctx, a.cfg.DatabaseURL, postgres.Options{EfSearch: a.cfg.EfSearch, Logger: a.log})
 }
 
 // engine builds the answering engine over an index: LLM answers when a

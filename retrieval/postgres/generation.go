@@ -1,0 +1,303 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/pgvector/pgvector-go"
+
+	"github.com/verbatimbot/verbatim/corpus"
+	"github.com/verbatimbot/verbatim/retrieval"
+)
+
+// visible is the condition on a row (articles or passages) of being in
+// generation $1.
+const visible = `born <= $1 AND (died IS NULL OR died > $1)`
+
+// genRow is a row of generations.
+type genRow struct {
+	gen                int64
+	format             int
+	emb                retrieval.EmbedderInfo
+	chunk              retrieval.ChunkOptions
+	builtAt            time.Time
+	articles, passages int
+	totalLen           int64
+	lexicon            []byte
+}
+
+func readGenRow(ctx context.Context, q pgx.Tx, gen int64) (genRow, error) {
+	r := genRow{gen: gen}
+	err := q.QueryRow(ctx, `SELECT format, embedder_name, embedder_model, dims, chunk_max_words, built_at,
+		articles, passages, total_len, lexicon FROM generations WHERE gen = $1`, gen).Scan(
+		&r.format, &r.emb.Name, &r.emb.Model, &r.emb.Dims, &r.chunk.MaxWords, &r.builtAt,
+		&r.articles, &r.passages, &r.totalLen, &r.lexicon)
+	if err != nil {
+		return genRow{}, fmt.Errorf("read generation %d: %w", gen, err)
+	}
+	return r, nil
+}
+
+// Open implements retrieval.Store: the committed generation's articles
+// and lexicon, read in one snapshot of the database.
+func (s *Store) Open(ctx context.Context, want retrieval.Want) (*retrieval.Generation, error) {
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return nil, fmt.Errorf("open generation: %w", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	var gen int64
+	if err := tx.QueryRow(ctx, `SELECT gen FROM committed`).Scan(&gen); errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("open generation: %w", retrieval.ErrNoGeneration)
+	} else if err != nil {
+		return nil, fmt.Errorf("open generation: %w", err)
+	}
+	r, err := readGenRow(ctx, tx, gen)
+	if err != nil {
+		return nil, err
+	}
+	unusable := func(reason string) error {
+		u := &retrieval.UnusableError{Reason: reason, Generation: uint64(gen)}
+		rows, err := tx.Query(ctx, `SELECT id, fingerprint FROM articles WHERE `+visible, gen)
+		if err == nil {
+			u.Fingerprints = map[string]string{}
+			var id, fp string
+			_, err = pgx.ForEachRow(rows, []any{&id, &fp}, func() error { u.Fingerprints[id] = fp; return nil })
+		}
+		if err != nil {
+			u.Fingerprints = nil
+		}
+		return u
+	}
+	if r.format != retrieval.FormatVersion {
+		return nil, unusable(fmt.Sprintf("index format %d, this build reads %d", r.format, retrieval.FormatVersion))
+	}
+	if reason := want.Mismatch(r.emb, r.chunk); reason != "" {
+		return nil, unusable(reason)
+	}
+
+	g := &retrieval.Generation{Number: uint64(gen), Embedder: r.emb, BuiltAt: r.builtAt.UTC()}
+	vids := make([]int64, 0, r.articles)
+	rows, err := tx.Query(ctx, `SELECT vid, id, fingerprint, title, url, author, published, source, paragraphs
+		FROM articles WHERE `+visible+` ORDER BY id COLLATE "C"`, gen)
+	if err != nil {
+		return nil, fmt.Errorf("read articles: %w", err)
+	}
+	var (
+		vid       int64
+		a         corpus.Article
+		published pgtype.Timestamptz
+	)
+	_, err = pgx.ForEachRow(rows, []any{&vid, &a.ID, &a.Fingerprint, &a.Title, &a.URL, &a.Author, &published, &a.Source, &a.Paragraphs}, func() error {
+		if published.Valid {
+			a.Published = published.Time.UTC()
+		} else {
+			a.Published = time.Time{}
+		}
+		g.Articles = append(g.Articles, a)
+		vids = append(vids, vid)
+		a = corpus.Article{}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read articles: %w", err)
+	}
+	if !slices.IsSortedFunc(g.Articles, func(a, b corpus.Article) int { return strings.Compare(a.ID, b.ID) }) {
+		return nil, unusable("articles are not in byte order")
+	}
+	if len(g.Articles) != r.articles {
+		return nil, unusable(fmt.Sprintf("generation %d has %d articles, its record says %d", gen, len(g.Articles), r.articles))
+	}
+	g.Passages, g.ArticleRows = retrieval.Layout(g.Articles, want.Chunk)
+	if len(g.Passages) != r.passages {
+		return nil, unusable(fmt.Sprintf("generation %d has %d passages, its record says %d", gen, len(g.Passages), r.passages))
+	}
+	df, err := decodeLexicon(r.lexicon)
+	if err != nil {
+		return nil, unusable(fmt.Sprintf("generation %d: lexicon: %v", gen, err))
+	}
+	ix := &genIndex{s: s, gen: gen, dims: r.emb.Dims, df: df, totalLen: r.totalLen, rows: g.ArticleRows,
+		article: make(map[int64]int, len(vids)), vids: vids}
+	if r.passages > 0 {
+		ix.bm25 = retrieval.BM25{N: r.passages, AvgLen: float64(r.totalLen) / float64(r.passages)}
+	}
+	for i, v := range vids {
+		ix.article[v] = i
+	}
+	g.Index = ix
+	return g, nil
+}
+
+// genIndex is one generation's retrieval.GenerationIndex.
+type genIndex struct {
+	s    *Store
+	gen  int64
+	dims int
+	bm25 retrieval.BM25
+	df   map[string]int32
+	// totalLen is the sum of the passages' lengths in terms.
+	totalLen int64
+	// article maps the generation's article versions (vid) to their
+	// index in the generation, whose rows are rows[i].
+	article map[int64]int
+	vids    []int64 // article index -> vid
+	rows    [][2]int
+}
+
+var _ retrieval.GenerationIndex = (*genIndex)(nil)
+
+// pidShift: a passage's pid is its article version's vid << pidShift | its
+// ordinal in the article.
+const pidShift = 16
+
+// row is the generation's row of passage pid, or -1 if pid is not in it
+// (a passage of an article version another generation holds).
+func (x *genIndex) row(pid int64) int {
+	a, ok := x.article[pid>>pidShift]
+	if !ok {
+		return -1
+	}
+	r := x.rows[a]
+	ord := int(pid & (1<<pidShift - 1))
+	if ord >= r[1]-r[0] {
+		return -1
+	}
+	return r[0] + ord
+}
+
+// IDF implements retrieval.GenerationIndex.
+func (x *genIndex) IDF(term string) float64 { return retrieval.BM25IDF(x.bm25.N, int(x.df[term])) }
+
+// Release implements retrieval.GenerationIndex: nothing is held.
+func (x *genIndex) Release(retrieval.GenerationIndex) {}
+
+// Lexical implements retrieval.GenerationIndex: the postings of the
+// query's terms from every segment up to the generation, of passages in
+// it, scored with retrieval.BM25.
+func (x *genIndex) Lexical(ctx context.Context, terms []string, k int) ([]retrieval.Scored, error) {
+	if x.bm25.N == 0 || len(terms) == 0 || k <= 0 {
+		return nil, nil
+	}
+	qtf := map[string]float64{}
+	for _, t := range terms {
+		if x.df[t] > 0 {
+			qtf[t]++
+		}
+	}
+	if len(qtf) == 0 {
+		return nil, nil
+	}
+	uniq := slices.Sorted(maps.Keys(qtf))
+	weight := make(map[string]float32, len(uniq))
+	for _, t := range uniq {
+		weight[t] = x.bm25.Weight(qtf[t], int(x.df[t]))
+	}
+	rows, err := x.s.pool.Query(ctx, `SELECT term, data FROM postings WHERE term = ANY($1) AND seg <= $2 ORDER BY term, seg`, uniq, x.gen)
+	if err != nil {
+		return nil, fmt.Errorf("read postings: %w", err)
+	}
+	scores := map[int]float32{}
+	var (
+		term string
+		data []byte
+	)
+	_, err = pgx.ForEachRow(rows, []any{&term, &data}, func() error {
+		w := weight[term]
+		return decodePostings(data, func(p posting) {
+			if r := x.row(p.pid); r >= 0 {
+				scores[r] += x.bm25.Score(w, p.tf, p.docLen)
+			}
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read postings: %w", err)
+	}
+	out := make([]retrieval.Scored, 0, len(scores))
+	for r, sc := range scores {
+		out = append(out, retrieval.Scored{Row: r, Score: sc})
+	}
+	return retrieval.Best(out, k), nil
+}
+
+// Nearest implements retrieval.GenerationIndex: the HNSW index's k
+// nearest passages of the generation, and the exact similarities of the
+// passages of the articles of near, merged.
+func (x *genIndex) Nearest(ctx context.Context, q []float32, k int, near []int) ([]retrieval.Scored, error) {
+	if x.bm25.N == 0 || k <= 0 || x.dims == 0 {
+		return nil, nil
+	}
+	if len(q) != x.dims {
+		return nil, fmt.Errorf("nearest vectors: query has %d dims, index %d", len(q), x.dims)
+	}
+	vec := pgvector.NewVector(q)
+	expr := hnswExpr(x.dims)
+	// relaxed_order (set on every connection) lets pgvector scan on when
+	// the filter drops candidates, and may return them slightly out of
+	// order: they are sorted again outside.
+	sql := fmt.Sprintf(`WITH c AS MATERIALIZED (
+		SELECT pid, %[1]s <=> $2::vector(%[2]d) AS d FROM passages
+		WHERE dims = %[2]d AND %[3]s ORDER BY %[1]s <=> $2::vector(%[2]d) LIMIT $3)
+		SELECT pid, d FROM c`, expr, x.dims, visible)
+	args := []any{x.gen, vec, k}
+	if vids := x.nearVids(near); len(vids) > 0 {
+		sql += fmt.Sprintf(` UNION ALL SELECT pid, embedding::vector(%d) <=> $2::vector(%[1]d) FROM passages
+			WHERE vid = ANY($4) AND dims = %[1]d AND embedding IS NOT NULL`, x.dims)
+		args = append(args, vids)
+	}
+	rows, err := x.s.pool.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, fmt.Errorf("nearest vectors: %w", err)
+	}
+	seen := map[int]bool{}
+	var out []retrieval.Scored
+	var (
+		pid  int64
+		dist float64
+	)
+	_, err = pgx.ForEachRow(rows, []any{&pid, &dist}, func() error {
+		if r := x.row(pid); r >= 0 && !seen[r] {
+			seen[r] = true
+			out = append(out, retrieval.Scored{Row: r, Score: float32(1 - dist)})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("nearest vectors: %w", err)
+	}
+	return retrieval.Best(out, k), nil
+}
+
+// nearVids are the article versions of rows.
+func (x *genIndex) nearVids(rows []int) []int64 {
+	if len(rows) == 0 {
+		return nil
+	}
+	var out []int64
+	seen := map[int64]bool{}
+	for _, r := range rows {
+		a, ok := slices.BinarySearchFunc(x.rows, r, func(g [2]int, r int) int {
+			switch {
+			case r < g[0]:
+				return 1
+			case r >= g[1]:
+				return -1
+			}
+			return 0
+		})
+		if !ok {
+			continue
+		}
+		if v := x.vids[a]; !seen[v] {
+			seen[v] = true
+			out = append(out, v)
+		}
+	}
+	return out
+}
