@@ -68,6 +68,9 @@ type Config struct {
 	// of process memory (a database: they survive restarts and are shared
 	// by every bot process and shard).
 	Memory Memory
+	// Shards are the gateway shards this process runs (shards.go); the
+	// zero value is one connection for every guild.
+	Shards Shards
 	// Logger receives structured logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -90,8 +93,8 @@ func (c Config) String() string {
 	if c.Token != "" {
 		tok = "<redacted>"
 	}
-	return fmt.Sprintf("token=%s guild=%q api_url=%q rate_per_minute=%d max_concurrent=%d queue_length=%d max_question_chars=%d history_turns=%d answer_timeout=%s channels=%q threads=%s votes_file=%q",
-		tok, c.GuildID, c.APIURL, c.RatePerMinute, c.MaxConcurrent, c.QueueLength, c.MaxQuestionChars, c.HistoryTurns, c.AnswerTimeout, strings.Join(c.Channels, ","), c.Threads, c.VotesFile)
+	return fmt.Sprintf("token=%s guild=%q api_url=%q rate_per_minute=%d max_concurrent=%d queue_length=%d max_question_chars=%d history_turns=%d answer_timeout=%s channels=%q threads=%s votes_file=%q shards=%q",
+		tok, c.GuildID, c.APIURL, c.RatePerMinute, c.MaxConcurrent, c.QueueLength, c.MaxQuestionChars, c.HistoryTurns, c.AnswerTimeout, strings.Join(c.Channels, ","), c.Threads, c.VotesFile, c.Shards)
 }
 
 // withDefaults fills zero fields and checks the rest.
@@ -137,6 +140,9 @@ func (c Config) withDefaults() (Config, error) {
 		if !isSnowflake(id) {
 			return c, fmt.Errorf("discord: channel %q is not a channel ID", id)
 		}
+	}
+	if err := c.Shards.check(); err != nil {
+		return c, err
 	}
 	return c, nil
 }
