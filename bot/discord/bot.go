@@ -13,7 +13,9 @@
 //
 // It holds up against the real API under load and failure: a gateway
 // client of its own (gateway.go) that exits on fatal close codes and
-// resumes where Discord says; REST through discordgo with a rate-limit
+// resumes where Discord says, one connection per shard (shards.go: a
+// count or Discord's recommendation, some or all shards per process,
+// IDENTIFYs within max_concurrency); REST through discordgo with a rate-limit
 // bucket per interaction token, context-aware 429 handling and retries
 // that never send a message twice (rest.go); channels that refuse the bot
 // remembered (channels.go). Every message carries an empty

@@ -66,6 +66,7 @@ func cmdDiscord(ctx context.Context, a *app, args []string) error {
 		HistoryTurns:     a.cfg.HistoryTurns,
 		AnswerTimeout:    a.cfg.AnswerTimeout,
 		VotesFile:        votes,
+		Shards:           a.cfg.DiscordShards,
 		Logger:           a.log,
 	}
 	if db, ok := ix.Store().(*postgres.Store); ok {
