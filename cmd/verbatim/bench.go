@@ -16,6 +16,7 @@ import (
 
 	"github.com/verbatimbot/verbatim/corpus/synth"
 	"github.com/verbatimbot/verbatim/retrieval"
+	"github.com/verbatimbot/verbatim/retrieval/postgres"
 )
 
 // cmdBench measures verbatim on synthetic corpora (see BENCHMARKS.md), or
@@ -29,16 +30,20 @@ func cmdBench(ctx context.Context, a *app, args []string) error {
 			return cmdBenchLatency(ctx, a, args[1:])
 		case "bandwidth":
 			return cmdBenchBandwidth(ctx, a, args[1:])
+		case "database":
+			return cmdBenchDatabase(ctx, a, args[1:])
 		}
 	}
 	fs := a.newFlagSet("bench", "[flags] | gen [flags]",
-		"Measure indexing, latency, cold start and memory on synthetic corpora with the local\nembedder and extractive answers, and print one table (see BENCHMARKS.md).\n'verbatim bench gen' only writes a corpus. Every measurement runs in a child process of\nthis binary (index, ask, and the steps 'bench latency' and 'bench bandwidth'), so that\neach one's peak memory is its own.")
+		"Measure indexing, latency, cold start and memory on synthetic corpora with the local\nembedder and extractive answers, and print one table (see BENCHMARKS.md).\n'verbatim bench gen' only writes a corpus. Every measurement runs in a child process of\nthis binary (index, ask, and the steps 'bench latency', 'bench bandwidth' and 'bench\ndatabase'), so that each one's peak memory is its own. --store postgres measures the\nPostgreSQL store of VERBATIM_DATABASE_URL beside the index directory, on the same corpus in\nthe same run, each size in a schema of its own that is dropped afterwards.")
 	sizes := fs.String("sizes", "1000,10000,100000", "comma-separated corpus sizes in `passages` (empty: none)")
 	articles := fs.String("articles", "", "comma-separated corpus sizes in `articles`, measured after --sizes")
 	queries := fs.Int("queries", 300, "questions per latency measurement")
 	colds := fs.Int("cold", 5, "cold starts measured per size (after one unmeasured warm-up)")
 	seed := fs.Uint64("seed", 1, "generator seed")
 	work := fs.String("dir", "", "work `dir`ectory for corpora and indexes (default: a temporary one, removed afterwards)")
+	store := fs.String("store", "dir", "dir (the index directory) or postgres (PostgreSQL beside it, side by side)")
+	askers := fs.Int("askers", 4, "questions asked at once in a second latency measurement (1: only the first, one at a time)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -57,8 +62,18 @@ func cmdBench(ctx context.Context, a *app, args []string) error {
 	if len(passageSizes)+len(articleSizes) == 0 {
 		return usagef("no sizes to measure")
 	}
-	if *queries < 1 || *colds < 1 {
-		return usagef("--queries and --cold must be at least 1")
+	if *queries < 1 || *colds < 1 || *askers < 1 {
+		return usagef("--queries, --cold and --askers must be at least 1")
+	}
+	var dbURL string
+	switch *store {
+	case "dir":
+	case "postgres":
+		if dbURL = a.cfg.DatabaseURL; dbURL == "" {
+			return usagef("--store postgres: set VERBATIM_DATABASE_URL to the database to measure (each size gets a schema of its own there)")
+		}
+	default:
+		return usagef("--store %q: want dir or postgres", *store)
 	}
 	exe, err := os.Executable()
 	if err != nil {
@@ -71,7 +86,7 @@ func cmdBench(ctx context.Context, a *app, args []string) error {
 		}
 		defer os.RemoveAll(dir)
 	}
-	b := &bencher{app: a, exe: exe, dir: dir, gen: synth.New(*seed), seed: *seed, queries: *queries, colds: *colds}
+	b := &bencher{app: a, exe: exe, dir: dir, gen: synth.New(*seed), seed: *seed, queries: *queries, colds: *colds, askers: *askers, dbURL: dbURL}
 	b.perArticle = b.passagesPerArticle()
 
 	m, err := b.measureMachine(ctx)
@@ -80,22 +95,26 @@ func cmdBench(ctx context.Context, a *app, args []string) error {
 	}
 	m.print(a.out)
 	var results []benchResult
+	measure := func(n int, label string) error {
+		rs, err := b.run(ctx, n)
+		for i := range rs {
+			rs[i].label = label
+			if len(rs) > 1 {
+				rs[i].label += ", " + rs[i].store
+			}
+		}
+		results = append(results, rs...)
+		return err
+	}
 	for _, p := range passageSizes {
-		n := max(1, int(math.Round(float64(p)/b.perArticle)))
-		r, err := b.run(ctx, n)
-		if err != nil {
+		if err := measure(max(1, int(math.Round(float64(p)/b.perArticle))), short(p)+" passages"); err != nil {
 			return err
 		}
-		r.label = fmt.Sprintf("%s passages", short(p))
-		results = append(results, r)
 	}
 	for _, n := range articleSizes {
-		r, err := b.run(ctx, n)
-		if err != nil {
+		if err := measure(n, short(n)+" articles"); err != nil {
 			return err
 		}
-		r.label = fmt.Sprintf("%s articles", short(n))
-		results = append(results, r)
 	}
 	printBenchTable(a.out, m, results)
 	return nil
@@ -152,12 +171,15 @@ type bencher struct {
 	seed       uint64
 	queries    int
 	colds      int
+	askers     int     // at once, in the second latency measurement (1: none)
+	dbURL      string  // the database of --store postgres; "": the index directory only
 	perArticle float64 // passages per generated article
 }
 
-// benchResult is one column of the table.
+// benchResult is one column of the table: one store at one size.
 type benchResult struct {
 	label              string
+	store              string // "index dir" or "PostgreSQL"
 	articles, passages int
 	build, incremental childRun
 	changed, embedded  int // articles changed and passages re-embedded by the incremental run
@@ -168,7 +190,14 @@ type benchResult struct {
 	coldVerify []childRun
 	serve      childRun // the 'bench latency' process
 	latencyReport
-	indexBytes int64
+	// The latency measured again with askers questions at once (askers 1:
+	// not measured).
+	askers    int
+	serveN    childRun
+	latencyN  latencyReport
+	diskBytes int64 // the index directory, or the database's tables
+	// recall of the HNSW index against exact search (PostgreSQL only).
+	recall []postgres.Recall
 }
 
 // childRun is one measured run of the verbatim binary.
@@ -192,86 +221,162 @@ func (b *bencher) logf(format string, args ...any) {
 	fmt.Fprintf(b.app.err, "bench: "+format+"\n", args...)
 }
 
-// run measures one corpus of n articles.
-func (b *bencher) run(ctx context.Context, n int) (benchResult, error) {
-	res := benchResult{articles: n}
+// benchStore is a store one size is measured in.
+type benchStore struct {
+	name  string   // "index dir" or "PostgreSQL"
+	index string   // its --index directory (with a database, where files.json lives)
+	env   []string // added to its children's environment
+	db    bool
+}
+
+// run measures one corpus of n articles in the index directory and, with
+// a database, in PostgreSQL, step by step side by side: each step runs for
+// every store before the next, so both see the corpus in the same state.
+func (b *bencher) run(ctx context.Context, n int) ([]benchResult, error) {
 	base := filepath.Join(b.dir, strconv.Itoa(n))
-	corpusDir, indexDir := filepath.Join(base, "corpus"), filepath.Join(base, "index")
+	corpusDir := filepath.Join(base, "corpus")
 	defer os.RemoveAll(base)
 	if err := os.RemoveAll(base); err != nil {
-		return res, fmt.Errorf("bench: %w", err)
+		return nil, fmt.Errorf("bench: %w", err)
 	}
 	b.logf("writing %d articles to %s", n, corpusDir)
 	if err := b.gen.WriteDir(corpusDir, 0, n, 0, runtime.GOMAXPROCS(0)); err != nil {
-		return res, fmt.Errorf("bench: %w", err)
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	stores := []benchStore{{name: "index dir", index: filepath.Join(base, "index")}}
+	if b.dbURL != "" {
+		st, drop, err := b.databaseStore(ctx, n, filepath.Join(base, "pg-index"))
+		if err != nil {
+			return nil, err
+		}
+		defer drop()
+		stores = append(stores, st)
+	}
+	res := make([]benchResult, len(stores))
+	for i, st := range stores {
+		res[i] = benchResult{articles: n, store: st.name, askers: b.askers}
+	}
+	// each runs step for every store, in order.
+	each := func(what string, step func(st benchStore, r *benchResult) error) error {
+		for i, st := range stores {
+			b.logf("%d articles, %s: %s", n, st.name, what)
+			if err := step(st, &res[i]); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 
-	b.logf("%d articles: full build", n)
-	var err error
-	var out string
-	if res.build, out, err = b.child(ctx, "index", "--json", "--corpus", corpusDir, "--index", indexDir); err != nil {
+	err := each("full build", func(st benchStore, r *benchResult) error {
+		var out string
+		var err error
+		if r.build, out, err = b.child(ctx, st.env, "index", "--json", "--corpus", corpusDir, "--index", st.index); err != nil {
+			return err
+		}
+		r.passages, _, err = indexSummary(out)
+		return err
+	})
+	if err != nil {
 		return res, err
 	}
-	if res.passages, _, err = indexSummary(out); err != nil {
-		return res, err
-	}
-	if res.indexBytes, err = dirSize(indexDir); err != nil {
+	err = each("size and recall", func(st benchStore, r *benchResult) error {
+		if !st.db {
+			var err error
+			r.diskBytes, err = dirSize(st.index)
+			return err
+		}
+		return b.measureDatabase(ctx, st, r)
+	})
+	if err != nil {
 		return res, fmt.Errorf("bench: %w", err)
 	}
 
 	qs := b.gen.Questions(n, max(b.queries, b.colds+1))
-	b.logf("%d articles: %d cold starts", n, b.colds)
-	for i := range b.colds + 1 {
-		r, _, err := b.child(ctx, "ask", "--extractive", "--corpus", corpusDir, "--index", indexDir, qs[i].Text)
-		if err != nil {
-			return res, err
+	err = each(fmt.Sprintf("%d cold starts", b.colds), func(st benchStore, r *benchResult) error {
+		for i := range b.colds + 1 {
+			args := []string{"ask", "--extractive", "--index", st.index}
+			if !st.db {
+				args = append(args, "--corpus", corpusDir) // with a database: the committed index, as on a machine without the corpus
+			}
+			c, _, err := b.child(ctx, st.env, append(args, qs[i].Text)...)
+			if err != nil {
+				return err
+			}
+			if i > 0 { // the first run warms the page cache and is not counted
+				r.cold = append(r.cold, c)
+			}
 		}
-		if i > 0 { // the first run warms the page cache and is not counted
-			res.cold = append(res.cold, r)
-		}
-	}
-
-	b.logf("%d articles: %d questions", n, b.queries)
-	var lat latencyReport
-	res.serve, out, err = b.child(ctx, "bench", "latency", "--index", indexDir,
-		"--seed", strconv.FormatUint(b.seed, 10), "--articles", strconv.Itoa(n), "--queries", strconv.Itoa(b.queries))
+		return nil
+	})
 	if err != nil {
 		return res, err
 	}
-	if err := json.Unmarshal([]byte(out), &lat); err != nil {
-		return res, fmt.Errorf("bench: read latency report: %w", err)
-	}
-	res.latencyReport = lat
 
-	res.changed, err = writeEdits(b.gen, corpusDir, n, 1)
+	err = each(fmt.Sprintf("%d questions", b.queries), func(st benchStore, r *benchResult) error {
+		var err error
+		if r.serve, r.latencyReport, err = b.latency(ctx, st, n, 1); err != nil || b.askers == 1 {
+			return err
+		}
+		b.logf("%d articles, %s: %d questions, %d at once", n, st.name, b.queries, b.askers)
+		r.serveN, r.latencyN, err = b.latency(ctx, st, n, b.askers)
+		return err
+	})
+	if err != nil {
+		return res, err
+	}
+
+	changed, err := writeEdits(b.gen, corpusDir, n, 1)
 	if err != nil {
 		return res, fmt.Errorf("bench: %w", err)
 	}
-	b.logf("%d articles: incremental re-index of %d changed", n, res.changed)
-	if res.incremental, out, err = b.child(ctx, "index", "--json", "--corpus", corpusDir, "--index", indexDir); err != nil {
+	err = each(fmt.Sprintf("incremental re-index of %d changed", changed), func(st benchStore, r *benchResult) error {
+		var out string
+		var err error
+		r.changed = changed
+		if r.incremental, out, err = b.child(ctx, st.env, "index", "--json", "--corpus", corpusDir, "--index", st.index); err != nil {
+			return err
+		}
+		if _, updated, err := indexSummary(out); err != nil {
+			return err
+		} else if updated != changed {
+			return fmt.Errorf("bench: %s: incremental index updated %d articles, %d changed", st.name, updated, changed)
+		}
+		r.embedded = int(math.Round(float64(changed) * b.perArticle))
+		return nil
+	})
+	if err != nil {
 		return res, err
 	}
-	if _, updated, err := indexSummary(out); err != nil {
-		return res, err
-	} else if updated != res.changed {
-		return res, fmt.Errorf("bench: incremental index updated %d articles, %d changed", updated, res.changed)
-	}
-	res.embedded = int(math.Round(float64(res.changed) * b.perArticle))
 
 	// Last, as it leaves every file to be checked once more by the next
-	// run.
-	b.logf("%d articles: %d cold starts after every file's ctime moved", n, b.colds)
+	// run; only the index directory reads the corpus when it starts.
+	dirRes := &res[0]
+	b.logf("%d articles, %s: %d cold starts after every file's ctime moved", n, stores[0].name, b.colds)
 	for i := range b.colds {
 		if err := touchAll(corpusDir); err != nil {
 			return res, fmt.Errorf("bench: %w", err)
 		}
-		r, _, err := b.child(ctx, "ask", "--extractive", "--corpus", corpusDir, "--index", indexDir, qs[i].Text)
+		c, _, err := b.child(ctx, nil, "ask", "--extractive", "--corpus", corpusDir, "--index", stores[0].index, qs[i].Text)
 		if err != nil {
 			return res, err
 		}
-		res.coldVerify = append(res.coldVerify, r)
+		dirRes.coldVerify = append(dirRes.coldVerify, c)
 	}
 	return res, nil
+}
+
+// latency runs 'bench latency' over st with askers questions at once.
+func (b *bencher) latency(ctx context.Context, st benchStore, n, askers int) (childRun, latencyReport, error) {
+	var lat latencyReport
+	run, out, err := b.child(ctx, st.env, "bench", "latency", "--index", st.index, "--seed", strconv.FormatUint(b.seed, 10),
+		"--articles", strconv.Itoa(n), "--queries", strconv.Itoa(b.queries), "--askers", strconv.Itoa(askers))
+	if err != nil {
+		return run, lat, err
+	}
+	if err := json.Unmarshal([]byte(out), &lat); err != nil {
+		return run, lat, fmt.Errorf("bench: read latency report: %w", err)
+	}
+	return run, lat, nil
 }
 
 // touchAll sets every file's access and modification times under dir to
@@ -290,12 +395,12 @@ func touchAll(dir string) error {
 }
 
 // child runs this binary with args in a clean setting (local embedder,
-// extractive answers, no .env) and reports its wall time, from start to
-// exit, and peak resident memory.
-func (b *bencher) child(ctx context.Context, args ...string) (childRun, string, error) {
+// extractive answers, no .env; extra added to the environment) and
+// reports its wall time, from start to exit, and peak resident memory.
+func (b *bencher) child(ctx context.Context, extra []string, args ...string) (childRun, string, error) {
 	cmd := exec.CommandContext(ctx, b.exe, args...)
 	cmd.Dir = b.dir // no .env there
-	env := []string{"VERBATIM_EMBED_MODEL=local", "VERBATIM_LOG_LEVEL=warn"}
+	env := append([]string{"VERBATIM_EMBED_MODEL=local", "VERBATIM_LOG_LEVEL=warn"}, extra...)
 	for _, kv := range os.Environ() {
 		name, _, _ := strings.Cut(kv, "=")
 		if strings.HasPrefix(name, "VERBATIM_") || strings.HasPrefix(name, "OPENAI_") || strings.HasPrefix(name, "DISCORD_") {

@@ -39,7 +39,7 @@ func (b *bencher) measureMachine(ctx context.Context) (machine, error) {
 			m.memory = fmt.Sprintf("%.1f GiB", float64(kb)/(1<<20))
 		}
 	}
-	_, out, err := b.child(ctx, "bench", "bandwidth")
+	_, out, err := b.child(ctx, nil, "bench", "bandwidth")
 	if err != nil {
 		return m, err
 	}

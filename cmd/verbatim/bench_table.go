@@ -12,7 +12,7 @@ import (
 )
 
 // printBenchTable prints the results as one Markdown table, one column per
-// corpus size.
+// corpus size (and store, with --store postgres).
 func printBenchTable(w io.Writer, m machine, rs []benchResult) {
 	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', tabwriter.Debug)
 	row := func(name string, cell func(r benchResult) string) {
@@ -21,6 +21,11 @@ func printBenchTable(w io.Writer, m machine, rs []benchResult) {
 			fmt.Fprintf(tw, " %s\t", cell(r))
 		}
 		fmt.Fprintln(tw)
+	}
+	someHas := func(has func(r benchResult) bool) bool { return slices.ContainsFunc(rs, has) }
+	askers := 1
+	for _, r := range rs {
+		askers = max(askers, r.askers)
 	}
 	row("", func(r benchResult) string { return r.label })
 	fmt.Fprintf(tw, "|---\t")
@@ -44,24 +49,58 @@ func printBenchTable(w io.Writer, m machine, rs []benchResult) {
 	row("retrieval p50 / p95 / p99", func(r benchResult) string { return pcts(r.Retrieval) })
 	row("extractive answer p50 / p95 / p99", func(r benchResult) string { return pcts(r.Answer) })
 	row("  refused", func(r benchResult) string { return fmt.Sprintf("%d of %d", r.Refused, len(r.Answer)) })
+	if askers > 1 {
+		row(fmt.Sprintf("retrieval p50 / p95 / p99, %d askers at once", askers), func(r benchResult) string { return pcts(r.latencyN.Retrieval) })
+		row(fmt.Sprintf("extractive answer p50 / p95 / p99, %d askers at once", askers), func(r benchResult) string { return pcts(r.latencyN.Answer) })
+	}
 	row("cold start to first answer (median, max)", func(r benchResult) string { return medianMax(r.cold) })
 	row("  every file checked by content (median, max)", func(r benchResult) string { return medianMax(r.coldVerify) })
-	row("peak RSS: build / incremental / ask / latency run", func(r benchResult) string {
+	rss := "peak RSS: build / incremental / ask / latency run"
+	if askers > 1 {
+		rss += fmt.Sprintf(" (1 · %d askers)", askers)
+	}
+	row(rss, func(r benchResult) string {
 		var ask int64
 		for _, c := range r.cold {
 			ask = max(ask, c.maxRSS)
 		}
-		return fmt.Sprintf("%s / %s / %s / %s", mib(r.build.maxRSS), mib(r.incremental.maxRSS), mib(ask), mib(r.serve.maxRSS))
+		serve := mib(r.serve.maxRSS)
+		if askers > 1 {
+			serve += " · " + mib(r.serveN.maxRSS)
+		}
+		return fmt.Sprintf("%s / %s / %s / %s", mib(r.build.maxRSS), mib(r.incremental.maxRSS), mib(ask), serve)
 	})
-	row("index on disk", func(r benchResult) string { return mib(r.indexBytes) })
+	size := "index on disk"
+	if someHas(func(r benchResult) bool { return r.recall != nil }) {
+		size = "on disk: index directory, or the database's tables and indexes"
+	}
+	row(size, func(r benchResult) string { return mib(r.diskBytes) })
 	row("bytes read per query: vectors + postings", func(r benchResult) string {
+		if r.VectorBytes+r.LexicalBytes == 0 {
+			return "–" // the database reads them, unseen
+		}
 		return fmt.Sprintf("%.1f + %.1f MB", r.VectorBytes/1e6, r.LexicalBytes/1e6)
 	})
 	row("  ÷ retrieval p50, vs 1-core bandwidth", func(r benchResult) string {
+		if r.VectorBytes+r.LexicalBytes == 0 {
+			return "–"
+		}
 		p50 := percentile(r.Retrieval, 0.5).Seconds()
 		gbs := (r.VectorBytes + r.LexicalBytes) / p50
 		return fmt.Sprintf("%.1f GB/s = %.0f%%", gbs/1e9, 100*gbs/m.bw1)
 	})
+	if someHas(func(r benchResult) bool { return r.recall != nil }) {
+		row(fmt.Sprintf("vector recall@%d, HNSW vs exact (%d queries)", recallK, recallQueries), func(r benchResult) string {
+			if r.recall == nil {
+				return "–"
+			}
+			var parts []string
+			for _, x := range r.recall {
+				parts = append(parts, fmt.Sprintf("%.3f at ef_search %d", x.Recall, x.EfSearch))
+			}
+			return strings.Join(parts, ", ")
+		})
+	}
 	tw.Flush()
 }
 
