@@ -22,8 +22,8 @@ func TestCheckAddr(t *testing.T) {
 		"169.254.169.254", "fe80::1", // link-local, the metadata service
 		"100.64.0.1", "100.100.100.200", // CGNAT, Alibaba's metadata
 		"0.0.0.0", "::", "224.0.0.1", "ff02::1", "255.255.255.255", "240.0.0.1",
-		"64:ff9b::7f00:1",    // NAT64 of 127.0.0.1
-		"2002:a9fe:a9fe::1",  // 6to4 of 169.254.169.254
+		"64:ff9b::7f00:1",   // NAT64 of 127.0.0.1
+		"2002:a9fe:a9fe::1", // 6to4 of 169.254.169.254
 		"198.18.0.1", "192.0.2.1",
 	}
 	for _, s := range refused {
@@ -111,7 +111,9 @@ func TestFetchLimits(t *testing.T) {
 		fmt.Fprint(w, "%PDF-1.7")
 	})
 	mux.HandleFunc("/loop", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/loop", http.StatusFound) })
-	mux.HandleFunc("/file", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "file:///etc/passwd", http.StatusFound) })
+	mux.HandleFunc("/file", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "file:///etc/passwd", http.StatusFound)
+	})
 	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-r.Context().Done():
