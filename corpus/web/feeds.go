@@ -64,8 +64,8 @@ const DefaultMaxItems = 20
 // feed conditionally (If-None-Match / If-Modified-Since), adds the pages of
 // its new items as Library.Add does, and indexes once at the end.
 type Feeds struct {
-	lib  *Library
-	opts FeedOptions
+	lib     *Library
+	opts    FeedOptions
 	syncing sync.Mutex // one sync at a time in this process
 }
 
