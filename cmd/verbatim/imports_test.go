@@ -22,23 +22,28 @@ func TestImportRules(t *testing.T) {
 	allowed := map[string][]string{
 		"corpus":                   []string{},
 		"corpus/synth":             {"corpus"},
+		"corpus/web":               {"corpus"},
+		"corpus/watch":             {"corpus"},
+		"bot/gaps":                 {"retrieval"},
 		"prompts":                  []string{},
 		"openaicompat":             []string{},
 		"openaicompat/openaitest":  []string{},
 		"retrieval":                {"corpus", "openaicompat"},
 		"bot":                      {"corpus", "retrieval"},
 		"bot/llm":                  {"bot", "retrieval", "prompts", "openaicompat"},
-		"bot/discord":              {"bot", "corpus"},
+		"bot/discord":              {"bot", "bot/gaps", "corpus", "corpus/web"},
 		"bot/discord/discordtest":  {},
 		"eval":                     {"bot", "corpus", "retrieval"},
 		"bot/internal/gensynonyms": {"retrieval"},
-		"cmd/verbatim":             {"bot", "bot/llm", "bot/discord", "corpus", "corpus/synth", "retrieval", "prompts", "openaicompat", "eval"},
+		"cmd/verbatim":             {"bot", "bot/llm", "bot/discord", "bot/gaps", "corpus", "corpus/synth", "corpus/web", "corpus/watch", "retrieval", "prompts", "openaicompat", "eval"},
 	}
 	// Third-party clients and the only files (or packages) that import them.
 	exclusive := map[string][]string{
 		"github.com/philippgille/chromem-go": {"retrieval/store.go"},
 		"github.com/sashabaranov/go-openai":  {"openaicompat/"},
 		"github.com/bwmarrin/discordgo":      {"bot/discord/"},
+		"github.com/mmcdole/gofeed":          {"corpus/web/feeds.go"},
+		"github.com/fsnotify/fsnotify":       {"corpus/watch/"},
 	}
 	root := "../.."
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {

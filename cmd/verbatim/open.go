@@ -93,16 +93,10 @@ func (a *app) openIndex(ctx context.Context, src source, o openOptions) (*retrie
 	if err != nil {
 		return nil, retrieval.CorpusReport{}, err
 	}
-	ix, rep, err := retrieval.OpenCorpus(ctx, retrieval.CorpusOptions{
-		Index:        retrieval.Options{Dir: src.index, Embedder: emb, Logger: a.log},
-		Corpus:       src.corpus,
-		MaxFileBytes: a.cfg.MaxFileBytes,
-		ParseTimeout: a.cfg.ParseTimeout,
-		Full:         o.full,
-		Progress:     o.progress,
-		Write:        o.write,
-		Waiting:      func() { say("waiting for another process to finish writing the index…") },
-	})
+	opts := a.corpusOptions(src, emb)
+	opts.Full, opts.Progress, opts.Write = o.full, o.progress, o.write
+	opts.Waiting = func() { say("waiting for another process to finish writing the index…") }
+	ix, rep, err := retrieval.OpenCorpus(ctx, opts)
 	if err != nil {
 		return nil, rep, err
 	}
