@@ -74,6 +74,11 @@ var (
 	ErrTooLarge         = errors.New("too large")
 	ErrContentType      = errors.New("not a kind of document verbatim reads")
 	ErrTooManyRedirects = errors.New("too many redirects")
+	// ErrUnreadable: the page was fetched but holds no article text the
+	// corpus parsers could find.
+	ErrUnreadable = errors.New("no article text found on the page")
+	// ErrNotAFeed: the document is not RSS, Atom or JSON Feed.
+	ErrNotAFeed = errors.New("not an RSS, Atom or JSON feed")
 )
 
 // StatusError is a fetch the server answered with an HTTP error status.
@@ -95,7 +100,8 @@ func Temporary(err error) bool {
 		return se.Code == http.StatusTooManyRequests || se.Code == http.StatusRequestTimeout || se.Code >= 500
 	}
 	if errors.Is(err, ErrForbiddenAddress) || errors.Is(err, ErrBadURL) || errors.Is(err, ErrTooLarge) ||
-		errors.Is(err, ErrContentType) || errors.Is(err, ErrTooManyRedirects) || errors.Is(err, context.Canceled) {
+		errors.Is(err, ErrContentType) || errors.Is(err, ErrTooManyRedirects) || errors.Is(err, ErrUnreadable) ||
+		errors.Is(err, ErrNotAFeed) || errors.Is(err, context.Canceled) {
 		return false
 	}
 	var ne net.Error

@@ -256,7 +256,7 @@ func (f *Feeds) syncOne(ctx context.Context, feed Feed, progress func(string)) (
 	}
 	parsed, err := gofeed.NewParser().Parse(bytes.NewReader(resp.Body))
 	if err != nil {
-		res.Err = fmt.Errorf("read feed %s: %w", feed.URL, err)
+		res.Err = fmt.Errorf("read feed %s: %w: %v", feed.URL, ErrNotAFeed, err)
 		next.Error = res.Err.Error()
 		return res, next
 	}

@@ -181,7 +181,7 @@ func TestFeedAtomAndFailures(t *testing.T) {
 		t.Errorf("next sync: %+v, %v", syncs, err)
 	}
 
-	if _, err := feeds.Follow(t.Context(), site.srv.URL+"/2024/ferry", "", nil); err == nil {
+	if _, err := feeds.Follow(t.Context(), site.srv.URL+"/2024/ferry", "", nil); !errors.Is(err, ErrNotAFeed) {
 		t.Error("a web page was followed as a feed")
 	}
 	if list, _ := feeds.List(t.Context()); len(list) != 1 {

@@ -201,7 +201,10 @@ func (l *Library) add(ctx context.Context, rawURL, by string, date time.Time, pr
 	step(StageReading)
 	art, err := readPage(ctx, resp, l.opts.ParseTimeout)
 	if err != nil {
-		return Added{}, fmt.Errorf("read %s: %w", resp.URL.Redacted(), err)
+		if ctx.Err() != nil {
+			return Added{}, fmt.Errorf("read %s: %w", resp.URL.Redacted(), err)
+		}
+		return Added{}, fmt.Errorf("read %s: %w: %w", resp.URL.Redacted(), ErrUnreadable, err)
 	}
 	if art.Published.IsZero() {
 		art.Published = date

@@ -204,7 +204,7 @@ func TestLibraryErrors(t *testing.T) {
 	if _, err := lib.Add(t.Context(), site.srv.URL+"/missing", "", nil); !errors.As(err, new(*StatusError)) {
 		t.Errorf("404: %v", err)
 	}
-	if _, err := lib.Add(t.Context(), site.srv.URL+"/empty", "", nil); err == nil || !strings.Contains(err.Error(), "no readable content") {
+	if _, err := lib.Add(t.Context(), site.srv.URL+"/empty", "", nil); !errors.Is(err, ErrUnreadable) || !strings.Contains(err.Error(), "no readable content") {
 		t.Errorf("empty page: %v", err)
 	}
 	if _, err := NewLibrary(LibraryOptions{State: t.TempDir()}); !errors.Is(err, ErrNoCorpus) {
