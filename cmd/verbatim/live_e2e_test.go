@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/verbatimbot/verbatim/bot/discord/discordtest"
 )
 
 // newsSite is a web site for the end-to-end tests of add and feeds: pages
@@ -382,4 +385,81 @@ func TestIndexWatch(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil || len(rep.Added) != 0 || rep.Articles != 1002 {
 		t.Errorf("index after the watch: %v\n%s", err, r.stdout)
 	}
+}
+
+// askDiscord sends /ask and returns the body of the final answer edit.
+func askDiscord(t *testing.T, fake *discordtest.Server, u discordtest.User, question string) string {
+	t.Helper()
+	in := fake.SendSlash(t, discordtest.Slash{Name: "ask", User: u, GuildID: discordtest.GuildID,
+		Options: []discordtest.Option{{Name: "question", Value: question}}})
+	return string(fake.WaitCall(t, 20*time.Second, "answer to "+question, func(c discordtest.Call) bool {
+		return c.Method == "PATCH" && c.Path == in.OriginalPath() && c.Status == http.StatusOK && strings.Contains(string(c.Body), `"custom_id":"up:`)
+	}).Body)
+}
+
+// TestDiscordLivingCorpus runs `verbatim discord` over a corpus directory:
+// /add by a member without Manage Server is not offered; a manager's /add
+// is answerable at once with the page's URL in the citation; a file
+// dropped into the corpus directory is answerable within seconds; a
+// question refused three times tops /gaps.
+func TestDiscordLivingCorpus(t *testing.T) {
+	site := newNewsSite(t)
+	site.pages["/2024/gull-rock"] = newsPage("/2024/gull-rock", "The Gull Rock lighthouse", lighthouseText,
+		"Keepers lived on the rock until 1987, when the light was automated and the last keeper, Ann Pryce, moved ashore.")
+	work := t.TempDir()
+	corpusDir := filepath.Join(work, "articles")
+	writeCorpus(t, corpusDir, map[string]string{"bees.md": beesFile})
+	fake := discordtest.New(t)
+	defer fake.Close()
+	p := startDiscord(t, fake, "VERBATIM_CORPUS="+corpusDir, "VERBATIM_INDEX="+filepath.Join(work, "index"),
+		"VERBATIM_FETCH_ALLOW_PRIVATE=true", "VERBATIM_WATCH_QUIET=300ms", "VERBATIM_RATE_PER_MINUTE=120")
+	member := discordtest.User{ID: "700000000000000001", Name: "reader"}
+	admin := discordtest.User{ID: "700000000000000002", Name: "editor"}
+	pageURL := site.srv.URL + "/2024/gull-rock"
+
+	if _, err := fake.TrySendSlash(t, discordtest.Slash{Name: "add", User: member, GuildID: discordtest.GuildID,
+		Options: []discordtest.Option{{Name: "url", Value: pageURL}}}); !errors.Is(err, discordtest.ErrNotOffered) {
+		t.Fatalf("/add by a member without Manage Server: %v", err)
+	}
+	in := fake.SendSlash(t, discordtest.Slash{Name: "add", User: admin, GuildID: discordtest.GuildID,
+		MemberPermissions: discordtest.MemberPerms | discordtest.PermManageGuild, Options: []discordtest.Option{{Name: "url", Value: pageURL}}})
+	added := fake.WaitCall(t, 20*time.Second, "/add outcome", func(c discordtest.Call) bool {
+		return c.Method == "PATCH" && c.Path == in.OriginalPath() && strings.Contains(string(c.Body), "Added")
+	})
+	if !strings.Contains(string(added.Body), "The Gull Rock lighthouse") {
+		t.Errorf("/add said %s", added.Body)
+	}
+	if site.hitCount("/2024/gull-rock") != 1 {
+		t.Errorf("the page was fetched %d times", site.hitCount("/2024/gull-rock"))
+	}
+	ans := askDiscord(t, fake, member, "Who built the lighthouse on Gull Rock?")
+	if !strings.Contains(ans, "Thomas Stevenson") || !strings.Contains(ans, pageURL) {
+		t.Errorf("answer after /add lacks the quote or the page's URL:\n%s", ans)
+	}
+
+	// A file dropped into the watched folder: answerable within seconds.
+	writeCorpus(t, corpusDir, map[string]string{"notes/tides.md": "# Tides\n\nThe spring tide at Gull Harbour reaches 5.2 metres above chart datum this week.\n"})
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		ans := askDiscord(t, fake, member, "How high does the spring tide at Gull Harbour reach?")
+		if strings.Contains(ans, "5.2 metres") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the dropped file was not answered from within 20 s; last answer:\n%s\nstderr:\n%s", ans, p.stderr.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+
+	for range 3 {
+		if ans := askDiscord(t, fake, member, "Who won the 1998 football world cup?"); !strings.Contains(ans, "don't say") && !strings.Contains(ans, "do not say") {
+			t.Logf("expected a refusal:\n%s", ans)
+		}
+	}
+	gin := fake.SendSlash(t, discordtest.Slash{Name: "gaps", User: admin, GuildID: discordtest.GuildID, MemberPermissions: discordtest.PermAdministrator})
+	gaps := fake.WaitCall(t, 10*time.Second, "/gaps", func(c discordtest.Call) bool { return c.Path == gin.CallbackPath() })
+	if !strings.Contains(string(gaps.Body), "**3×** “Who won the 1998 football world cup?”") {
+		t.Errorf("/gaps:\n%s", gaps.Body)
+	}
+	p.stop(t)
 }
