@@ -9,12 +9,6 @@ import (
 	"github.com/verbatimbot/verbatim/retrieval"
 )
 
-// signal is one way of ranking passages.
-type signal struct {
-	name   string
-	search func(ix *retrieval.Index) Searcher
-}
-
 type searcherFunc func(ctx context.Context, q string, k int) ([]retrieval.Hit, error)
 
 func (f searcherFunc) Search(ctx context.Context, q string, k int) ([]retrieval.Hit, error) {

@@ -2,29 +2,11 @@ package retrieval
 
 import (
 	"context"
-	"regexp"
-	"strings"
 	"sync/atomic"
 	"testing"
 
 	"github.com/verbatimbot/verbatim/corpus"
 )
-
-const sharedDir = "../../shared"
-
-var blankLines = regexp.MustCompile(`\n[ \t]*\n`)
-
-// paragraphsOf splits text into blank-line-separated paragraphs with runs of
-// white space folded, as corpus does.
-func paragraphsOf(text string) []string {
-	var ps []string
-	for _, b := range blankLines.Split(strings.ReplaceAll(text, "\r\n", "\n"), -1) {
-		if p := strings.Join(strings.Fields(b), " "); p != "" {
-			ps = append(ps, p)
-		}
-	}
-	return ps
-}
 
 // bundledArticles is the bundled corpus.
 func bundledArticles(t testing.TB) []corpus.Article {
