@@ -10,18 +10,14 @@
 package gaps
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/verbatimbot/verbatim/bot/jsonl"
 )
 
 // Reason says why a question is a gap.
@@ -62,9 +58,7 @@ type FileOptions struct {
 }
 
 // File stores gaps as JSON Lines, one gap per line. Several processes may
-// share it: each gap is one write(2) of one line, made with O_APPEND under
-// an exclusive lock on the file (flock on Unix; elsewhere O_APPEND alone
-// keeps lines whole), as the votes file is.
+// share it, as they share the votes file (see package jsonl).
 type File struct {
 	path string
 	opts FileOptions
@@ -78,8 +72,7 @@ func NewFile(path string, opts FileOptions) *File { return &File{path: path, opt
 // Path is the file the gaps go to.
 func (f *File) Path() string { return f.path }
 
-// Record appends g as one line. A file that ends in a torn line (a writer
-// died mid-line) gets the new line on a line of its own.
+// Record appends g as one line (see jsonl.Append).
 func (f *File) Record(ctx context.Context, g Gap) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -91,35 +84,10 @@ func (f *File) Record(ctx context.Context, g Gap) error {
 		g.Time = time.Now()
 	}
 	g.Time = g.Time.UTC()
-	line, err := json.Marshal(g)
-	if err != nil {
-		return fmt.Errorf("encode gap: %w", err)
-	}
-	line = append(line, '\n')
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := os.MkdirAll(filepath.Dir(f.path), 0o755); err != nil {
+	if err := jsonl.Append(f.path, g); err != nil {
 		return fmt.Errorf("record gap: %w", err)
-	}
-	file, err := os.OpenFile(f.path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o644)
-	if err != nil {
-		return fmt.Errorf("record gap: %w", err)
-	}
-	defer file.Close() // closing also drops the lock
-	if err := lockFile(file); err != nil {
-		return fmt.Errorf("lock gaps file %s: %w", f.path, err)
-	}
-	if st, err := file.Stat(); err == nil && st.Size() > 0 {
-		var last [1]byte
-		if _, err := file.ReadAt(last[:], st.Size()-1); err == nil && last[0] != '\n' {
-			line = append([]byte{'\n'}, line...)
-		}
-	}
-	if _, err := file.Write(line); err != nil {
-		return fmt.Errorf("record gap %s: %w", f.path, err)
-	}
-	if err := file.Close(); err != nil {
-		return fmt.Errorf("record gap %s: %w", f.path, err)
 	}
 	return nil
 }
@@ -142,34 +110,20 @@ func (f *File) List(ctx context.Context) (gaps []Gap, skipped []BadLine, err err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	file, err := os.Open(f.path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil, nil
-	}
+	err = jsonl.Read(f.path, func(n int, line []byte) error {
+		var g Gap
+		switch err := json.Unmarshal(line, &g); {
+		case err != nil:
+			skipped = append(skipped, BadLine{Path: f.path, Line: n, Err: fmt.Errorf("not a gap: %w", err)})
+		case g.Question == "" || (g.Reason != Refused && g.Reason != Downvoted):
+			skipped = append(skipped, BadLine{Path: f.path, Line: n, Err: errors.New(`not a gap: want a question and reason "refused" or "downvoted"`)})
+		default:
+			gaps = append(gaps, g)
+		}
+		return nil
+	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("list gaps: %w", err)
-	}
-	defer file.Close()
-	r := bufio.NewReader(file)
-	for n := 1; ; n++ {
-		line, rerr := r.ReadBytes('\n')
-		if line = bytes.TrimSpace(line); len(line) > 0 {
-			var g Gap
-			switch err := json.Unmarshal(line, &g); {
-			case err != nil:
-				skipped = append(skipped, BadLine{Path: f.path, Line: n, Err: fmt.Errorf("not a gap: %w", err)})
-			case g.Question == "" || (g.Reason != Refused && g.Reason != Downvoted):
-				skipped = append(skipped, BadLine{Path: f.path, Line: n, Err: errors.New(`not a gap: want a question and reason "refused" or "downvoted"`)})
-			default:
-				gaps = append(gaps, g)
-			}
-		}
-		if errors.Is(rerr, io.EOF) {
-			break
-		}
-		if rerr != nil {
-			return gaps, skipped, fmt.Errorf("list gaps %s: %w", f.path, rerr)
-		}
+		return gaps, skipped, fmt.Errorf("list gaps: %w", err)
 	}
 	return gaps, skipped, nil
 }

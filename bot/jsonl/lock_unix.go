@@ -1,6 +1,6 @@
 //go:build unix
 
-package discord
+package jsonl
 
 import (
 	"os"
