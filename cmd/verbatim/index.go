@@ -145,10 +145,16 @@ func (a *app) watchIndex(ctx context.Context, src source, ix *retrieval.Index, a
 			}
 		},
 		synced: func(syncs []web.FeedSync, err error) {
+			added := 0
 			for _, s := range syncs {
+				added += len(s.Added)
 				if !asJSON && (s.Err != nil || len(s.Added) > 0 || len(s.Failed) > 0) {
 					a.describeSync(s)
 				}
+			}
+			if added > 0 && err == nil && !asJSON {
+				info := ix.Info() // the Refresher reloaded it
+				fmt.Fprintf(a.out, "Indexed %s (%s) in %s\n", plural(info.Articles, "article"), plural(info.Passages, "passage"), info.Dir)
 			}
 			if err != nil {
 				fmt.Fprintf(a.err, "verbatim index: feed sync failed: %s\n", a.errorLine(err))

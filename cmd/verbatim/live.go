@@ -116,7 +116,8 @@ func origin(by string) string {
 
 // freshness keeps an index up to date while a long-running command runs:
 // it re-indexes (through a retrieval.Refresher) when the corpus directory
-// changes and syncs the followed feeds every VERBATIM_FEEDS_INTERVAL.
+// changes and syncs the followed feeds when it starts and every
+// VERBATIM_FEEDS_INTERVAL.
 type freshness struct {
 	refresh  *retrieval.Refresher
 	watcher  *watch.Watcher // nil: the directory is not watched
@@ -155,16 +156,18 @@ func (f *freshness) run(ctx context.Context) {
 			t := time.NewTicker(f.interval)
 			defer t.Stop()
 			for {
-				select {
-				case <-ctx.Done():
-					return
-				case <-t.C:
-				}
+				// A sync at once (what was published while nothing
+				// ran), then every interval.
 				syncs, err := f.feeds.Sync(ctx, nil)
 				if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 					return
 				}
 				f.synced(syncs, err)
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+				}
 			}
 		})
 	}

@@ -463,3 +463,54 @@ func TestDiscordLivingCorpus(t *testing.T) {
 	}
 	p.stop(t)
 }
+
+// TestIndexWatchSyncsFeeds: `index --watch` syncs the followed feeds when
+// it starts (a 304 here) and every VERBATIM_FEEDS_INTERVAL, adding an item
+// published meanwhile.
+func TestIndexWatchSyncsFeeds(t *testing.T) {
+	site := newNewsSite(t)
+	site.serveFeed()
+	work := t.TempDir()
+	corpusDir, indexDir := filepath.Join(work, "articles"), filepath.Join(work, "index")
+	writeCorpus(t, corpusDir, map[string]string{"bees.md": beesFile})
+	env := []string{"VERBATIM_CORPUS=" + corpusDir, "VERBATIM_INDEX=" + indexDir, "VERBATIM_FETCH_ALLOW_PRIVATE=true",
+		"VERBATIM_FEEDS_INTERVAL=1s", "VERBATIM_WATCH_QUIET=200ms"}
+	if r := verbatim(t, work, "", env, "feeds", "add", site.srv.URL+"/feed.xml"); r.code != 0 {
+		t.Fatalf("feeds add: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	cmd := exec.Command(binPath, "index", "--watch")
+	cmd.Dir = work
+	cmd.Env = append([]string{"HOME=" + t.TempDir(), "XDG_CACHE_HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")}, env...)
+	var out syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	waitOutput(t, &out, "watching", 30*time.Second)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		site.mu.Lock()
+		n := site.statuses[http.StatusNotModified]
+		site.mu.Unlock()
+		if n >= 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no conditional sync of the feed within 10 s:\n%s", out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	site.mu.Lock()
+	harbourItems = append(harbourItems, struct{ path, title, text string }{"/news/lifeboat", "Lifeboat launch",
+		"The new lifeboat Spirit of Gull Harbour was launched on Friday and will be on station from December."})
+	defer func() { harbourItems = harbourItems[:3] }()
+	site.serveFeed()
+	site.etag = `"feed-v2"`
+	site.mu.Unlock()
+	waitOutput(t, &out, "1 added", 15*time.Second)
+	waitOutput(t, &out, "Indexed 5 articles", 15*time.Second)
+	if files, _ := filepath.Glob(filepath.Join(corpusDir, "web", "*", "lifeboat-*.md")); len(files) != 1 {
+		t.Errorf("lifeboat article files: %v", files)
+	}
+}
