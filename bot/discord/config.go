@@ -68,6 +68,15 @@ type Config struct {
 	// of process memory (a database: they survive restarts and are shared
 	// by every bot process and shard).
 	Memory Memory
+	// Pages, when set, serves /add (a page by URL); Feeds serves /feeds;
+	// Gaps records every refused question and 👎 answer and serves
+	// /gaps. The three commands are for members with Manage Server.
+	Pages Pages
+	Feeds Feeds
+	Gaps  Gaps
+	// FetchPerMinute is how many pages and feeds one member may have the
+	// bot fetch per minute (/add, /feeds add).
+	FetchPerMinute int
 	// Logger receives structured logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -78,6 +87,7 @@ const (
 	DefaultMaxConcurrent    = 4
 	DefaultMaxQuestionChars = 500
 	DefaultAnswerTimeout    = 90 * time.Second
+	DefaultFetchPerMinute   = 3
 )
 
 // MaxQuestionLimit is Discord's limit on a string option (max_length); a
@@ -90,8 +100,9 @@ func (c Config) String() string {
 	if c.Token != "" {
 		tok = "<redacted>"
 	}
-	return fmt.Sprintf("token=%s guild=%q api_url=%q rate_per_minute=%d max_concurrent=%d queue_length=%d max_question_chars=%d history_turns=%d answer_timeout=%s channels=%q threads=%s votes_file=%q",
-		tok, c.GuildID, c.APIURL, c.RatePerMinute, c.MaxConcurrent, c.QueueLength, c.MaxQuestionChars, c.HistoryTurns, c.AnswerTimeout, strings.Join(c.Channels, ","), c.Threads, c.VotesFile)
+	return fmt.Sprintf("token=%s guild=%q api_url=%q rate_per_minute=%d max_concurrent=%d queue_length=%d max_question_chars=%d history_turns=%d answer_timeout=%s channels=%q threads=%s votes_file=%q add=%t feeds=%t gaps=%t fetch_per_minute=%d",
+		tok, c.GuildID, c.APIURL, c.RatePerMinute, c.MaxConcurrent, c.QueueLength, c.MaxQuestionChars, c.HistoryTurns, c.AnswerTimeout, strings.Join(c.Channels, ","), c.Threads, c.VotesFile,
+		c.Pages != nil, c.Feeds != nil, c.Gaps != nil, c.FetchPerMinute)
 }
 
 // withDefaults fills zero fields and checks the rest.
@@ -117,6 +128,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.AnswerTimeout == 0 {
 		c.AnswerTimeout = DefaultAnswerTimeout
 	}
+	if c.FetchPerMinute == 0 {
+		c.FetchPerMinute = DefaultFetchPerMinute
+	}
 	if c.Threads == "" {
 		c.Threads = ThreadsButton
 	}
@@ -125,7 +139,7 @@ func (c Config) withDefaults() (Config, error) {
 	default:
 		return c, fmt.Errorf("discord: thread mode %q: want off, button or auto", c.Threads)
 	}
-	if c.RatePerMinute < 0 || c.MaxConcurrent < 0 || c.QueueLength < 0 || c.MaxQuestionChars < 0 || c.HistoryTurns < 0 || c.AnswerTimeout < 0 {
+	if c.RatePerMinute < 0 || c.FetchPerMinute < 0 || c.MaxConcurrent < 0 || c.QueueLength < 0 || c.MaxQuestionChars < 0 || c.HistoryTurns < 0 || c.AnswerTimeout < 0 {
 		return c, fmt.Errorf("discord: negative setting in %s", c)
 	}
 	if c.MaxQuestionChars > MaxQuestionLimit {
