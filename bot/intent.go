@@ -46,8 +46,15 @@ var overviewPhrases = regexp.MustCompile(`^(?:` +
 	`(?:what are|tell me) the (?:main|key) (?:points|ideas|takeaways|facts)(?: of (?:the|this) (?:article|text|piece|story))?|` +
 	`(?:what is|whats|what's) the (?:main idea|gist|point|summary|topic)(?: of (?:the|this) (?:article|text|piece|story))?)(?: please)?$|` +
 	// Requests for a summary, which may name a topic after them.
-	`(?:can you |could you |please )?(?:summari[sz]e|sum up|give (?:me )?(?:a |an )?(?:summary|overview|recap|gist)(?: of)?|overview(?: of)?|summary(?: of)?|tl;?dr(?: of)?|recap(?: of)?)\b` +
+	`(?:can you |could you |please )?(?:summari[sz]e|sum up|give (?:me )?(?:a |an )?(?:summary|overview|recap|gist)(?: of)?|overview(?: of)?|summary(?: of)?|tl;?dr(?: of)?|recap(?: of)?)\b|` +
+	// What the articles say about a topic.
+	`what (?:does|do) (?:this|the|these|that) (?:article|articles|text|piece|story|corpus) (?:say|tell us|tell me|write|report) (?:about|on|of|regarding|concerning)\b|` +
+	`what (?:is|are) (?:said|written|reported) (?:about|on|regarding)\b` +
 	`)`)
+
+// topicLeads open a topic named after a summary phrase without being part
+// of it: "summarize the part about Syria" is about Syria.
+var topicLeads = regexp.MustCompile(`^(?:(?:the |this |that )?(?:part|parts|section|sections|bit|bits|passage|passages|paragraph|paragraphs|lines)(?: of (?:the|this) (?:article|text))? )?(?:about|on|regarding|concerning|of) `)
 
 // articleWords are the words that may stand for "the article" after a
 // summary phrase ("summarize the article" names no topic).
@@ -89,7 +96,8 @@ func intentOf(text string) (it intent, rest string) {
 		for len(topic) > 0 && articleWords[topic[len(topic)-1]] {
 			topic = topic[:len(topic)-1]
 		}
-		return overviewIntent, strings.Join(topic, " ")
+		rest := strings.Fields(topicLeads.ReplaceAllString(strings.Join(topic, " ")+" ", ""))
+		return overviewIntent, asTyped(text, rest)
 	}
 	if body != norm {
 		// "Hi, who is Iran's ambassador?": the question after the greeting.
@@ -98,12 +106,25 @@ func intentOf(text string) (it intent, rest string) {
 	return askIntent, text
 }
 
-// normalizeMessage lower-cases a message and keeps only letters, digits,
-// apostrophes and single spaces, so "Hi!!" and "hi" compare equal.
-func normalizeMessage(text string) string {
+// asTyped returns the words of text that normalizeMessage turned into
+// words (its last such words), as the user typed them: "Syria", not
+// "syria".
+func asTyped(text string, words []string) string {
+	if len(words) == 0 {
+		return ""
+	}
+	typed := strings.Fields(normalizeCase(text))
+	if len(typed) < len(words) {
+		return strings.Join(words, " ")
+	}
+	return strings.Join(typed[len(typed)-len(words):], " ")
+}
+
+// normalizeCase is normalizeMessage without the lower-casing.
+func normalizeCase(text string) string {
 	var b strings.Builder
 	space := false
-	for _, r := range strings.ToLower(text) {
+	for _, r := range text {
 		if r == '’' {
 			r = '\''
 		}
@@ -119,6 +140,10 @@ func normalizeMessage(text string) string {
 	}
 	return b.String()
 }
+
+// normalizeMessage lower-cases a message and keeps only letters, digits,
+// apostrophes and single spaces, so "Hi!!" and "hi" compare equal.
+func normalizeMessage(text string) string { return strings.ToLower(normalizeCase(text)) }
 
 // stripGreeting removes a leading greeting word and the punctuation after
 // it from text, keeping the rest as typed.

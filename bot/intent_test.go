@@ -25,7 +25,10 @@ func TestIntentOf(t *testing.T) {
 		{"Can you summarise it please?", overviewIntent, ""},
 		{"tl;dr", overviewIntent, ""},
 		{"Summarize the sanctions part", overviewIntent, "sanctions part"},
-		{"give me a summary of the article about INSTEX", overviewIntent, "about instex"},
+		{"give me a summary of the article about INSTEX", overviewIntent, "INSTEX"},
+		{"Summarize the part about Syria.", overviewIntent, "Syria"},
+		{"What does the article say about the nuclear deal?", overviewIntent, "nuclear deal"},
+		{"what is said about sanctions", overviewIntent, "sanctions"},
 		{"What are the main points?", overviewIntent, ""},
 		{"Hi, who is the Iranian ambassador?", askIntent, "who is the Iranian ambassador?"},
 		{"hello there what does INSTEX stand for", askIntent, "what does INSTEX stand for"},
@@ -166,5 +169,35 @@ func TestLongSentenceQuotedInPart(t *testing.T) {
 	q := ans.Citations[0].Quote
 	if len([]rune(q)) > maxQuoteRunes || !strings.Contains(q, "lighthouse fund reached nine thousand crowns") {
 		t.Errorf("quote (%d runes) %q", len([]rune(q)), q)
+	}
+}
+
+// TestEngineOverviewOfATopic: "what does the article say about X" quotes
+// the article's sentences about X; a topic the articles never mention is
+// refused, not summarized away.
+func TestEngineOverviewOfATopic(t *testing.T) {
+	ix := bundledIndex(t)
+	e := NewEngine(ix, EngineOptions{})
+	for _, q := range []string{"What does the article say about Syria?", "Summarize the part about Syria"} {
+		ans, err := e.Answer(t.Context(), Question{Text: q})
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkCitations(t, ix, ans)
+		if ans.Refused || len(ans.Citations) < 2 || !strings.Contains(ans.Text, "about Syria") {
+			t.Fatalf("%q: %+v", q, ans)
+		}
+		for _, c := range ans.Citations {
+			if !strings.Contains(c.Quote, "Syria") {
+				t.Errorf("%q quotes %q, which does not mention Syria", q, c.Quote)
+			}
+		}
+	}
+	ans, err := e.Answer(t.Context(), Question{Text: "What does the article say about the Moon?"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ans.Refused {
+		t.Errorf("a topic the article never mentions: %q", ans.Text)
 	}
 }

@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -54,8 +55,18 @@ func (e *Engine) overview(ctx context.Context, q Question, topic string) (Draft,
 	// vector match alone is no reason to summarize that article.
 	if len(hits) > 0 && hits[0].LexicalRank > 0 {
 		if art, ok := e.search.Article(hits[0].ArticleID); ok {
+			if topic != "" {
+				if d, ok := aboutTopic(e.search, art, topic); ok {
+					return d, hits, nil
+				}
+			}
 			return summarize(e.search, art), hits, nil
 		}
+	}
+	if topic != "" {
+		// Nothing in the articles is about what was named: not an
+		// overview to give, but a topic they do not cover.
+		return Draft{}, hits, nil
 	}
 	lister, ok := e.search.(articleLister)
 	if !ok {
@@ -174,6 +185,51 @@ func summarize(idf IDFer, art corpus.Article) Draft {
 	}
 	d.Text = b.String()
 	return d
+}
+
+// aboutTopic quotes what art says about topic: the sentences that hold
+// the most of the topic's weight, most central first among equals, in
+// article order. It declines (ok false) when the topic is what the article
+// is as a whole — most of it is in the title: "summarize Iran and Russia"
+// wants the article's summary — or when no sentence holds any of it.
+func aboutTopic(idf IDFer, art corpus.Article, topic string) (Draft, bool) {
+	q := analyze(idf, topic, "")
+	if len(q.terms) == 0 || q.coverage(termSet(retrieval.Terms(art.Title))) >= 0.5 {
+		return Draft{}, false
+	}
+	type sent struct {
+		para, index int
+		text        string
+		score       float64
+	}
+	var sents []sent
+	for p, text := range art.Paragraphs {
+		for i, sp := range SplitSentences(text) {
+			s := sp.Of(text)
+			if cov := q.coverage(termSet(retrieval.Terms(s))); cov > 0 && countWords(s) >= minOverviewWords {
+				// Earlier sentences first among equals: an article says
+				// what matters first.
+				pos := float64(p) / float64(len(art.Paragraphs))
+				sents = append(sents, sent{p + 1, i, s, cov / (1 + 0.5*pos)})
+			}
+		}
+	}
+	if len(sents) == 0 {
+		return Draft{}, false
+	}
+	slices.SortStableFunc(sents, func(a, b sent) int { return cmp.Compare(b.score, a.score) })
+	sents = sents[:min(overviewSentences, len(sents))]
+	slices.SortFunc(sents, func(a, b sent) int { return cmp.Or(cmp.Compare(a.para, b.para), cmp.Compare(a.index, b.index)) })
+	var d Draft
+	var b strings.Builder
+	fmt.Fprintf(&b, "What “%s” says about %s:", art.Title, topic)
+	for _, s := range sents {
+		m := len(d.Claims) + 1
+		d.Claims = append(d.Claims, Claim{Marker: m, ArticleID: art.ID, Paragraph: s.para, Quote: s.text, Score: s.score})
+		fmt.Fprintf(&b, " %s [%d]", s.text, m)
+	}
+	d.Text = b.String()
+	return d, true
 }
 
 // listLeads quotes the first substantial sentence of a few articles, for

@@ -1,8 +1,10 @@
 // Command testreport reads `go test -json` output on stdin, prints each
-// package's result and the output of every failed test, and exits non-zero
-// when a test failed or when, under CI=true, a test skipped for want of
-// data or a service CI is meant to provide (../shared, PostgreSQL): such a
-// skip would leave what it tests unmeasured.
+// package's result as it finishes and the output of every failed test, and
+// exits non-zero when a test failed or when, under CI=true, a test skipped
+// for want of data or a service CI is meant to provide (../shared,
+// PostgreSQL): such a skip would leave what it tests unmeasured. Every five
+// minutes it names the tests that have been running longer than that, so a
+// run that hangs says where.
 package main
 
 import (
@@ -13,6 +15,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
+	"time"
 )
 
 type event struct {
@@ -26,12 +30,34 @@ type event struct {
 // external marks a skip reason that names data or a service CI provides.
 var external = regexp.MustCompile(`(?i)shared|database|postgres|pgvector|VERBATIM_TEST_DATABASE_URL`)
 
+// slow is how long a test runs before the report names it.
+const slow = 5 * time.Minute
+
 func main() {
 	ci := os.Getenv("CI") == "true"
 	out := map[string][]string{} // package/test -> output lines
 	var failed, badSkips []string
-	pkgs := map[string]string{}
-	var order []string
+	pkgFailed := false
+
+	var mu sync.Mutex
+	running := map[string]time.Time{} // package/test -> started
+	go func() {
+		for range time.Tick(slow) {
+			mu.Lock()
+			var long []string
+			for k, t := range running {
+				if d := time.Since(t); d >= slow {
+					long = append(long, fmt.Sprintf("%s (%s)", k, d.Round(time.Second)))
+				}
+			}
+			mu.Unlock()
+			sort.Strings(long)
+			for _, l := range long {
+				fmt.Println("still running:", l)
+			}
+		}
+	}()
+
 	sc := bufio.NewScanner(os.Stdin)
 	sc.Buffer(make([]byte, 1<<20), 64<<20)
 	for sc.Scan() {
@@ -41,24 +67,26 @@ func main() {
 			continue
 		}
 		key := e.Package + " " + e.Test
+		mu.Lock()
+		switch e.Action {
+		case "run":
+			running[key] = time.Now()
+		case "pass", "fail", "skip":
+			delete(running, key)
+		}
+		mu.Unlock()
 		switch e.Action {
 		case "output":
 			out[key] = append(out[key], e.Output)
 		case "fail":
-			if e.Test != "" {
-				failed = append(failed, key)
-			} else {
-				if _, ok := pkgs[e.Package]; !ok {
-					order = append(order, e.Package)
-				}
-				pkgs[e.Package] = fmt.Sprintf("FAIL\t%s\t%.1fs", e.Package, e.Elapsed)
+			failed = append(failed, key) // a package's own failure: a build error or a timeout
+			if e.Test == "" {
+				pkgFailed = true
+				fmt.Printf("FAIL\t%s\t%.1fs\n", e.Package, e.Elapsed)
 			}
 		case "pass":
 			if e.Test == "" {
-				if _, ok := pkgs[e.Package]; !ok {
-					order = append(order, e.Package)
-				}
-				pkgs[e.Package] = fmt.Sprintf("ok  \t%s\t%.1fs", e.Package, e.Elapsed)
+				fmt.Printf("ok  \t%s\t%.1fs\n", e.Package, e.Elapsed)
 			}
 		case "skip":
 			if e.Test == "" {
@@ -70,9 +98,6 @@ func main() {
 			}
 		}
 	}
-	for _, p := range order {
-		fmt.Println(pkgs[p])
-	}
 	sort.Strings(failed)
 	for _, f := range failed {
 		fmt.Printf("\n--- FAIL %s\n%s", f, strings.Join(out[f], ""))
@@ -80,13 +105,8 @@ func main() {
 	for _, s := range badSkips {
 		fmt.Printf("\n--- SKIP in CI (what it tests went unmeasured): %s\n", s)
 	}
-	if len(failed) > 0 || len(badSkips) > 0 {
+	if len(failed) > 0 || len(badSkips) > 0 || pkgFailed {
 		os.Exit(1)
-	}
-	for _, line := range pkgs {
-		if strings.HasPrefix(line, "FAIL") {
-			os.Exit(1)
-		}
 	}
 }
 

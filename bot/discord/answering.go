@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/verbatimbot/verbatim/bot"
+	"github.com/verbatimbot/verbatim/bot/gaps"
 )
 
 // surface is where one question's answer is shown: an interaction's
@@ -40,7 +41,9 @@ type surface interface {
 // asking is one question on its way from a door to a surface.
 type asking struct {
 	question string
-	userID   string
+	// door is where it was asked, for the coverage gaps ("discord /ask").
+	door   string
+	userID string
 	// answerID names the answer in button custom IDs and votes: the
 	// interaction or question message ID.
 	answerID string
@@ -155,6 +158,10 @@ func (b *Bot) answerAndDeliver(ctx context.Context, q asking) {
 		})
 		return
 	}
+	if a.Refused {
+		b.recordGap(ctx, gaps.Gap{Time: time.Now(), Question: q.question, Door: q.door, Reason: gaps.Refused,
+			Support: gaps.Score(a.Support), UserID: q.userID})
+	}
 	pages := b.renderFor(q.out, q.question, a)
 	pages[len(pages)-1].Components = answerButtons(q.answerID, a, q.thread.button(b.cfg.Threads))
 	if err := lim.wait(ctx); err != nil {
@@ -171,7 +178,7 @@ func (b *Bot) answerAndDeliver(ctx context.Context, q asking) {
 		return
 	}
 	turn := bot.TurnOf(q.question, a)
-	b.answers.put(q.answerID, msgID, answerEntry{answer: a, history: q.history, question: q.question})
+	b.answers.put(q.answerID, msgID, answerEntry{answer: a, history: q.history, question: q.question, door: q.door})
 	if q.convKey != "" {
 		b.remember(ctx, log, q.convKey, turn)
 	}

@@ -2,7 +2,11 @@
 // /sources with autocomplete and pages, /help), the "Ask verbatim" message
 // context menu, direct messages, @mentions, threads and reply chains, all
 // answered through the same engine as the CLI and rendered as embeds with
-// verbatim quotes.
+// verbatim quotes. For server managers (Manage Server, by
+// default_member_permissions) it adds articles by URL (/add), follows
+// feeds (/feeds) and shows the coverage gaps (/gaps): every refused
+// question and 👎 answer, which the bot records (the engine knows nothing
+// of them).
 //
 // It only formats answers. The engine and the article library come in as
 // the small interfaces Answerer and Library; discordgo is imported here and
@@ -79,6 +83,7 @@ type Bot struct {
 	identifyWindow time.Duration
 
 	limiter *rateLimiter
+	fetches *rateLimiter // pages and feeds per member (/add, /feeds add)
 	queue   *admission
 	answers *answerCache
 	convs   Memory
@@ -163,6 +168,7 @@ func New(cfg Config, answerer Answerer, lib Library) (*Bot, error) {
 		session:       s,
 		transport:     tr,
 		limiter:       newRateLimiter(cfg.RatePerMinute, time.Now),
+		fetches:       newRateLimiter(cfg.FetchPerMinute, time.Now),
 		queue:         newAdmission(cfg.MaxConcurrent, cfg.QueueLength),
 		answers:       newAnswerCache(5000),
 		convs:         cfg.Memory,

@@ -11,6 +11,7 @@ import (
 
 	"github.com/bwmarrin/discordgo"
 	"github.com/verbatimbot/verbatim/bot"
+	"github.com/verbatimbot/verbatim/bot/gaps"
 	"github.com/verbatimbot/verbatim/corpus"
 )
 
@@ -171,6 +172,7 @@ type answerEntry struct {
 	question string
 	answer   bot.Answer
 	history  []bot.Turn // the conversation before it
+	door     string     // where it was asked
 }
 
 // answerCache keeps the most recent answers by answer ID, and which
@@ -272,6 +274,13 @@ func (b *Bot) onVote(ctx context.Context, r *interactionReply, action, answerID 
 			return r.respond(ctx, discordgo.InteractionResponseChannelMessageWithSource, &page{Content: msg})
 		})
 		return
+	}
+	if action == actionDown {
+		g := gaps.Gap{Time: v.Time, Question: v.Question, Door: "discord", Reason: gaps.Downvoted, UserID: v.UserID}
+		if e, ok := b.answers.get(answerID); ok {
+			g.Door, g.Support = e.door, gaps.Score(e.answer.Support)
+		}
+		b.recordGap(ctx, g)
 	}
 	r.log.Info("discord vote stored", "answer_id", answerID, "vote", action, "from_message", v.FromMessage, "took", time.Since(start))
 	thanks := "Thanks — glad it helped. 👍"

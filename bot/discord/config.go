@@ -71,6 +71,15 @@ type Config struct {
 	// Shards are the gateway shards this process runs (shards.go); the
 	// zero value is one connection for every guild.
 	Shards Shards
+	// Pages, when set, serves /add (a page by URL); Feeds serves /feeds;
+	// Gaps records every refused question and 👎 answer and serves
+	// /gaps. The three commands are for members with Manage Server.
+	Pages Pages
+	Feeds Feeds
+	Gaps  Gaps
+	// FetchPerMinute is how many pages and feeds one member may have the
+	// bot fetch per minute (/add, /feeds add).
+	FetchPerMinute int
 	// Logger receives structured logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -81,6 +90,7 @@ const (
 	DefaultMaxConcurrent    = 4
 	DefaultMaxQuestionChars = 500
 	DefaultAnswerTimeout    = 90 * time.Second
+	DefaultFetchPerMinute   = 3
 )
 
 // MaxQuestionLimit is Discord's limit on a string option (max_length); a
@@ -93,8 +103,9 @@ func (c Config) String() string {
 	if c.Token != "" {
 		tok = "<redacted>"
 	}
-	return fmt.Sprintf("token=%s guild=%q api_url=%q rate_per_minute=%d max_concurrent=%d queue_length=%d max_question_chars=%d history_turns=%d answer_timeout=%s channels=%q threads=%s votes_file=%q shards=%q",
-		tok, c.GuildID, c.APIURL, c.RatePerMinute, c.MaxConcurrent, c.QueueLength, c.MaxQuestionChars, c.HistoryTurns, c.AnswerTimeout, strings.Join(c.Channels, ","), c.Threads, c.VotesFile, c.Shards)
+	return fmt.Sprintf("token=%s guild=%q api_url=%q rate_per_minute=%d max_concurrent=%d queue_length=%d max_question_chars=%d history_turns=%d answer_timeout=%s channels=%q threads=%s votes_file=%q add=%t feeds=%t gaps=%t fetch_per_minute=%d shards=%q",
+		tok, c.GuildID, c.APIURL, c.RatePerMinute, c.MaxConcurrent, c.QueueLength, c.MaxQuestionChars, c.HistoryTurns, c.AnswerTimeout, strings.Join(c.Channels, ","), c.Threads, c.VotesFile,
+		c.Pages != nil, c.Feeds != nil, c.Gaps != nil, c.FetchPerMinute, c.Shards)
 }
 
 // withDefaults fills zero fields and checks the rest.
@@ -120,6 +131,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.AnswerTimeout == 0 {
 		c.AnswerTimeout = DefaultAnswerTimeout
 	}
+	if c.FetchPerMinute == 0 {
+		c.FetchPerMinute = DefaultFetchPerMinute
+	}
 	if c.Threads == "" {
 		c.Threads = ThreadsButton
 	}
@@ -128,7 +142,7 @@ func (c Config) withDefaults() (Config, error) {
 	default:
 		return c, fmt.Errorf("discord: thread mode %q: want off, button or auto", c.Threads)
 	}
-	if c.RatePerMinute < 0 || c.MaxConcurrent < 0 || c.QueueLength < 0 || c.MaxQuestionChars < 0 || c.HistoryTurns < 0 || c.AnswerTimeout < 0 {
+	if c.RatePerMinute < 0 || c.FetchPerMinute < 0 || c.MaxConcurrent < 0 || c.QueueLength < 0 || c.MaxQuestionChars < 0 || c.HistoryTurns < 0 || c.AnswerTimeout < 0 {
 		return c, fmt.Errorf("discord: negative setting in %s", c)
 	}
 	if c.MaxQuestionChars > MaxQuestionLimit {

@@ -23,10 +23,16 @@ const (
 const maxFilterChars = 80
 
 // commands are the application commands, registered with one bulk
-// overwrite. None is for admins only, so none sets
-// default_member_permissions: every member may use them, and a server's
-// admins can still restrict them under Server Settings → Integrations.
+// overwrite. The question commands set no default_member_permissions:
+// every member may use them, and a server's admins can still restrict them
+// under Server Settings → Integrations. The managers' commands (/add,
+// /feeds, /gaps: managerCommands) require Manage Server.
 func (b *Bot) commands() []*discordgo.ApplicationCommand {
+	return append(b.questionCommands(), b.managerCommands()...)
+}
+
+// questionCommands are the commands every member may use.
+func (b *Bot) questionCommands() []*discordgo.ApplicationCommand {
 	contexts := []discordgo.InteractionContextType{discordgo.InteractionContextGuild, discordgo.InteractionContextBotDM}
 	integrations := []discordgo.ApplicationIntegrationType{discordgo.ApplicationIntegrationGuildInstall}
 	return []*discordgo.ApplicationCommand{
@@ -132,6 +138,7 @@ func (b *Bot) onInteraction(ctx context.Context, i *discordgo.Interaction, ch *d
 		data := i.ApplicationCommandData()
 		r.log = log.With("command", data.Name)
 		switch {
+		case b.onManagerCommand(ctx, r, data):
 		case data.Name == cmdAsk && data.CommandType != discordgo.MessageApplicationCommand:
 			b.onAsk(ctx, r, data)
 		case data.Name == cmdAskMessage:
@@ -206,6 +213,7 @@ func (b *Bot) onAsk(ctx context.Context, r *interactionReply, data discordgo.App
 	r.ephemeral = boolOption(data, "private", false)
 	q := asking{
 		question: cleanQuestion(stringOption(data, "question")),
+		door:     "discord /ask",
 		userID:   interactionUser(r.i),
 		answerID: r.i.ID,
 		log:      r.log,
@@ -238,6 +246,7 @@ func (b *Bot) onAskMessage(ctx context.Context, r *interactionReply, data discor
 	}
 	b.answerAndDeliver(ctx, asking{
 		question: question,
+		door:     "discord message menu",
 		userID:   interactionUser(r.i),
 		answerID: r.i.ID,
 		log:      r.log.With("target_message_id", data.TargetID),
@@ -473,8 +482,11 @@ func (b *Bot) onAutocomplete(ctx context.Context, r *interactionReply, data disc
 		}
 	}
 	var choices []*discordgo.ApplicationCommandOptionChoice
-	if data.Name == cmdSources {
+	switch {
+	case data.Name == cmdSources:
 		choices = titleChoices(b.lib, typed)
+	case data.Name == cmdFeeds && b.cfg.Feeds != nil:
+		choices = b.feedChoices(ctx, data)
 	}
 	// discordgo omits an empty choices list; Discord requires the field.
 	resp := map[string]any{

@@ -90,12 +90,14 @@ func (b *Bot) onMessage(ctx context.Context, m *discordgo.Message) {
 			return
 		}
 	}
-	q := asking{question: cleanQuestion(question), userID: m.Author.ID, answerID: m.ID, log: log, out: r}
+	q := asking{question: cleanQuestion(question), door: "discord mention", userID: m.Author.ID, answerID: m.ID, log: log, out: r}
 	switch {
 	case dm:
+		q.door = "discord DM"
 		q.convKey = dmKey(m.Author.ID)
 		q.history = b.history(ctx, log, q.convKey)
 	case info.thread():
+		q.door = "discord thread"
 		q.convKey = threadKey(m.ChannelID)
 		q.history = b.history(ctx, log, q.convKey)
 		if len(q.history) == 0 {

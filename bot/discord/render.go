@@ -484,5 +484,6 @@ func helpText(maxChars int) string {
 • **Apps → Ask verbatim** on any message — ask that message's text as a question (only you see the answer).
 • **/help** — this message.
 You can also DM me a question (I remember the last few turns for follow-ups), mention me in a channel, or reply to one of my answers to follow up on it. In a thread, I remember the thread's conversation.
-Under each answer: 👍/👎 to tell us whether it helped, **Show paragraphs** to read the quoted paragraphs in full, and **Continue in a thread** to take the conversation to a thread. Questions are limited to %d characters.`, maxChars)
+Under each answer: 👍/👎 to tell us whether it helped, **Show paragraphs** to read the quoted paragraphs in full, and **Continue in a thread** to take the conversation to a thread. Questions are limited to %d characters.
+Server managers (Manage Server) also have **/add** url:<link> (add an article by its URL), **/feeds** (follow a site's RSS or Atom feed) and **/gaps** (the questions the articles could not answer).`, maxChars)
 }

@@ -1,20 +1,16 @@
 package discord
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/verbatimbot/verbatim/bot"
+	"github.com/verbatimbot/verbatim/bot/jsonl"
 )
 
 // Vote is one 👍/👎 on an answer, stored with what was asked and answered.
@@ -36,9 +32,7 @@ type Vote struct {
 }
 
 // VoteStore appends votes to a JSON Lines file, one vote per line. Several
-// processes may share the file: each vote is one write(2) of one line,
-// made with O_APPEND under an exclusive lock on the file (flock on Unix;
-// elsewhere O_APPEND alone keeps lines whole).
+// processes may share the file (see package jsonl).
 type VoteStore struct {
 	path string
 	mu   sync.Mutex
@@ -62,59 +56,14 @@ func NewVoteStore(path string) *VoteStore { return &VoteStore{path: path} }
 // Path is the file the votes go to.
 func (s *VoteStore) Path() string { return s.path }
 
-// Add appends v as one line. If the file ends in a torn line (a writer
-// died mid-line), the new line starts on a line of its own so it is not
-// lost with the torn one.
+// Add appends v as one line (see jsonl.Append).
 func (s *VoteStore) Add(v Vote) error {
-	line, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Errorf("encode vote: %w", err)
-	}
-	line = append(line, '\n')
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := os.MkdirAll(filepath.Dir(s.path), 0o755); err != nil {
+	if err := jsonl.Append(s.path, v); err != nil {
 		return fmt.Errorf("store vote: %w", err)
-	}
-	f, err := os.OpenFile(s.path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o644)
-	if err != nil {
-		return fmt.Errorf("store vote: %w", err)
-	}
-	defer f.Close() // closing also drops the lock
-	if err := lockFile(f); err != nil {
-		return fmt.Errorf("lock votes file %s: %w", s.path, err)
-	}
-	torn, err := endsMidLine(f)
-	if err != nil {
-		return fmt.Errorf("store vote %s: %w", s.path, err)
-	}
-	if torn {
-		line = append([]byte{'\n'}, line...)
-	}
-	if _, err := f.Write(line); err != nil {
-		return fmt.Errorf("store vote %s: %w", s.path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("store vote %s: %w", s.path, err)
 	}
 	return nil
-}
-
-// endsMidLine reports whether f is non-empty and its last byte is not a
-// newline.
-func endsMidLine(f *os.File) (bool, error) {
-	st, err := f.Stat()
-	if err != nil {
-		return false, err
-	}
-	if st.Size() == 0 {
-		return false, nil
-	}
-	var last [1]byte
-	if _, err := f.ReadAt(last[:], st.Size()-1); err != nil && !errors.Is(err, io.EOF) {
-		return false, err
-	}
-	return last[0] != '\n', nil
 }
 
 // BadLine is a line of the votes file that holds no vote: torn by a crash,
@@ -137,31 +86,17 @@ func (b BadLine) Error() string {
 func (s *VoteStore) List() (votes []Vote, skipped []BadLine, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	f, err := os.Open(s.path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil, nil
-	}
-	if err != nil {
-		return nil, nil, fmt.Errorf("list votes: %w", err)
-	}
-	defer f.Close()
 	var all []Vote
-	r := bufio.NewReader(f)
-	for n := 1; ; n++ {
-		line, rerr := r.ReadBytes('\n')
-		if len(line) > 0 {
-			if v, verr := parseVote(line); verr != nil {
-				skipped = append(skipped, BadLine{Path: s.path, Line: n, Err: verr})
-			} else if v != nil {
-				all = append(all, *v)
-			}
+	err = jsonl.Read(s.path, func(n int, line []byte) error {
+		if v, verr := parseVote(line); verr != nil {
+			skipped = append(skipped, BadLine{Path: s.path, Line: n, Err: verr})
+		} else if v != nil {
+			all = append(all, *v)
 		}
-		if errors.Is(rerr, io.EOF) {
-			break
-		}
-		if rerr != nil {
-			return nil, skipped, fmt.Errorf("list votes %s: %w", s.path, rerr)
-		}
+		return nil
+	})
+	if err != nil {
+		return nil, skipped, fmt.Errorf("list votes: %w", err)
 	}
 	type key struct{ answer, user string }
 	last := make(map[key]int, len(all))

@@ -13,6 +13,7 @@ import (
 	"github.com/joho/godotenv"
 
 	"github.com/verbatimbot/verbatim/bot"
+	"github.com/verbatimbot/verbatim/bot/gaps"
 	"github.com/verbatimbot/verbatim/bot/llm"
 	"github.com/verbatimbot/verbatim/openaicompat"
 	"github.com/verbatimbot/verbatim/retrieval"
@@ -39,6 +40,8 @@ type app struct {
 	llm *llm.Answerer
 	// emb is the embedder once openIndex has built it.
 	emb retrieval.Embedder
+	// gaps records refused questions (nil: not recorded).
+	gaps *gaps.File
 }
 
 // command is one subcommand of verbatim.
@@ -54,8 +57,11 @@ func commands() []command {
 	return []command{
 		{"ask", `[flags] "question"`, "answer one question with verbatim quotes", cmdAsk},
 		{"chat", "[flags]", "ask questions interactively (one per line when stdin is not a terminal)", cmdChat},
-		{"index", "[flags]", "build or update the index of a corpus", cmdIndex},
+		{"index", "[flags]", "build or update the index of a corpus (--watch: and keep it up to date)", cmdIndex},
+		{"add", "[flags] URL...", "fetch web pages and add them to the corpus directory", cmdAdd},
+		{"feeds", "add URL | list | remove URL | sync", "follow RSS and Atom feeds into the corpus directory", cmdFeeds},
 		{"sources", "[flags]", "list the indexed articles with their paragraph counts", cmdSources},
+		{"gaps", "[flags]", "show the questions the articles did not answer, most asked first", cmdGaps},
 		{"eval", "[flags] FILE.jsonl", "measure retrieval and answers against a question set", cmdEval},
 		{"discord", "[flags]", "run the Discord bot: slash commands, DMs and @mentions (needs DISCORD_TOKEN)", cmdDiscord},
 		{"bench", "[flags] | gen [flags]", "measure indexing, latency, cold start and memory on a synthetic corpus", cmdBench},

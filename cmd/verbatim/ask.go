@@ -14,6 +14,9 @@ import (
 // askFlags are the output switches shared by ask and chat.
 type askFlags struct {
 	json, explain, noStream, verbose, extractive bool
+	// door is the command (ask, chat), where a refused question is
+	// recorded as a coverage gap to have been asked.
+	door string
 }
 
 func (a *app) registerAskFlags(fs *flag.FlagSet) *askFlags {
@@ -30,6 +33,7 @@ func cmdAsk(ctx context.Context, a *app, args []string) error {
 	fs := a.newFlagSet("ask", `[flags] "question"`, "Answer one question from the corpus, citing verbatim quotes.")
 	src := a.sourceFlags(fs)
 	f := a.registerAskFlags(fs)
+	f.door = "ask"
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -62,6 +66,7 @@ func (a *app) answeringEngine(ctx context.Context, src source, f *askFlags) (*bo
 		return nil, nil, err
 	}
 	a.describe(ctx, f, src, ix.Info().Dir)
+	a.gaps = a.gapStore(ix.Info().Dir)
 	return eng, ix, nil
 }
 
@@ -90,6 +95,7 @@ func (a *app) answerOne(ctx context.Context, eng *bot.Engine, q bot.Question, f 
 		return ans, err
 	}
 	ans.Fallback = a.secrets.Scrub(ans.Fallback)
+	a.recordGap(ctx, f.door, q.Text, ans)
 	if f.verbose {
 		fmt.Fprintf(a.err, "mode=%s refused=%t citations=%d dropped=%d repaired=%d%s took=%s\n",
 			ans.Mode, ans.Refused, len(ans.Citations), ans.Stats.Dropped, ans.Stats.Repaired,

@@ -19,6 +19,7 @@ func cmdChat(ctx context.Context, a *app, args []string) error {
 	fs := a.newFlagSet("chat", "[flags]", "Ask questions interactively; follow-ups use the conversation so far.\nWith stdin not a terminal, answers one question per input line. Ctrl-D or EOF quits.")
 	src := a.sourceFlags(fs)
 	f := a.registerAskFlags(fs)
+	f.door = "chat"
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err

@@ -61,6 +61,18 @@ var settings = []setting{
 	{Name: "VERBATIM_DISCORD_THREADS", Default: "button", Help: "Public answers in server channels: button (offer \"Continue in a thread\"), auto (start a thread on each) or off."},
 	{Name: "VERBATIM_DISCORD_SHARDS", Default: "1", Help: "Gateway shards of the bot across all its processes (Discord requires one per 2,500 servers): a count, or auto (Discord's recommendation, for one process running every shard). 1: no sharding."},
 	{Name: "VERBATIM_DISCORD_SHARD_ID", Default: "", Help: "The shards this process runs, e.g. 0, 1,3 or 0-3; the one running shard 0 receives the DMs and registers the commands. Empty: every shard, each on its own connection."},
+
+	{Name: "VERBATIM_FETCH_TIMEOUT", Default: "20s", Help: "Longest one fetch of a page or feed may take (`add`, `feeds`, Discord /add and /feeds), redirects and body included."},
+	{Name: "VERBATIM_FETCH_MAX_BYTES", Default: "5242880", Help: "Largest page or feed fetched, in bytes; a larger one is refused."},
+	{Name: "VERBATIM_FETCH_MAX_REDIRECTS", Default: "5", Help: "Redirects one fetch may follow."},
+	{Name: "VERBATIM_FETCH_ALLOW_PRIVATE", Default: "false", Help: "true lets fetches reach loopback, private, link-local (cloud metadata) and other special-purpose addresses; keep false on a bot others can use."},
+	{Name: "VERBATIM_FETCH_PER_MINUTE", Default: "3", Help: "Pages and feeds one Discord member may have the bot fetch per minute (/add, /feeds add)."},
+	{Name: "VERBATIM_FEEDS_INTERVAL", Default: "30m", Help: "How often `verbatim discord` and `index --watch` sync the followed feeds (0: never; `verbatim feeds sync` by hand)."},
+	{Name: "VERBATIM_FEED_MAX_ITEMS", Default: "20", Help: "New items one sync adds from one feed; the rest wait for the next sync."},
+	{Name: "VERBATIM_WATCH", Default: "on", Help: "on: `verbatim discord` watches the corpus directory and re-indexes what changes; off: only what `verbatim index` commits is picked up."},
+	{Name: "VERBATIM_WATCH_QUIET", Default: "2s", Help: "How long the corpus directory must stay still after a change before it is re-indexed (a burst of files is one re-index)."},
+	{Name: "VERBATIM_GAPS", Default: "on", Help: "on: refused questions and 👎 answers are recorded beside the index (gaps.jsonl) for `verbatim gaps` and /gaps; off: not recorded."},
+	{Name: "VERBATIM_GAPS_USERS", Default: "off", Help: "on: the gaps record who asked (Discord user IDs); off: no user IDs are stored."},
 }
 
 // Config is every setting, parsed. Its String method redacts secrets.
@@ -104,6 +116,18 @@ type Config struct {
 	DiscordThreads  string // off, button, auto
 	// DiscordShards are VERBATIM_DISCORD_SHARDS and _SHARD_ID.
 	DiscordShards discord.Shards
+
+	FetchTimeout      time.Duration
+	FetchMaxBytes     int64
+	FetchMaxRedirects int
+	FetchAllowPrivate bool
+	FetchPerMinute    int
+	FeedsInterval     time.Duration // 0: never
+	FeedMaxItems      int
+	Watch             bool
+	WatchQuiet        time.Duration
+	Gaps              bool
+	GapsUsers         bool
 }
 
 // loadConfig reads every setting through lookup (the process environment,
@@ -140,6 +164,16 @@ func loadConfig(lookup func(string) (string, bool)) (Config, error) {
 			return 0
 		}
 		return durVal(name)
+	}
+	boolVal := func(name string) bool {
+		switch strings.ToLower(get(name)) {
+		case "on", "true", "yes", "1":
+			return true
+		case "off", "false", "no", "0":
+			return false
+		}
+		errs = append(errs, fmt.Sprintf("%s=%q: want on or off (true or false)", name, get(name)))
+		return false
 	}
 	_, levelSet := lookup("VERBATIM_LOG_LEVEL")
 	memLimit := func() int64 {
@@ -191,6 +225,18 @@ func loadConfig(lookup func(string) (string, bool)) (Config, error) {
 		QueueLength:    intVal("VERBATIM_QUEUE_LENGTH", 0),
 		MaxQuestion:    intVal("VERBATIM_MAX_QUESTION_CHARS", 10),
 		DiscordThreads: strings.ToLower(get("VERBATIM_DISCORD_THREADS")),
+
+		FetchTimeout:      durVal("VERBATIM_FETCH_TIMEOUT"),
+		FetchMaxBytes:     int64(intVal("VERBATIM_FETCH_MAX_BYTES", 1024)),
+		FetchMaxRedirects: intVal("VERBATIM_FETCH_MAX_REDIRECTS", 0),
+		FetchAllowPrivate: boolVal("VERBATIM_FETCH_ALLOW_PRIVATE"),
+		FetchPerMinute:    intVal("VERBATIM_FETCH_PER_MINUTE", 1),
+		FeedsInterval:     durOrZero("VERBATIM_FEEDS_INTERVAL"),
+		FeedMaxItems:      intVal("VERBATIM_FEED_MAX_ITEMS", 1),
+		Watch:             boolVal("VERBATIM_WATCH"),
+		WatchQuiet:        durVal("VERBATIM_WATCH_QUIET"),
+		Gaps:              boolVal("VERBATIM_GAPS"),
+		GapsUsers:         boolVal("VERBATIM_GAPS_USERS"),
 	}
 	for _, id := range strings.Split(get("VERBATIM_DISCORD_CHANNELS"), ",") {
 		id = strings.TrimSpace(id)

@@ -11,6 +11,8 @@ import (
 	"text/tabwriter"
 
 	"github.com/verbatimbot/verbatim/bot/discord"
+	"github.com/verbatimbot/verbatim/corpus/web"
+	"github.com/verbatimbot/verbatim/retrieval"
 	"github.com/verbatimbot/verbatim/retrieval/postgres"
 )
 
@@ -29,7 +31,7 @@ func (a *app) votesPath() (string, error) {
 // cmdDiscord runs the Discord bot until SIGINT/SIGTERM, then shuts down
 // gracefully (answers in progress finish, the gateway closes).
 func cmdDiscord(ctx context.Context, a *app, args []string) error {
-	fs := a.newFlagSet("discord", "[flags]", "Run the Discord bot: /ask, /sources, /help, direct messages and @mentions.\nNeeds DISCORD_TOKEN; see docs/discord.md.")
+	fs := a.newFlagSet("discord", "[flags]", "Run the Discord bot: /ask, /sources, /help, direct messages and @mentions; /add, /feeds\nand /gaps for server managers. It watches the corpus directory and syncs the feeds.\nNeeds DISCORD_TOKEN; see docs/discord.md.")
 	src := a.sourceFlags(fs)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -67,12 +69,17 @@ func cmdDiscord(ctx context.Context, a *app, args []string) error {
 		AnswerTimeout:    a.cfg.AnswerTimeout,
 		VotesFile:        votes,
 		Shards:           a.cfg.DiscordShards,
+		FetchPerMinute:   a.cfg.FetchPerMinute,
 		Logger:           a.log,
 	}
 	if db, ok := ix.Store().(*postgres.Store); ok {
 		// Memory and votes beside the index, shared by every bot process.
 		cfg.Memory = dbMemory{db: db, turns: a.cfg.HistoryTurns}
 		cfg.Votes = dbVotes{db: db}
+	}
+	fresh, err := a.liveCorpus(*src, ix, &cfg)
+	if err != nil {
+		return err
 	}
 	b, err := discord.New(cfg, eng, ix)
 	if err != nil {
@@ -84,14 +91,69 @@ func cmdDiscord(ctx context.Context, a *app, args []string) error {
 	}
 	a.log.Info("discord starting", "articles", len(ix.Articles()), "mode", mode, "config", cfg.String())
 
-	// Pick up what `verbatim index` commits while the bot runs.
+	// Pick up what `verbatim index` commits while the bot runs, what
+	// changes in the corpus directory, and the feeds' new items.
 	reloadCtx, stopReload := context.WithCancel(ctx)
 	var reloads sync.WaitGroup
 	reloads.Go(func() { ix.ReloadEvery(reloadCtx, a.cfg.ReloadInterval) })
+	reloads.Go(func() { fresh.run(reloadCtx) })
 	err = b.Run(ctx)
 	stopReload()
 	reloads.Wait()
 	return err
+}
+
+// liveCorpus sets up the living corpus of the Discord bot: /add and
+// /feeds over the corpus directory (none for the bundled corpus), the
+// coverage gaps beside the index, and what keeps the index fresh — the
+// watched directory (VERBATIM_WATCH) and the feed syncs
+// (VERBATIM_FEEDS_INTERVAL), re-indexed into the serving index.
+func (a *app) liveCorpus(src source, ix *retrieval.Index, cfg *discord.Config) (*freshness, error) {
+	r := retrieval.NewRefresher(ix, a.refreshOptions(src, ix))
+	f := &freshness{
+		refresh: r, interval: a.cfg.FeedsInterval,
+		refreshed: func(rep retrieval.CorpusReport, err error) {
+			if err != nil {
+				a.log.Error("corpus re-index failed; still serving the loaded index", "err", err)
+			}
+			for _, p := range rep.Unreported {
+				a.log.Warn("skipped corpus file", "path", p.Path, "line", p.Line, "reason", p.Err)
+			}
+		},
+		synced: func(syncs []web.FeedSync, err error) {
+			for _, s := range syncs {
+				if s.Err != nil {
+					a.log.Warn("feed sync failed", "feed", s.URL, "err", s.Err)
+				} else if !s.NotModified {
+					a.log.Info("feed synced", "feed", s.URL, "items", s.Items, "new", s.New, "added", len(s.Added), "failed", len(s.Failed))
+				}
+			}
+			if err != nil {
+				a.log.Error("feed sync failed", "err", err)
+			}
+		},
+	}
+	if g := a.gapStore(ix.Info().Dir); g != nil {
+		cfg.Gaps = g
+	}
+	if src.corpus == "" {
+		a.log.Info("the bundled corpus is read-only: /add and /feeds are off (set VERBATIM_CORPUS to a directory)")
+		return f, nil
+	}
+	lib, err := a.library(src, ix, r)
+	if err != nil {
+		return nil, err
+	}
+	f.feeds = a.feeds(lib)
+	cfg.Pages, cfg.Feeds = lib, f.feeds
+	if a.cfg.Watch {
+		if f.watcher, err = a.newWatcher(src); err != nil {
+			a.log.Error("not watching the corpus directory; changes are picked up when `verbatim index` runs", "err", err)
+		} else {
+			a.log.Info("watching the corpus directory", "dir", src.corpus, "directories", f.watcher.Dirs())
+		}
+	}
+	return f, nil
 }
 
 // cmdVotes lists the 👍/👎 votes the Discord bot stored.

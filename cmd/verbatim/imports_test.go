@@ -22,6 +22,10 @@ func TestImportRules(t *testing.T) {
 	allowed := map[string][]string{
 		"corpus":                    []string{},
 		"corpus/synth":              {"corpus"},
+		"corpus/web":                {"corpus"},
+		"corpus/watch":              {"corpus"},
+		"bot/gaps":                  {"retrieval", "bot/jsonl"},
+		"bot/jsonl":                 []string{},
 		"prompts":                   []string{},
 		"openaicompat":              []string{},
 		"openaicompat/openaitest":   []string{},
@@ -31,11 +35,11 @@ func TestImportRules(t *testing.T) {
 		"retrieval/postgres/pgtest": {"retrieval/postgres"},
 		"bot":                       {"corpus", "retrieval"},
 		"bot/llm":                   {"bot", "retrieval", "prompts", "openaicompat"},
-		"bot/discord":               {"bot", "corpus"},
+		"bot/discord":               {"bot", "bot/gaps", "bot/jsonl", "corpus", "corpus/web"},
 		"bot/discord/discordtest":   {},
 		"eval":                      {"bot", "corpus", "retrieval"},
 		"bot/internal/gensynonyms":  {"retrieval"},
-		"cmd/verbatim":              {"bot", "bot/llm", "bot/discord", "corpus", "corpus/synth", "retrieval", "retrieval/postgres", "prompts", "openaicompat", "eval"},
+		"cmd/verbatim":              {"bot", "bot/llm", "bot/discord", "bot/gaps", "corpus", "corpus/synth", "corpus/web", "corpus/watch", "retrieval", "retrieval/postgres", "prompts", "openaicompat", "eval"},
 	}
 	// Third-party clients and the only files (or packages) that import them.
 	exclusive := map[string][]string{
@@ -46,6 +50,8 @@ func TestImportRules(t *testing.T) {
 		// schema of their own.
 		"github.com/jackc/pgx/v5":         {"retrieval/postgres/", "retrieval/postgres/pgtest/"},
 		"github.com/pgvector/pgvector-go": {"retrieval/postgres/"},
+		"github.com/mmcdole/gofeed":       {"corpus/web/feeds.go"},
+		"github.com/fsnotify/fsnotify":    {"corpus/watch/"},
 	}
 	root := "../.."
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {

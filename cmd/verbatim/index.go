@@ -9,6 +9,7 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 
+	"github.com/verbatimbot/verbatim/corpus/web"
 	"github.com/verbatimbot/verbatim/openaicompat"
 	"github.com/verbatimbot/verbatim/retrieval"
 )
@@ -19,12 +20,16 @@ func cmdIndex(ctx context.Context, a *app, args []string) error {
 	asJSON := fs.Bool("json", false, "print the summary as JSON")
 	verbose := fs.Bool("verbose", false, "report the embedding model, its dimensions and the batch size used on stderr")
 	full := fs.Bool("full", false, "re-read and parse every corpus file, even those the index knows to be unchanged")
+	watching := fs.Bool("watch", false, "then keep watching the corpus directory, re-indexing what changes (and syncing the feeds every VERBATIM_FEEDS_INTERVAL), until interrupted")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) > 0 {
 		return usagef("index takes no arguments (use --corpus DIR)")
+	}
+	if *watching && src.corpus == "" {
+		return usagef("index --watch watches a corpus directory, and the bundled corpus never changes: set --corpus DIR or VERBATIM_CORPUS")
 	}
 	var progress func(done, total int)
 	if !*asJSON {
@@ -34,12 +39,23 @@ func cmdIndex(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := a.printIndexed(ix, opened, *verbose, *asJSON); err != nil {
+		return err
+	}
+	if *watching {
+		return a.watchIndex(ctx, *src, ix, *asJSON)
+	}
+	return nil
+}
+
+// printIndexed prints what an index run found and changed.
+func (a *app) printIndexed(ix *retrieval.Index, opened retrieval.CorpusReport, verbose, asJSON bool) error {
 	rep := opened.Sync
 	info := ix.Info()
-	if *verbose {
+	if verbose {
 		a.describeEmbedder(info.Embedder)
 	}
-	if *asJSON {
+	if asJSON {
 		type skipped struct {
 			Path   string `json:"path"`
 			Line   int    `json:"line,omitempty"`
@@ -101,6 +117,53 @@ func cmdIndex(ctx context.Context, a *app, args []string) error {
 		}
 		tw.Flush()
 	}
+	return nil
+}
+
+// watchIndex is index --watch: it re-indexes the corpus directory each
+// time it changes, printing what changed, and syncs the feeds every
+// VERBATIM_FEEDS_INTERVAL, until ctx ends.
+func (a *app) watchIndex(ctx context.Context, src source, ix *retrieval.Index, asJSON bool) error {
+	w, err := a.newWatcher(src)
+	if err != nil {
+		return err
+	}
+	r := retrieval.NewRefresher(ix, a.refreshOptions(src, ix))
+	lib, err := a.library(src, ix, r)
+	if err != nil {
+		return err
+	}
+	f := freshness{
+		refresh: r, watcher: w, feeds: a.feeds(lib), interval: a.cfg.FeedsInterval,
+		refreshed: func(rep retrieval.CorpusReport, err error) {
+			if err != nil {
+				fmt.Fprintf(a.err, "verbatim index: re-index failed (still watching): %s\n", a.errorLine(err))
+				return
+			}
+			if rep.Sync.Changed() || len(rep.Unreported) > 0 {
+				_ = a.printIndexed(ix, rep, false, asJSON)
+			}
+		},
+		synced: func(syncs []web.FeedSync, err error) {
+			added := 0
+			for _, s := range syncs {
+				added += len(s.Added)
+				if !asJSON && (s.Err != nil || len(s.Added) > 0 || len(s.Failed) > 0) {
+					a.describeSync(s)
+				}
+			}
+			if added > 0 && err == nil && !asJSON {
+				info := ix.Info() // the Refresher reloaded it
+				fmt.Fprintf(a.out, "Indexed %s (%s) in %s\n", plural(info.Articles, "article"), plural(info.Passages, "passage"), info.Dir)
+			}
+			if err != nil {
+				fmt.Fprintf(a.err, "verbatim index: feed sync failed: %s\n", a.errorLine(err))
+			}
+		},
+	}
+	fmt.Fprintf(a.err, "verbatim: watching %s (%d directories) for changes; feeds synced every %s; interrupt to stop\n",
+		src.corpus, w.Dirs(), feedsEvery(a.cfg.FeedsInterval))
+	f.run(ctx)
 	return nil
 }
 

@@ -99,29 +99,22 @@ func (a *app) openIndex(ctx context.Context, src source, o openOptions) (*retrie
 	if err != nil {
 		return nil, retrieval.CorpusReport{}, err
 	}
-	var store retrieval.Store // nil: the index directory
+	opts := a.corpusOptions(src, emb)
 	if db != nil {
-		store = db
+		opts.Index.Store = db
 	}
 	// With a database and no corpus of its own, a command that answers
 	// serves what `verbatim index` committed there: it may run on a
 	// machine without the corpus, and must not index the bundled articles
 	// over everybody's index.
-	committed := store != nil && src.corpus == "" && !o.write
-	ix, rep, err := retrieval.OpenCorpus(ctx, retrieval.CorpusOptions{
-		Index:        retrieval.Options{Dir: src.index, Embedder: emb, Logger: a.log, Store: store},
-		Committed:    committed,
-		Corpus:       src.corpus,
-		MaxFileBytes: a.cfg.MaxFileBytes,
-		ParseTimeout: a.cfg.ParseTimeout,
-		Full:         o.full,
-		Progress:     o.progress,
-		Write:        o.write,
-		Waiting:      func() { say("waiting for another process to finish writing the index…") },
-	})
+	committed := db != nil && src.corpus == "" && !o.write
+	opts.Committed = committed
+	opts.Full, opts.Progress, opts.Write = o.full, o.progress, o.write
+	opts.Waiting = func() { say("waiting for another process to finish writing the index…") }
+	ix, rep, err := retrieval.OpenCorpus(ctx, opts)
 	if err != nil {
-		if store != nil {
-			store.Close()
+		if db != nil {
+			db.Close()
 		}
 		return nil, rep, err
 	}

@@ -31,7 +31,10 @@ func userJSON(u User) map[string]any {
 	return m
 }
 
-func memberJSON(u User) map[string]any {
+func memberJSON(u User, perms int64) map[string]any {
+	if perms == 0 {
+		perms = MemberPerms
+	}
 	return map[string]any{
 		"user":        userJSON(u),
 		"roles":       []string{},
@@ -39,12 +42,14 @@ func memberJSON(u User) map[string]any {
 		"deaf":        false,
 		"mute":        false,
 		"flags":       0,
-		"permissions": "2248473465835073", // a string, as Discord sends it
+		"permissions": fmt.Sprint(perms), // a string, as Discord sends it
 	}
 }
 
-// Permission bits of app_permissions.
+// Permission bits of app_permissions and member permissions.
 const (
+	PermAdministrator        = 1 << 3
+	PermManageGuild          = 1 << 5 // "Manage Server"
 	PermSendMessages         = 1 << 11
 	PermEmbedLinks           = 1 << 14
 	PermReadMessageHistory   = 1 << 16
@@ -52,14 +57,20 @@ const (
 	PermSendMessagesInThread = 1 << 38
 	// AllPerms is what the fake's interactions carry by default.
 	AllPerms = 2248473465835073 | PermCreatePublicThreads | PermSendMessagesInThread
+	// MemberPerms are an ordinary member's permissions, what the fake's
+	// members have by default: neither Administrator nor Manage Server.
+	MemberPerms = 2248473465835073
 )
 
-// Option is one slash command option value (string, bool, int or float64).
+// Option is one slash command option value (string, bool, int or float64),
+// or a subcommand (Value nil) with its own Options.
 type Option struct {
 	Name  string
 	Value any
 	// Focused marks the option being typed, in an autocomplete.
 	Focused bool
+	// Options are a subcommand's options.
+	Options []Option
 }
 
 // Slash describes an APPLICATION_COMMAND interaction.
@@ -73,6 +84,11 @@ type Slash struct {
 	// AppPermissions overrides the app's permissions in the channel
 	// (app_permissions); 0 means AllPerms.
 	AppPermissions int64
+	// MemberPermissions are the invoking member's permissions in the
+	// channel (member.permissions); 0 means MemberPerms, an ordinary
+	// member's. They decide, as on Discord, whether a command registered
+	// with default_member_permissions can be used at all.
+	MemberPermissions int64
 }
 
 // Interaction identifies a dispatched interaction: the bot's responses go to
@@ -116,6 +132,8 @@ func (s *Server) Original(in Interaction) (StoredMessage, bool) {
 
 func optionType(v any) (int, error) {
 	switch v.(type) {
+	case nil:
+		return 1, nil // a subcommand
 	case string:
 		return 3, nil
 	case int:
@@ -144,7 +162,7 @@ func (s *Server) ensureChannel(channelID, guildID string) {
 
 // interaction builds an INTERACTION_CREATE payload of type typ around data
 // and registers it, so its token answers one initial response.
-func (s *Server) interaction(typ int, u User, guildID, channelID string, perms int64, data map[string]any) (Interaction, map[string]any) {
+func (s *Server) interaction(typ int, u User, guildID, channelID string, perms, memberPerms int64, data map[string]any) (Interaction, map[string]any) {
 	s.ensureChannel(channelID, guildID)
 	in := Interaction{ID: s.NewID(), Token: "itoken-" + s.NewID(), ChannelID: channelID}
 	if perms == 0 {
@@ -176,7 +194,7 @@ func (s *Server) interaction(typ int, u User, guildID, channelID string, perms i
 		p["authorizing_integration_owners"] = map[string]string{"0": "0"}
 	} else {
 		p["guild_id"] = guildID
-		p["member"] = memberJSON(u)
+		p["member"] = memberJSON(u, memberPerms)
 		p["guild_locale"] = "en-US"
 		p["context"] = 0
 		p["channel"] = map[string]any{"id": channelID, "type": channelType, "guild_id": guildID, "name": "general"}
@@ -194,7 +212,12 @@ func optionsJSON(tb testing.TB, opts []Option) []map[string]any {
 		if err != nil {
 			tb.Fatal(err)
 		}
-		m := map[string]any{"name": o.Name, "type": typ, "value": o.Value}
+		m := map[string]any{"name": o.Name, "type": typ}
+		if typ == 1 {
+			m["options"] = optionsJSON(tb, o.Options)
+		} else {
+			m["value"] = o.Value
+		}
 		if o.Focused {
 			m["focused"] = true
 		}
@@ -204,7 +227,23 @@ func optionsJSON(tb testing.TB, opts []Option) []map[string]any {
 }
 
 // SendSlash dispatches a slash command interaction and returns its IDs.
+// It fails tb when Discord would not deliver it (see TrySendSlash).
 func (s *Server) SendSlash(tb testing.TB, c Slash) Interaction {
+	tb.Helper()
+	in, err := s.sendCommand(tb, interactionCommand, c)
+	if err != nil {
+		tb.Fatalf("/%s: %v", c.Name, err)
+	}
+	return in
+}
+
+// TrySendSlash is SendSlash for a use Discord may refuse: when the command
+// was registered with contexts that exclude where it is used, or with
+// default_member_permissions the member lacks (having every bit named, or
+// Administrator; "0" is administrators only), Discord never delivers the
+// interaction — the command is not even offered — and neither does the
+// fake: it returns ErrNotOffered and dispatches nothing.
+func (s *Server) TrySendSlash(tb testing.TB, c Slash) (Interaction, error) {
 	tb.Helper()
 	return s.sendCommand(tb, interactionCommand, c)
 }
@@ -213,18 +252,25 @@ func (s *Server) SendSlash(tb testing.TB, c Slash) Interaction {
 // interaction for a slash command (mark the option being typed Focused).
 func (s *Server) SendAutocomplete(tb testing.TB, c Slash) Interaction {
 	tb.Helper()
-	return s.sendCommand(tb, interactionAutocomplete, c)
+	in, err := s.sendCommand(tb, interactionAutocomplete, c)
+	if err != nil {
+		tb.Fatalf("/%s autocomplete: %v", c.Name, err)
+	}
+	return in
 }
 
-func (s *Server) sendCommand(tb testing.TB, typ int, c Slash) Interaction {
+func (s *Server) sendCommand(tb testing.TB, typ int, c Slash) (Interaction, error) {
 	tb.Helper()
 	if c.ChannelID == "" {
 		c.ChannelID = ChannelID
 	}
+	if err := s.offered(c); err != nil {
+		return Interaction{}, err
+	}
 	data := map[string]any{"id": s.NewID(), "name": c.Name, "type": 1, "options": optionsJSON(tb, c.Options)}
-	in, p := s.interaction(typ, c.User, c.GuildID, c.ChannelID, c.AppPermissions, data)
+	in, p := s.interaction(typ, c.User, c.GuildID, c.ChannelID, c.AppPermissions, c.MemberPermissions, data)
 	s.Dispatch(tb, "INTERACTION_CREATE", p)
-	return in
+	return in, nil
 }
 
 // MessageCommand describes a message context-menu command (type 3) used
@@ -259,7 +305,7 @@ func (s *Server) SendMessageCommand(tb testing.TB, c MessageCommand) Interaction
 		"id": s.NewID(), "name": c.Name, "type": 3, "target_id": c.TargetID,
 		"resolved": map[string]any{"messages": map[string]any{c.TargetID: targetJSON}},
 	}
-	in, p := s.interaction(interactionCommand, c.User, c.GuildID, c.ChannelID, 0, data)
+	in, p := s.interaction(interactionCommand, c.User, c.GuildID, c.ChannelID, 0, 0, data)
 	s.Dispatch(tb, "INTERACTION_CREATE", p)
 	return in
 }
@@ -308,7 +354,7 @@ func (s *Server) SendClick(tb testing.TB, c Click) Interaction {
 		}
 	}
 	data := map[string]any{"custom_id": c.CustomID, "component_type": 2}
-	in, p := s.interaction(interactionComponent, c.User, c.GuildID, c.ChannelID, 0, data)
+	in, p := s.interaction(interactionComponent, c.User, c.GuildID, c.ChannelID, 0, 0, data)
 	p["message"] = msg
 	s.mu.Lock()
 	s.rest.interactions[in.Token].componentMsg = c.MessageID
@@ -426,7 +472,7 @@ func (s *Server) SendMessage(tb testing.TB, m Message) Sent {
 	}
 	if m.GuildID != "" {
 		p["guild_id"] = m.GuildID
-		member := memberJSON(m.Author)
+		member := memberJSON(m.Author, 0)
 		delete(member, "user") // MESSAGE_CREATE members are partial: no user
 		delete(member, "permissions")
 		p["member"] = member

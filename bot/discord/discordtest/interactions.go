@@ -2,9 +2,11 @@ package discordtest
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -332,6 +334,19 @@ func (s *Server) putCommands(c Call, p []string) response {
 		}
 		seen[key] = true
 	}
+	scope := "global"
+	if len(p) == 5 {
+		scope = p[3]
+	}
+	byName := map[string]CommandJSON{}
+	for _, cmd := range cmds {
+		if cmd.Type == 0 || cmd.Type == 1 {
+			byName[cmd.Name] = cmd
+		}
+	}
+	s.mu.Lock()
+	s.rest.commands[scope] = byName
+	s.mu.Unlock()
 	for _, cmd := range raw {
 		cmd["id"] = s.NewID()
 		cmd["application_id"] = p[1]
@@ -341,4 +356,62 @@ func (s *Server) putCommands(c Call, p []string) response {
 		}
 	}
 	return ok(raw)
+}
+
+// ErrNotOffered is why TrySendSlash dispatched nothing: Discord does not
+// offer the command to that user there.
+var ErrNotOffered = errors.New("discordtest: Discord does not offer this command here")
+
+// Contexts of a command (its "contexts" field).
+const (
+	contextGuild = 0
+	contextBotDM = 1
+)
+
+// offered checks, as Discord does before it delivers a chat command, that
+// a registered command may be used where and by whom c says: its contexts
+// must include the guild or DM it is used in, and in a guild the member
+// must have every permission of its default_member_permissions (or be an
+// administrator; "0" leaves it to administrators). A command not
+// registered is let through (tests may send one before registering), and a
+// guild's command in a DM is judged by its contexts (Discord would not
+// offer it at all; the tests register in one guild and ask in DMs).
+func (s *Server) offered(c Slash) error {
+	s.mu.Lock()
+	cmd, ok := s.rest.commands["global"][c.Name]
+	if c.GuildID != "" {
+		if g, in := s.rest.commands[c.GuildID][c.Name]; in {
+			cmd, ok = g, true
+		}
+	}
+	for _, cmds := range s.rest.commands {
+		if g, in := cmds[c.Name]; in && !ok && c.GuildID == "" {
+			// Lenient where Discord is not: a guild's command used in a DM
+			// (tests register in one guild) is judged by its contexts.
+			cmd, ok = g, true
+		}
+	}
+	s.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	where := contextGuild
+	if c.GuildID == "" {
+		where = contextBotDM
+	}
+	if len(cmd.Contexts) > 0 && !slices.Contains(cmd.Contexts, where) {
+		return fmt.Errorf("%w: /%s is registered for contexts %v, used in context %d", ErrNotOffered, c.Name, cmd.Contexts, where)
+	}
+	if cmd.DefaultMemberPermissions == nil || c.GuildID == "" {
+		return nil
+	}
+	need, _ := strconv.ParseInt(*cmd.DefaultMemberPermissions, 10, 64) // validated at registration
+	have := c.MemberPermissions
+	if have == 0 {
+		have = MemberPerms
+	}
+	if have&PermAdministrator != 0 || (need != 0 && have&need == need) {
+		return nil
+	}
+	return fmt.Errorf("%w: /%s needs permissions %d (default_member_permissions), the member has %d", ErrNotOffered, c.Name, need, have)
 }

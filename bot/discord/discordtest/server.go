@@ -17,7 +17,10 @@
 // 10003; guild messages that neither mention the bot nor come from a DM
 // reach the bot without their content, as without the Message Content
 // intent; 429s carry Discord's JSON body and X-RateLimit headers, and a
-// global limit holds every request back. Failures can be injected before
+// global limit holds every request back; a registered command is
+// delivered only where its contexts allow and to members holding its
+// default_member_permissions (TrySendSlash says when Discord would not
+// offer it). Failures can be injected before
 // or after a request is processed, and latency added to any route.
 //
 // Point discordgo at it with the base URL from Server.URL (for example

@@ -3,6 +3,7 @@ package discordtest
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -183,7 +184,7 @@ func TestServerInteractionLifecycle(t *testing.T) {
 	s := New(t)
 	defer http.DefaultClient.CloseIdleConnections()
 	reg := func() Interaction {
-		in, _ := s.interaction(interactionCommand, User{ID: "1", Name: "u"}, GuildID, ChannelID, 0, map[string]any{"name": "ask"})
+		in, _ := s.interaction(interactionCommand, User{ID: "1", Name: "u"}, GuildID, ChannelID, 0, 0, map[string]any{"name": "ask"})
 		return in
 	}
 	in := reg()
@@ -218,7 +219,7 @@ func TestServerInteractionLifecycle(t *testing.T) {
 	if r := do(t, s, "POST", "/interactions/1/nope/callback", map[string]any{"type": 5}); r.status != 404 || r.code() != 10062 {
 		t.Errorf("unknown interaction: %d %d", r.status, r.code())
 	}
-	auto, _ := s.interaction(interactionAutocomplete, User{ID: "1"}, GuildID, ChannelID, 0, map[string]any{"name": "sources"})
+	auto, _ := s.interaction(interactionAutocomplete, User{ID: "1"}, GuildID, ChannelID, 0, 0, map[string]any{"name": "sources"})
 	if r := do(t, s, "POST", auto.CallbackPath(), map[string]any{"type": 4, "data": content("x")}); r.status != 400 {
 		t.Errorf("a message answering an autocomplete: %d, want 400", r.status)
 	}
@@ -328,7 +329,7 @@ func TestServerRateLimits(t *testing.T) {
 	if r := do(t, s, "GET", "/channels/"+ChannelID, nil); r.status != 429 {
 		t.Errorf("another route during the global limit: %d, want 429", r.status)
 	}
-	in, _ := s.interaction(interactionCommand, User{ID: "1"}, GuildID, ChannelID, 0, map[string]any{"name": "ask"})
+	in, _ := s.interaction(interactionCommand, User{ID: "1"}, GuildID, ChannelID, 0, 0, map[string]any{"name": "ask"})
 	if r := do(t, s, "POST", in.CallbackPath(), map[string]any{"type": 5}); r.status != 204 {
 		t.Errorf("interaction callback during the global limit: %d, want 204 (not bound by it)", r.status)
 	}
@@ -372,5 +373,56 @@ func TestServerRegistrationLimits(t *testing.T) {
 		if r := do(t, s, "PUT", path, []any{cmd}); r.status != 400 || r.code() != 50035 {
 			t.Errorf("%s: %d %d, want 400 50035", name, r.status, r.code())
 		}
+	}
+}
+
+// TestServerOffersCommandsAsDiscordDoes: a command registered with
+// default_member_permissions reaches the bot only from members with those
+// permissions (or administrators), and a guild-only command not from a DM.
+func TestServerOffersCommandsAsDiscordDoes(t *testing.T) {
+	s := New(t)
+	defer http.DefaultClient.CloseIdleConnections()
+	cmds := []map[string]any{
+		{"name": "ask", "description": "Ask", "contexts": []int{0, 1}},
+		{"name": "add", "description": "Add a page", "contexts": []int{0}, "default_member_permissions": "32"},
+		{"name": "purge", "description": "Admins only", "contexts": []int{0}, "default_member_permissions": "0"},
+	}
+	if r := do(t, s, "PUT", "/applications/"+AppID+"/guilds/"+GuildID+"/commands", cmds); r.status != 200 {
+		t.Fatalf("register: %d %s", r.status, r.body)
+	}
+	member := User{ID: "700000000000000009", Name: "member"}
+	cases := []struct {
+		name    string
+		command string
+		guild   string
+		perms   int64
+		offered bool
+	}{
+		{"anyone may ask", "ask", GuildID, 0, true},
+		{"a member without Manage Server may not add", "add", GuildID, 0, false},
+		{"Manage Server may add", "add", GuildID, MemberPerms | PermManageGuild, true},
+		{"an administrator may add", "add", GuildID, PermAdministrator, true},
+		{"not in a DM", "add", "", 0, false},
+		{"0 is administrators only", "purge", GuildID, MemberPerms | PermManageGuild, false},
+		{"0 lets administrators", "purge", GuildID, PermAdministrator | PermSendMessages, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			slash := Slash{Name: c.command, User: member, GuildID: c.guild, MemberPermissions: c.perms}
+			err := s.offered(slash)
+			if c.offered && err != nil {
+				t.Errorf("refused: %v", err)
+			}
+			if !c.offered && !errors.Is(err, ErrNotOffered) {
+				t.Errorf("err = %v, want ErrNotOffered", err)
+			}
+			if !c.offered {
+				// Nothing is dispatched (there is no gateway connection here
+				// for it to go to).
+				if _, err := s.TrySendSlash(t, slash); !errors.Is(err, ErrNotOffered) {
+					t.Errorf("TrySendSlash: %v", err)
+				}
+			}
+		})
 	}
 }

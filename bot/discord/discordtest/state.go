@@ -83,6 +83,9 @@ type restState struct {
 	limited      []*rateLimitRule
 	globalUntil  time.Time
 	buckets      map[string]*bucketState
+	// commands are the registered commands by scope ("global" or a guild
+	// ID), then by name: each bulk overwrite replaces its scope's.
+	commands map[string]map[string]CommandJSON
 }
 
 func (r *restState) init() {
@@ -94,6 +97,7 @@ func (r *restState) init() {
 	r.nonces = map[string]string{}
 	r.threads = map[string]string{}
 	r.buckets = map[string]*bucketState{}
+	r.commands = map[string]map[string]CommandJSON{}
 }
 
 // AddChannel adds (or replaces) a channel.

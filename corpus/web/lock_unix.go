@@ -1,14 +1,14 @@
 //go:build unix
 
-package discord
+package web
 
 import (
 	"os"
 	"syscall"
 )
 
-// lockFile takes an exclusive flock on f, waiting for other processes'
-// appends to finish; closing f releases it.
+// lockFile takes an exclusive flock on f, waiting for another process's
+// turn to end; closing f releases it.
 func lockFile(f *os.File) error {
 	for {
 		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX)

@@ -1,9 +1,9 @@
 //go:build !unix
 
-package discord
+package jsonl
 
 import "os"
 
-// lockFile is a no-op where flock is missing: each vote is still a single
+// lockFile is a no-op where flock is missing: each record is still a single
 // O_APPEND write of one line.
 func lockFile(*os.File) error { return nil }
