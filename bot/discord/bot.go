@@ -17,7 +17,9 @@
 //
 // It holds up against the real API under load and failure: a gateway
 // client of its own (gateway.go) that exits on fatal close codes and
-// resumes where Discord says; REST through discordgo with a rate-limit
+// resumes where Discord says, one connection per shard (shards.go: a
+// count or Discord's recommendation, some or all shards per process,
+// IDENTIFYs within max_concurrency); REST through discordgo with a rate-limit
 // bucket per interaction token, context-aware 429 handling and retries
 // that never send a message twice (rest.go); channels that refuse the bot
 // remembered (channels.go). Every message carries an empty
@@ -37,6 +39,7 @@ import (
 	"time"
 
 	"github.com/bwmarrin/discordgo"
+	"github.com/gorilla/websocket"
 	"github.com/verbatimbot/verbatim/bot"
 	"github.com/verbatimbot/verbatim/corpus"
 )
@@ -69,7 +72,15 @@ type Bot struct {
 
 	session   *discordgo.Session // REST only: the gateway is ours
 	transport *http.Transport
-	gw        *gateway
+	token     string // with the "Bot " prefix
+
+	// The gateway connections' timing: the wait before reconnect attempt
+	// n, the wait after op 9, and the spacing of IDENTIFYs in a
+	// max_concurrency bucket (Discord's 5 s, and a margin for the way
+	// there).
+	gwBackoff      func(n int) time.Duration
+	gwInvalidWait  func() time.Duration
+	identifyWindow time.Duration
 
 	limiter *rateLimiter
 	fetches *rateLimiter // pages and feeds per member (/add, /feeds add)
@@ -172,71 +183,126 @@ func New(cfg Config, answerer Answerer, lib Library) (*Bot, error) {
 		editBucket: func(appID, token string) string {
 			return discordgo.EndpointWebhookToken(appID, token)
 		},
-		ready: make(chan struct{}),
+		ready:          make(chan struct{}),
+		token:          token,
+		gwBackoff:      gatewayBackoff,
+		gwInvalidWait:  invalidSessionWait,
+		identifyWindow: 5*time.Second + 500*time.Millisecond,
 	}
-	b.gw = newGateway(token, Intents, cfg.Logger)
-	b.gw.discover = b.discoverGateway
-	b.gw.onReady = b.setIdentity
 	return b, nil
 }
 
-// Run connects to the gateway, registers the commands (in Config.GuildID,
-// or globally) and serves until ctx is done. Then it shuts down
-// gracefully: the gateway closes, answers in progress finish (each within
-// its own AnswerTimeout) and Run returns nil. When Discord closes the
-// gateway with a code that forbids reconnecting (a reset token, disallowed
-// intents) Run stops the same way and returns a *GatewayError saying why.
+// Run connects to the gateway — one connection per shard this process
+// runs (Config.Shards) — registers the commands (in Config.GuildID, or
+// globally; only the process running shard 0 does) and serves until ctx is
+// done. Then it shuts down gracefully: the gateway closes, answers in
+// progress finish (each within its own AnswerTimeout) and Run returns nil.
+// When Discord closes a gateway connection with a code that forbids
+// reconnecting (a reset token, disallowed intents, an invalid shard) Run
+// stops every shard the same way and returns a *GatewayError saying why.
 // Run may be called once.
 func (b *Bot) Run(ctx context.Context) error {
 	if !b.ran.CompareAndSwap(false, true) {
 		return errors.New("discord: Run called twice")
 	}
-	// Answers in progress outlive ctx's cancellation (graceful shutdown);
-	// each gets its own deadline.
-	work := context.WithoutCancel(ctx)
-	b.gw.dispatch = func(event string, data json.RawMessage) { b.dispatch(work, event, data) }
-	gwCtx, stopGateway := context.WithCancel(ctx)
-	defer stopGateway()
-	gwDone := make(chan error, 1)
-	go func() { gwDone <- b.gw.run(gwCtx) }()
-	stop := func() error {
-		stopGateway()
-		err := <-gwDone
+	start := time.Now()
+	info, err := b.discover(ctx)
+	if err != nil {
+		b.finish()
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("connect to discord: %w", err)
+	}
+	plan, err := b.cfg.Shards.plan(info.Shards)
+	if err != nil {
 		b.finish()
 		return err
 	}
+	if plan.sharded() {
+		b.log.Info("discord sharding", "shards", plan.count, "running", plan.ids, "max_concurrency", info.MaxConcurrency, "recommended", info.Shards)
+	} else if info.Shards > 1 {
+		b.log.Warn("discord recommends sharding; set VERBATIM_DISCORD_SHARDS", "recommended", info.Shards)
+	}
 
-	start := time.Now()
+	// Answers in progress outlive ctx's cancellation (graceful shutdown);
+	// each gets its own deadline.
+	work := context.WithoutCancel(ctx)
+	gwCtx, stopGateway := context.WithCancel(ctx)
+	defer stopGateway()
+	gate := newIdentifyGate(info.MaxConcurrency, b.identifyWindow)
+	failed := make(chan error, len(plan.ids)) // fatal closes, one per shard at most
+	var running sync.WaitGroup
+	for _, id := range plan.ids {
+		g := b.newGateway(work, plan, id, info.URL, gate)
+		g.first = gate.queue(id) // in shard order
+		running.Go(func() {
+			if err := g.run(gwCtx); err != nil {
+				failed <- err
+			}
+		})
+	}
+	stop := func() {
+		stopGateway()
+		running.Wait()
+		b.finish()
+	}
+
 	select {
 	case <-b.ready:
-	case err := <-gwDone:
-		b.finish()
-		if err != nil {
-			return fmt.Errorf("connect to discord: %w", err)
-		}
+	case err := <-failed:
+		stop()
+		return fmt.Errorf("connect to discord: %w", err)
+	case <-ctx.Done():
+		stop()
 		return nil
 	}
 	self, app := b.identity()
 	b.log.Info("discord connected", "user_id", self, "application_id", app, "took", time.Since(start))
 
-	if err := b.registerCommands(ctx, app); err != nil {
-		_ = stop()
-		if ctx.Err() != nil {
-			return nil // asked to stop while starting
+	if plan.registers() {
+		if err := b.registerCommands(ctx, app); err != nil {
+			stop()
+			if ctx.Err() != nil {
+				return nil // asked to stop while starting
+			}
+			return err
 		}
-		return err
+	} else {
+		b.log.Info("discord commands left to the process running shard 0")
 	}
 	select {
 	case <-ctx.Done():
 		b.log.Info("discord shutting down")
-		_ = stop()
+		stop()
 		b.log.Info("discord stopped")
 		return nil
-	case err := <-gwDone:
-		gwDone <- err
+	case err := <-failed:
 		b.log.Error("discord gateway refused the bot; stopping", "err", errString(err))
-		return stop()
+		stop()
+		return err
 	}
+}
+
+// newGateway prepares the connection of shard id of plan.
+func (b *Bot) newGateway(work context.Context, plan shardPlan, id int, url string, gate *identifyGate) *gateway {
+	g := &gateway{
+		token:       b.token,
+		intents:     Intents,
+		url:         url,
+		dialer:      &websocket.Dialer{Proxy: http.ProxyFromEnvironment, HandshakeTimeout: 20 * time.Second},
+		log:         b.log,
+		gate:        gate,
+		dispatch:    func(event string, data json.RawMessage) { b.dispatch(work, event, data) },
+		onReady:     b.setIdentity,
+		backoff:     b.gwBackoff,
+		invalidWait: b.gwInvalidWait,
+	}
+	if plan.sharded() {
+		g.shard = &[2]int{id, plan.count}
+		g.log = b.log.With("shard", id, "shards", plan.count)
+	}
+	return g
 }
 
 func errString(err error) string {
@@ -246,36 +312,59 @@ func errString(err error) string {
 	return err.Error()
 }
 
-// discoverGateway asks Discord where the gateway is (GET /gateway/bot).
-// A 401 means the token is wrong: fatal.
-func (b *Bot) discoverGateway(ctx context.Context) (string, error) {
-	var out struct {
-		URL               string `json:"url"`
-		SessionStartLimit struct {
-			Remaining  int `json:"remaining"`
-			ResetAfter int `json:"reset_after"` // milliseconds
-		} `json:"session_start_limit"`
+// gatewayInfo is GET /gateway/bot's answer.
+type gatewayInfo struct {
+	URL               string `json:"url"`
+	Shards            int    `json:"shards"` // recommended
+	SessionStartLimit struct {
+		Remaining      int `json:"remaining"`
+		ResetAfter     int `json:"reset_after"` // milliseconds
+		MaxConcurrency int `json:"max_concurrency"`
+	} `json:"session_start_limit"`
+	MaxConcurrency int `json:"-"` // at least 1
+}
+
+// discover asks Discord where the gateway is, retrying with backoff until
+// it answers, ctx ends or the token is refused (a *GatewayError).
+func (b *Bot) discover(ctx context.Context) (gatewayInfo, error) {
+	for n := 0; ; n++ {
+		info, err := b.discoverGateway(ctx)
+		var gerr *GatewayError
+		if err == nil || errors.As(err, &gerr) || ctx.Err() != nil {
+			return info, err
+		}
+		b.log.Warn("discord gateway discovery failed", "err", err.Error())
+		if !sleep(ctx, b.gwBackoff(n)) {
+			return info, ctx.Err()
+		}
 	}
+}
+
+// discoverGateway asks Discord once (GET /gateway/bot). A 401 means the
+// token is wrong: fatal.
+func (b *Bot) discoverGateway(ctx context.Context) (gatewayInfo, error) {
+	var out gatewayInfo
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	err := b.do(ctx, b.log, restCall{op: "discover gateway", method: "GET", url: discordgo.EndpointGatewayBot, bucket: discordgo.EndpointGatewayBot}, &out)
 	if httpStatus(err) == http.StatusUnauthorized {
-		return "", &GatewayError{Code: http.StatusUnauthorized, Reason: fatalClose[4004]}
+		return out, &GatewayError{Code: http.StatusUnauthorized, Reason: fatalClose[4004]}
 	}
 	if err != nil {
-		return "", err
+		return out, err
 	}
 	if out.URL == "" {
-		return "", errors.New("discover gateway: no URL in the answer")
+		return out, errors.New("discover gateway: no URL in the answer")
 	}
+	out.MaxConcurrency = max(out.SessionStartLimit.MaxConcurrency, 1)
 	if out.SessionStartLimit.Remaining == 0 && out.SessionStartLimit.ResetAfter > 0 {
 		wait := time.Duration(out.SessionStartLimit.ResetAfter) * time.Millisecond
 		b.log.Error("discord session start limit reached; waiting for it to reset", "wait", wait)
 		if !sleep(ctx, wait) {
-			return "", ctx.Err()
+			return out, ctx.Err()
 		}
 	}
-	return out.URL, nil
+	return out, nil
 }
 
 // setIdentity records who the bot is, from READY.

@@ -68,6 +68,9 @@ type Config struct {
 	// of process memory (a database: they survive restarts and are shared
 	// by every bot process and shard).
 	Memory Memory
+	// Shards are the gateway shards this process runs (shards.go); the
+	// zero value is one connection for every guild.
+	Shards Shards
 	// Pages, when set, serves /add (a page by URL); Feeds serves /feeds;
 	// Gaps records every refused question and 👎 answer and serves
 	// /gaps. The three commands are for members with Manage Server.
@@ -100,9 +103,9 @@ func (c Config) String() string {
 	if c.Token != "" {
 		tok = "<redacted>"
 	}
-	return fmt.Sprintf("token=%s guild=%q api_url=%q rate_per_minute=%d max_concurrent=%d queue_length=%d max_question_chars=%d history_turns=%d answer_timeout=%s channels=%q threads=%s votes_file=%q add=%t feeds=%t gaps=%t fetch_per_minute=%d",
+	return fmt.Sprintf("token=%s guild=%q api_url=%q rate_per_minute=%d max_concurrent=%d queue_length=%d max_question_chars=%d history_turns=%d answer_timeout=%s channels=%q threads=%s votes_file=%q add=%t feeds=%t gaps=%t fetch_per_minute=%d shards=%q",
 		tok, c.GuildID, c.APIURL, c.RatePerMinute, c.MaxConcurrent, c.QueueLength, c.MaxQuestionChars, c.HistoryTurns, c.AnswerTimeout, strings.Join(c.Channels, ","), c.Threads, c.VotesFile,
-		c.Pages != nil, c.Feeds != nil, c.Gaps != nil, c.FetchPerMinute)
+		c.Pages != nil, c.Feeds != nil, c.Gaps != nil, c.FetchPerMinute, c.Shards)
 }
 
 // withDefaults fills zero fields and checks the rest.
@@ -151,6 +154,9 @@ func (c Config) withDefaults() (Config, error) {
 		if !isSnowflake(id) {
 			return c, fmt.Errorf("discord: channel %q is not a channel ID", id)
 		}
+	}
+	if err := c.Shards.check(); err != nil {
+		return c, err
 	}
 	return c, nil
 }

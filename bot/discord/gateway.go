@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"net/http"
 	"runtime"
 	"strings"
 	"sync"
@@ -29,7 +28,7 @@ import (
 // types it decodes events into.
 //
 // A gateway is one connection (one shard); sharding runs several with
-// shard set, all dispatching to the same Bot.
+// shard set, all dispatching to the same Bot (shards.go).
 
 // GatewayError is a close of the gateway connection Discord says not to
 // reconnect after (4004 authentication failed, 4010–4014): the process
@@ -102,10 +101,14 @@ type gateway struct {
 	token   string // with the "Bot " prefix
 	intents discordgo.Intent
 	shard   *[2]int // nil: one connection for all guilds
+	url     string  // the discovered URL (GET /gateway/bot)
 	dialer  *websocket.Dialer
 	log     *slog.Logger
-	// discover returns the gateway URL (GET /gateway/bot).
-	discover func(ctx context.Context) (string, error)
+	// gate spaces the IDENTIFYs of the process's shards as
+	// max_concurrency asks; first is this shard's place in its line for
+	// the first one, taken before run started.
+	gate  *identifyGate
+	first *identifyTicket
 	// dispatch receives every dispatch (op 0) but READY and RESUMED, on
 	// the reading goroutine: it must not block.
 	dispatch func(event string, data json.RawMessage)
@@ -117,49 +120,41 @@ type gateway struct {
 	invalidWait func() time.Duration
 
 	// The session, touched only by run's goroutine.
-	url       string // the discovered URL
 	sessionID string
 	resumeURL string
 	seq       atomic.Int64
 }
 
-func newGateway(token string, intents discordgo.Intent, log *slog.Logger) *gateway {
-	return &gateway{
-		token:   token,
-		intents: intents,
-		dialer:  &websocket.Dialer{Proxy: http.ProxyFromEnvironment, HandshakeTimeout: 20 * time.Second},
-		log:     log,
-		backoff: func(n int) time.Duration {
-			d := 500 * time.Millisecond << min(n, 6) // 0.5 s … 32 s
-			return d/2 + rand.N(d/2+1)
-		},
-		invalidWait: func() time.Duration { return time.Second + rand.N(4*time.Second) },
+// gatewayBackoff is the wait before reconnect attempt n (0-based) after a
+// connection failed: 0.5 s … 32 s, jittered.
+func gatewayBackoff(n int) time.Duration {
+	d := 500 * time.Millisecond << min(n, 6)
+	return d/2 + rand.N(d/2+1)
+}
+
+// invalidSessionWait is the random 1–5 s Discord asks for after op 9.
+func invalidSessionWait() time.Duration { return time.Second + rand.N(4*time.Second) }
+
+// shardID is the gateway's shard (0 without sharding).
+func (g *gateway) shardID() int {
+	if g.shard == nil {
+		return 0
 	}
+	return g.shard[0]
 }
 
 // run connects, and reconnects as Discord's rules say, until ctx ends (nil)
 // or Discord closes with a code that forbids reconnecting (*GatewayError).
 func (g *gateway) run(ctx context.Context) error {
+	defer func() {
+		if g.first != nil { // never used: leave the line
+			g.first.give()
+		}
+	}()
 	failures := 0
 	for {
 		if ctx.Err() != nil {
 			return nil
-		}
-		if g.url == "" {
-			u, err := g.discover(ctx)
-			if err != nil {
-				var gerr *GatewayError
-				if errors.As(err, &gerr) {
-					return err
-				}
-				g.log.Warn("discord gateway discovery failed", "err", err.Error())
-				if !sleep(ctx, g.backoff(failures)) {
-					return nil
-				}
-				failures++
-				continue
-			}
-			g.url = u
 		}
 		resume := g.sessionID != ""
 		url := g.url
@@ -274,6 +269,19 @@ func (c *gwConn) endedWith() (connResult, bool) {
 // connect runs one connection: HELLO, IDENTIFY or RESUME, heartbeats, and
 // dispatches, until it ends.
 func (g *gateway) connect(ctx context.Context, url string, resume bool) connResult {
+	var ticket *identifyTicket
+	if !resume {
+		// A new session waits for its max_concurrency bucket, before
+		// dialling: heartbeats would be owed while waiting on a socket.
+		ticket, g.first = g.first, nil
+		if ticket == nil {
+			ticket = g.gate.queue(g.shardID())
+		}
+		if !ticket.wait(ctx) {
+			return connResult{out: outStopped}
+		}
+		defer ticket.release() // if no IDENTIFY was sent; released at once after it
+	}
 	dialCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	ws, resp, err := g.dialer.DialContext(dialCtx, strings.TrimSuffix(url, "/")+"/?v="+discordgo.APIVersion+"&encoding=json", nil)
 	cancel()
@@ -315,7 +323,9 @@ func (g *gateway) connect(ctx context.Context, url string, resume bool) connResu
 		if g.shard != nil {
 			id["shard"] = *g.shard
 		}
+		ticket.identified(time.Now())
 		err = c.write(map[string]any{"op": 2, "d": id})
+		ticket.release()
 	}
 	if err != nil {
 		return connResult{out: outResume, err: fmt.Errorf("send %s: %w", map[bool]string{true: "RESUME", false: "IDENTIFY"}[resume], err)}

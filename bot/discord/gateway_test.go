@@ -122,7 +122,7 @@ func TestGatewayReconnectRequest(t *testing.T) {
 // TestGatewayInvalidSession: op 9 (not resumable) is followed by a fresh
 // IDENTIFY after a random 1–5 s wait.
 func TestGatewayInvalidSession(t *testing.T) {
-	h := start(t, discordtest.GuildID)
+	h := start(t, discordtest.GuildID, withIdentifyWindow(200*time.Millisecond))
 	since := time.Now()
 	h.fake.InvalidateSession(t, false)
 	op9 := h.fake.WaitGatewayEvent(t, wait, "invalid_session", since)
@@ -142,7 +142,7 @@ func TestGatewayInvalidSession(t *testing.T) {
 
 // TestGatewayResumableInvalidSession: op 9 with d=true keeps the session.
 func TestGatewayResumableInvalidSession(t *testing.T) {
-	h := start(t, discordtest.GuildID, withBot(func(b *Bot) { b.gw.invalidWait = func() time.Duration { return 50 * time.Millisecond } }))
+	h := start(t, discordtest.GuildID, withBot(func(b *Bot) { b.gwInvalidWait = func() time.Duration { return 50 * time.Millisecond } }))
 	since := time.Now()
 	h.fake.InvalidateSession(t, true)
 	h.fake.WaitGatewayEvent(t, wait, "resumed", since)
@@ -155,7 +155,8 @@ func TestGatewayResumableInvalidSession(t *testing.T) {
 // TestGatewayExpiredSession: a RESUME Discord answers with op 9 leads to a
 // new session.
 func TestGatewayExpiredSession(t *testing.T) {
-	h := start(t, discordtest.GuildID, withBot(func(b *Bot) { b.gw.invalidWait = func() time.Duration { return 50 * time.Millisecond } }))
+	h := start(t, discordtest.GuildID, withIdentifyWindow(200*time.Millisecond),
+		withBot(func(b *Bot) { b.gwInvalidWait = func() time.Duration { return 50 * time.Millisecond } }))
 	since := time.Now()
 	h.fake.ExpireSessions()
 	h.fake.DropConnections()

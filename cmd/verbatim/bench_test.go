@@ -10,6 +10,8 @@ import (
 	"github.com/verbatimbot/verbatim/corpus"
 	"github.com/verbatimbot/verbatim/corpus/synth"
 	"github.com/verbatimbot/verbatim/retrieval"
+	"github.com/verbatimbot/verbatim/retrieval/postgres"
+	"github.com/verbatimbot/verbatim/retrieval/postgres/pgtest"
 )
 
 // bench gen writes the same corpus for the same seed, and the corpus loads.
@@ -47,6 +49,40 @@ func TestBenchPrintsTable(t *testing.T) {
 		if !strings.Contains(r.stdout, row) {
 			t.Errorf("no %q in:\n%s", row, r.stdout)
 		}
+	}
+}
+
+// --store postgres measures PostgreSQL beside the index directory, side
+// by side in one table, with recall and the database's size, in a schema
+// of its own that is gone afterwards; without a database it says what to
+// set.
+func TestBenchWithPostgres(t *testing.T) {
+	r := verbatim(t, t.TempDir(), "", nil, "bench", "--store", "postgres", "--sizes", "60")
+	if r.code == 0 || !strings.Contains(r.stderr, "set VERBATIM_DATABASE_URL") {
+		t.Errorf("--store postgres without a database: exit %d\n%s", r.code, r.stderr)
+	}
+	url := pgtest.URL(t)
+	r = verbatim(t, t.TempDir(), "", []string{"VERBATIM_DATABASE_URL=" + url}, "bench", "--store", "postgres",
+		"--sizes", "60", "--queries", "3", "--cold", "1", "--askers", "2")
+	if r.code != 0 {
+		t.Fatalf("bench: %+v", r)
+	}
+	for _, want := range []string{"60 passages, index dir", "60 passages, PostgreSQL", "2 askers at once", "recall@50, HNSW vs exact",
+		"at ef_search 100, ", "at ef_search 400", "the database's tables and indexes", "(1 · 2 askers)"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("no %q in:\n%s", want, r.stdout)
+		}
+	}
+	_, after, ok := strings.Cut(r.stderr, "PostgreSQL schema ")
+	schema, _, _ := strings.Cut(after, "\n")
+	if !ok || !strings.HasPrefix(schema, "verbatim_bench_") {
+		t.Fatalf("no schema named in the log:\n%s", r.stderr)
+	}
+	// Creating it again works only if the bench dropped it.
+	if _, err := postgres.CreateSchema(t.Context(), url, schema); err != nil {
+		t.Errorf("schema %s left behind: %v", schema, err)
+	} else if err := postgres.DropSchema(t.Context(), url, schema); err != nil {
+		t.Error(err)
 	}
 }
 

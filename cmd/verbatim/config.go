@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/verbatimbot/verbatim/bot/discord"
 	"github.com/verbatimbot/verbatim/bot/llm"
 	"github.com/verbatimbot/verbatim/openaicompat"
 )
@@ -58,6 +59,8 @@ var settings = []setting{
 	{Name: "VERBATIM_MAX_QUESTION_CHARS", Default: "500", Help: "Longest question accepted, in characters, by Discord, ask and chat (at most 6000, Discord's limit); a longer one is refused with a message."},
 	{Name: "VERBATIM_DISCORD_CHANNELS", Default: "", Help: "Comma-separated channel IDs the bot answers in (and their threads); DMs always. Empty: every channel it can see."},
 	{Name: "VERBATIM_DISCORD_THREADS", Default: "button", Help: "Public answers in server channels: button (offer \"Continue in a thread\"), auto (start a thread on each) or off."},
+	{Name: "VERBATIM_DISCORD_SHARDS", Default: "1", Help: "Gateway shards of the bot across all its processes (Discord requires one per 2,500 servers): a count, or auto (Discord's recommendation, for one process running every shard). 1: no sharding."},
+	{Name: "VERBATIM_DISCORD_SHARD_ID", Default: "", Help: "The shards this process runs, e.g. 0, 1,3 or 0-3; the one running shard 0 receives the DMs and registers the commands. Empty: every shard, each on its own connection."},
 
 	{Name: "VERBATIM_FETCH_TIMEOUT", Default: "20s", Help: "Longest one fetch of a page or feed may take (`add`, `feeds`, Discord /add and /feeds), redirects and body included."},
 	{Name: "VERBATIM_FETCH_MAX_BYTES", Default: "5242880", Help: "Largest page or feed fetched, in bytes; a larger one is refused."},
@@ -111,6 +114,8 @@ type Config struct {
 	// DiscordChannels are the channel IDs the bot answers in; nil: all.
 	DiscordChannels []string
 	DiscordThreads  string // off, button, auto
+	// DiscordShards are VERBATIM_DISCORD_SHARDS and _SHARD_ID.
+	DiscordShards discord.Shards
 
 	FetchTimeout      time.Duration
 	FetchMaxBytes     int64
@@ -244,6 +249,11 @@ func loadConfig(lookup func(string) (string, bool)) (Config, error) {
 		}
 		c.DiscordChannels = append(c.DiscordChannels, id)
 	}
+	shards, err := parseShards(get("VERBATIM_DISCORD_SHARDS"), get("VERBATIM_DISCORD_SHARD_ID"))
+	if err != nil {
+		errs = append(errs, err.Error())
+	}
+	c.DiscordShards = shards
 	switch c.DiscordThreads {
 	case "off", "button", "auto":
 	default:
@@ -312,6 +322,49 @@ func (c Config) String() string {
 	}
 	return fmt.Sprintf("corpus=%q index=%q database=%s top_k=%d llm=%s base_url=%q chat_model=%q api_key=%s context_tokens=%d max_answer_tokens=%d embed_model=%q embed_base_url=%q embed_api_key=%s discord_token=%s discord_guild=%q discord_api=%q",
 		c.Corpus, c.Index, redact(c.DatabaseURL), c.TopK, c.LLM, c.OpenAIBaseURL, c.ChatModel, redact(c.OpenAIKey), c.ContextTokens, c.MaxAnswer, c.EmbedModel, c.EmbedBaseURL, redact(c.EmbedAPIKey), redact(c.DiscordToken), c.DiscordGuildID, c.DiscordAPIURL)
+}
+
+// parseShards reads VERBATIM_DISCORD_SHARDS (a count or auto) and
+// VERBATIM_DISCORD_SHARD_ID (IDs and ranges, comma-separated; empty: all).
+func parseShards(count, ids string) (discord.Shards, error) {
+	var sh discord.Shards
+	if strings.EqualFold(count, "auto") {
+		sh.Auto = true
+	} else if n, err := strconv.Atoi(count); err != nil || n < 1 {
+		return sh, fmt.Errorf("VERBATIM_DISCORD_SHARDS=%q: want a count ≥ 1 or auto", count)
+	} else {
+		sh.Count = n
+	}
+	bad := func(why string) (discord.Shards, error) {
+		return sh, fmt.Errorf("VERBATIM_DISCORD_SHARD_ID=%q: %s", ids, why)
+	}
+	seen := map[int]bool{}
+	for _, part := range strings.Split(ids, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		lo, hi, isRange := strings.Cut(part, "-")
+		first, err1 := strconv.Atoi(strings.TrimSpace(lo))
+		last, err2 := first, error(nil)
+		if isRange {
+			last, err2 = strconv.Atoi(strings.TrimSpace(hi))
+		}
+		if err1 != nil || err2 != nil || first < 0 || last < first {
+			return bad("want shard IDs such as 0, 1,3 or 0-3")
+		}
+		for id := first; id <= last; id++ {
+			if !sh.Auto && id >= sh.Count {
+				return bad(fmt.Sprintf("shard %d does not exist with VERBATIM_DISCORD_SHARDS=%d (IDs go from 0 to %d)", id, sh.Count, sh.Count-1))
+			}
+			if seen[id] {
+				return bad(fmt.Sprintf("shard %d listed twice", id))
+			}
+			seen[id] = true
+			sh.IDs = append(sh.IDs, id)
+		}
+	}
+	return sh, nil
 }
 
 // databasePassword is the password in a database URL, if any.

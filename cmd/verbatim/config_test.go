@@ -5,9 +5,12 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/verbatimbot/verbatim/bot/discord"
 )
 
 var updateEnvExample = flag.Bool("update-env-example", false, "rewrite ../../.env.example from the settings table")
@@ -129,6 +132,41 @@ func TestLoadConfig(t *testing.T) {
 		_, err = loadConfig(env(map[string]string{"VERBATIM_DISCORD_CHANNELS": "#general", "VERBATIM_DISCORD_THREADS": "always"}))
 		if err == nil || !strings.Contains(err.Error(), "#general") || !strings.Contains(err.Error(), "VERBATIM_DISCORD_THREADS") {
 			t.Errorf("err = %v", err)
+		}
+	})
+	t.Run("discord shards", func(t *testing.T) {
+		for _, tc := range []struct {
+			count, ids string
+			want       discord.Shards
+			err        string
+		}{
+			{"", "", discord.Shards{Count: 1}, ""},
+			{"4", "", discord.Shards{Count: 4}, ""},
+			{"4", "2", discord.Shards{Count: 4, IDs: []int{2}}, ""},
+			{"4", " 0-1, 3", discord.Shards{Count: 4, IDs: []int{0, 1, 3}}, ""},
+			{"Auto", "", discord.Shards{Auto: true}, ""},
+			{"auto", "5", discord.Shards{Auto: true, IDs: []int{5}}, ""},
+			{"0", "", discord.Shards{}, "VERBATIM_DISCORD_SHARDS=\"0\""},
+			{"many", "", discord.Shards{}, "want a count ≥ 1 or auto"},
+			{"2", "2", discord.Shards{}, "shard 2 does not exist with VERBATIM_DISCORD_SHARDS=2"},
+			{"4", "3-1", discord.Shards{}, "VERBATIM_DISCORD_SHARD_ID"},
+			{"4", "1,0-2", discord.Shards{}, "shard 1 listed twice"},
+			{"4", "first", discord.Shards{}, "want shard IDs"},
+		} {
+			m := map[string]string{"VERBATIM_DISCORD_SHARD_ID": tc.ids}
+			if tc.count != "" {
+				m["VERBATIM_DISCORD_SHARDS"] = tc.count
+			}
+			c, err := loadConfig(env(m))
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Errorf("%q %q: err = %v, want %q", tc.count, tc.ids, err, tc.err)
+				}
+				continue
+			}
+			if err != nil || c.DiscordShards.Count != tc.want.Count || c.DiscordShards.Auto != tc.want.Auto || !slices.Equal(c.DiscordShards.IDs, tc.want.IDs) {
+				t.Errorf("%q %q: %+v, %v; want %+v", tc.count, tc.ids, c.DiscordShards, err, tc.want)
+			}
 		}
 	})
 	t.Run("secrets redacted", func(t *testing.T) {

@@ -68,6 +68,7 @@ func cmdDiscord(ctx context.Context, a *app, args []string) error {
 		HistoryTurns:     a.cfg.HistoryTurns,
 		AnswerTimeout:    a.cfg.AnswerTimeout,
 		VotesFile:        votes,
+		Shards:           a.cfg.DiscordShards,
 		FetchPerMinute:   a.cfg.FetchPerMinute,
 		Logger:           a.log,
 	}

@@ -32,7 +32,7 @@ func TestImportRules(t *testing.T) {
 		"retrieval":                 {"corpus", "openaicompat"},
 		"retrieval/storetest":       {"corpus", "corpus/synth", "retrieval"},
 		"retrieval/postgres":        {"corpus", "retrieval"},
-		"retrieval/postgres/pgtest": {},
+		"retrieval/postgres/pgtest": {"retrieval/postgres"},
 		"bot":                       {"corpus", "retrieval"},
 		"bot/llm":                   {"bot", "retrieval", "prompts", "openaicompat"},
 		"bot/discord":               {"bot", "bot/gaps", "bot/jsonl", "corpus", "corpus/web"},

@@ -25,14 +25,20 @@ const (
 type GatewayEvent struct {
 	At time.Time
 	// Kind is "identify", "resume", "ready", "resumed", "reconnect" (op 7
-	// sent), "invalid_session" (op 9 sent), "server_close" or
-	// "client_close".
+	// sent), "invalid_session" (op 9 sent), "identify_rate_limited" (op 9
+	// for an IDENTIFY beyond max_concurrency), "dispatch", "server_close"
+	// or "client_close".
 	Kind string
 	// Path is the URL path of the connection: "/gateway" or
 	// "/resume-gateway".
 	Path string
 	// Code is the close code of a close.
 	Code int
+	// Shard is the connection's shard, once it identified or resumed.
+	Shard Shard
+	// Event and Guild are a dispatch's event name and the guild it is
+	// about ("" for a DM).
+	Event, Guild string
 }
 
 type gatewayState struct {
@@ -46,12 +52,14 @@ type gatewayState struct {
 	interval   int
 	noAcks     bool
 	events     []GatewayEvent
+	shards     shardState
 }
 
 func (g *gatewayState) init() {
 	g.conns = map[*gwConn]struct{}{}
 	g.sessions = map[string]bool{}
 	g.interval = HeartbeatInterval
+	g.shards.init()
 }
 
 // gwConn is one gateway websocket; writes are serialised by mu because
@@ -62,6 +70,7 @@ type gwConn struct {
 	path    string
 	ready   bool   // identified or resumed; guarded by Server.mu
 	session string // guarded by Server.mu
+	shard   Shard  // guarded by Server.mu
 }
 
 func (c *gwConn) writeJSON(v any) error {
@@ -144,7 +153,12 @@ func (s *Server) GatewayEvents() []GatewayEvent {
 }
 
 func (s *Server) eventLocked(kind, path string, code int) {
-	s.gw.events = append(s.gw.events, GatewayEvent{At: time.Now(), Kind: kind, Path: path, Code: code})
+	s.addEventLocked(GatewayEvent{Kind: kind, Path: path, Code: code})
+}
+
+func (s *Server) addEventLocked(e GatewayEvent) {
+	e.At = time.Now()
+	s.gw.events = append(s.gw.events, e)
 	s.notifyLocked()
 }
 
@@ -199,20 +213,32 @@ func (s *Server) WaitConnected(tb testing.TB, timeout time.Duration) {
 }
 
 func (s *Server) waitConnected(timeout time.Duration) error {
+	_, err := s.waitRoute(timeout, func(*gwConn) bool { return true }, "no gateway connection")
+	return err
+}
+
+// waitRoute waits until some ready connection satisfies match and returns
+// every one that does.
+func (s *Server) waitRoute(timeout time.Duration, match func(*gwConn) bool, what string) ([]*gwConn, error) {
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
 	for {
 		s.mu.Lock()
-		n := len(s.connList(true))
+		var conns []*gwConn
+		for _, c := range s.connList(true) {
+			if match(c) {
+				conns = append(conns, c)
+			}
+		}
 		ch := s.changed
 		s.mu.Unlock()
-		if n > 0 {
-			return nil
+		if len(conns) > 0 {
+			return conns, nil
 		}
 		select {
 		case <-ch:
 		case <-deadline.C:
-			return fmt.Errorf("no gateway connection after %v", timeout)
+			return nil, fmt.Errorf("%s after %v", what, timeout)
 		}
 	}
 }
@@ -408,24 +434,37 @@ func (s *Server) gatewayFrame(c *gwConn, f frame) bool {
 			return false
 		}
 		s.mu.Lock()
-		s.gw.identifies = append(s.gw.identifies, Identify{Token: id.Token, Intents: *id.Intents, Shard: id.Shard, At: time.Now()})
-		s.eventLocked("identify", c.path, 0)
+		now := time.Now()
+		s.gw.identifies = append(s.gw.identifies, Identify{Token: id.Token, Intents: *id.Intents, Shard: id.Shard, At: now})
+		sh, shardClose := s.checkShardLocked(id.Shard)
+		s.addEventLocked(GatewayEvent{Kind: "identify", Path: c.path, Shard: sh})
 		fatal := s.gw.fatal
 		s.mu.Unlock()
+		if fatal == 0 {
+			fatal = shardClose
+		}
 		if fatal != 0 {
 			s.refuse(c, fatal)
 			return false
 		}
 		s.mu.Lock()
+		if !s.identifyAllowedLocked(sh, now) {
+			s.addEventLocked(GatewayEvent{Kind: "identify_rate_limited", Path: c.path, Shard: sh})
+			s.mu.Unlock()
+			return c.writeJSON(map[string]any{"op": 9, "d": false}) == nil
+		}
 		s.gw.nSessions++
 		session := SessionID
 		if s.gw.nSessions > 1 {
 			session = fmt.Sprintf("fake-session-%04d", s.gw.nSessions)
 		}
 		s.gw.sessions[session] = true
+		s.gw.shards.sessionShard[session] = sh
 		c.session = session
+		c.shard = sh
+		ready := s.readyPayloadLocked(session, sh)
 		s.mu.Unlock()
-		if err := s.dispatchTo(c, "READY", s.readyPayload(session)); err != nil {
+		if err := s.dispatchTo(c, "READY", ready); err != nil {
 			return false
 		}
 		s.markReady(c, "ready")
@@ -462,6 +501,7 @@ func (s *Server) gatewayFrame(c *gwConn, f frame) bool {
 		}
 		s.mu.Lock()
 		c.session = res.SessionID
+		c.shard = s.gw.shards.sessionShard[res.SessionID]
 		s.mu.Unlock()
 		if err := s.dispatchTo(c, "RESUMED", map[string]any{}); err != nil {
 			return false
@@ -507,19 +547,21 @@ func (s *Server) markReady(c *gwConn, kind string) {
 	if _, ok := s.gw.conns[c]; ok {
 		c.ready = true
 	}
-	s.eventLocked(kind, c.path, 0)
+	s.addEventLocked(GatewayEvent{Kind: kind, Path: c.path, Shard: c.shard})
 }
 
-func (s *Server) readyPayload(session string) map[string]any {
+// readyPayloadLocked is READY for a session of shard sh: the guilds on
+// its shard, as unavailable guilds (GUILD_CREATEs would follow).
+func (s *Server) readyPayloadLocked(session string, sh Shard) map[string]any {
 	return map[string]any{
 		"v":                  9,
 		"session_id":         session,
 		"resume_gateway_url": s.ResumeURL(),
 		"user":               userJSON(User{ID: BotID, Name: "verbatim", Bot: true}),
 		"application":        map[string]any{"id": AppID, "flags": 0},
-		"guilds":             []any{map[string]any{"id": GuildID, "unavailable": true}},
+		"guilds":             s.guildsOfLocked(sh),
 		"private_channels":   []any{},
-		"shard":              []int{0, 1},
+		"shard":              []int{sh.ID, sh.Count},
 	}
 }
 
@@ -528,6 +570,10 @@ func (s *Server) dispatchTo(c *gwConn, event string, d any) error {
 	if err != nil {
 		return fmt.Errorf("marshal %s: %w", event, err)
 	}
+	return s.dispatchRaw(c, event, raw)
+}
+
+func (s *Server) dispatchRaw(c *gwConn, event string, raw json.RawMessage) error {
 	s.mu.Lock()
 	s.gw.seq++
 	seq := s.gw.seq
@@ -535,18 +581,35 @@ func (s *Server) dispatchTo(c *gwConn, event string, d any) error {
 	return c.writeJSON(frame{Op: 0, D: raw, S: &seq, Type: event})
 }
 
-// Dispatch sends event with data d to every ready gateway connection,
-// waiting up to 5 s for one (a client may be reconnecting).
+// Dispatch sends event with data d to the ready gateway connections that
+// receive it — those of the shard of d's guild_id, or of shard 0 when d
+// has none (a DM) — waiting up to 5 s for one (a client may be
+// reconnecting).
 func (s *Server) Dispatch(tb testing.TB, event string, d any) {
 	tb.Helper()
-	if err := s.waitConnected(5 * time.Second); err != nil {
+	raw, err := json.Marshal(d)
+	if err != nil {
 		tb.Fatalf("dispatch %s: %v", event, err)
 	}
-	s.mu.Lock()
-	conns := s.connList(true)
-	s.mu.Unlock()
+	var about struct {
+		GuildID string `json:"guild_id"`
+	}
+	if err := json.Unmarshal(raw, &about); err != nil {
+		tb.Fatalf("dispatch %s: %v", event, err)
+	}
+	where := "for guild " + about.GuildID
+	if about.GuildID == "" {
+		where = "for DMs (shard 0)"
+	}
+	conns, err := s.waitRoute(5*time.Second, func(c *gwConn) bool { return c.shard.receives(about.GuildID) }, "no gateway connection "+where)
+	if err != nil {
+		tb.Fatalf("dispatch %s: %v (connected shards: %v)", event, err, s.Shards())
+	}
 	for _, c := range conns {
-		if err := s.dispatchTo(c, event, d); err != nil {
+		s.mu.Lock()
+		s.addEventLocked(GatewayEvent{Kind: "dispatch", Path: c.path, Shard: c.shard, Event: event, Guild: about.GuildID})
+		s.mu.Unlock()
+		if err := s.dispatchRaw(c, event, raw); err != nil {
 			tb.Fatalf("dispatch %s: %v", event, err)
 		}
 	}

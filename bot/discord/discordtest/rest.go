@@ -238,10 +238,7 @@ func (s *Server) route(r *http.Request, c Call) response {
 	case m == "GET" && match(p, "gateway"):
 		return ok(map[string]string{"url": s.gatewayURL()})
 	case m == "GET" && match(p, "gateway", "bot"):
-		return ok(map[string]any{
-			"url": s.gatewayURL(), "shards": 1,
-			"session_start_limit": map[string]int{"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1},
-		})
+		return s.gatewayBot()
 	case m == "PUT" && (match(p, "applications", "*", "commands") || match(p, "applications", "*", "guilds", "*", "commands")):
 		return s.putCommands(c, p)
 	case m == "POST" && match(p, "interactions", "*", "*", "callback"):

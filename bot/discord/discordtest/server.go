@@ -3,7 +3,10 @@
 // speaking the real protocol (GET /api/v9/gateway, HELLO, IDENTIFY → READY
 // with a resume_gateway_url of its own, RESUME → RESUMED, heartbeat ACKs,
 // op 7 reconnect, op 9 invalid session, close codes, dispatches with real
-// payload shapes).
+// payload shapes), sharded as Discord shards (shards.go): a guild's events
+// reach only the shard (guild_id >> 22) % num_shards, DMs only shard 0,
+// invalid shards are closed with 4010 and too few with 4011, and IDENTIFYs
+// beyond max_concurrency per 5 s get op 9.
 //
 // It is at least as strict as Discord where a bot can go wrong: message
 // bodies over Discord's limits, malformed URLs, empty messages and

@@ -312,7 +312,10 @@ func (s *Server) getChannel(id string) response {
 }
 
 func (s *Server) guildRoles(guildID string) response {
-	if guildID != GuildID {
+	s.mu.Lock()
+	known := s.knownGuildLocked(guildID)
+	s.mu.Unlock()
+	if !known {
 		return failed(apiErr(http.StatusNotFound, 10004, "Unknown Guild"))
 	}
 	role := func(id, name string, tags map[string]any) map[string]any {
@@ -324,7 +327,7 @@ func (s *Server) guildRoles(guildID string) response {
 		return r
 	}
 	return ok([]any{
-		role(GuildID, "@everyone", nil),
+		role(guildID, "@everyone", nil),
 		role(BotRoleID, "verbatim", map[string]any{"bot_id": BotID}),
 	})
 }

@@ -8,11 +8,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"net/url"
 	"os"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/verbatimbot/verbatim/retrieval/postgres"
 )
 
 // EnvURL is the variable naming the test database server, e.g.
@@ -33,36 +32,18 @@ func URL(t testing.TB) string {
 		}
 		t.Skipf("no test database: set %s (bash .ci/postgres starts one and prints it)", EnvURL)
 	}
-	conn, err := pgx.Connect(t.Context(), base)
-	if err != nil {
-		t.Fatalf("connect to the test database: %v", err)
-	}
-	defer conn.Close(t.Context())
 	b := make([]byte, 6)
 	rand.Read(b)
 	schema := "t_" + hex.EncodeToString(b)
-	if _, err := conn.Exec(t.Context(), "CREATE SCHEMA "+schema); err != nil {
-		t.Fatalf("create test schema: %v", err)
+	u, err := postgres.CreateSchema(t.Context(), base, schema)
+	if err != nil {
+		t.Fatalf("test schema: %v", err)
 	}
 	t.Cleanup(func() {
 		// t.Context is done by now.
-		ctx := context.Background()
-		conn, err := pgx.Connect(ctx, base)
-		if err != nil {
-			t.Errorf("connect to drop test schema: %v", err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+		if err := postgres.DropSchema(context.Background(), base, schema); err != nil {
 			t.Errorf("drop test schema: %v", err)
 		}
 	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatalf("parse %s: %v", EnvURL, err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema+",public")
-	u.RawQuery = q.Encode()
-	return u.String()
+	return u
 }
