@@ -131,6 +131,66 @@ func TestFollowupNotResent(t *testing.T) {
 	}
 }
 
+
+// interactionMessages are the messages an interaction's responses left in
+// the channel: the original and each follow-up delivered.
+func interactionMessages(fake *discordtest.Server, in discordtest.Interaction) int {
+	n := 0
+	for _, m := range fake.Messages(discordtest.ChannelID) {
+		if m.Interaction == in.Token {
+			n++
+		}
+	}
+	return n
+}
+
+func listMessages(c discordtest.Call) bool {
+	return c.Method == "GET" && c.Path == "/channels/"+discordtest.ChannelID+"/messages"
+}
+
+// TestFollowupLostIsSentAgain (item 2): a follow-up whose request failed
+// before Discord processed it is looked for in the channel, not found, and
+// sent again: every page arrives exactly once.
+func TestFollowupLostIsSentAgain(t *testing.T) {
+	h := start(t, discordtest.GuildID)
+	h.fake.FailNext(func(c discordtest.Call) bool { return c.Method == "POST" && strings.HasPrefix(c.Path, "/webhooks/") }, 500, 1)
+	q := qLong + " everything"
+	in := askSlash(t, h.fake, user(1), q)
+	h.fake.WaitCall(t, wait, "last page", func(c discordtest.Call) bool {
+		return followup(in)(c) && c.Status == http.StatusOK && strings.Contains(string(c.Body), "up:"+in.ID)
+	})
+	h.settle(t)
+	pages := len(renderAnswer(q, longAnswer(q)))
+	if n := interactionMessages(h.fake, in); n != pages {
+		t.Errorf("%d of the answer's %d pages in the channel: the lost one was not sent again, or one twice", n, pages)
+	}
+	if len(h.fake.Find(listMessages)) == 0 {
+		t.Error("the page was sent again without looking for it first")
+	}
+}
+
+// TestFollowupUncheckableNotResent (item 2): where the bot cannot read the
+// channel's history (Discord would answer an empty list), a follow-up that
+// may have been delivered is not sent again on the strength of that list.
+func TestFollowupUncheckableNotResent(t *testing.T) {
+	h := start(t, discordtest.GuildID)
+	h.fake.SetPerms(discordtest.ChannelID, discordtest.Perms{NoReadHistory: true})
+	h.fake.FailNextProcessed(func(c discordtest.Call) bool { return c.Method == "POST" && strings.HasPrefix(c.Path, "/webhooks/") }, 500, 1)
+	q := qLong + " everything"
+	in := askSlash(t, h.fake, user(1), q)
+	h.fake.WaitCall(t, wait, "last page", func(c discordtest.Call) bool {
+		return followup(in)(c) && strings.Contains(string(c.Body), "up:"+in.ID)
+	})
+	h.settle(t)
+	pages := len(renderAnswer(q, longAnswer(q)))
+	if n := interactionMessages(h.fake, in); n != pages {
+		t.Errorf("%d of the answer's %d pages in the channel: one was sent twice or lost", n, pages)
+	}
+	if n := len(h.fake.Find(listMessages)); n != 0 {
+		t.Errorf("%d look-ups of a history the bot may not read", n)
+	}
+}
+
 // TestConcurrentStreamsEditInParallel (item 3): edits of different
 // interactions do not queue behind each other (each token has its own
 // rate-limit bucket), so with a slow Discord their requests overlap.

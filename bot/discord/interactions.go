@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -358,7 +359,7 @@ func (r *interactionReply) edit(ctx context.Context, p page) (string, error) {
 
 // followup sends p as a follow-up message. It is not repeated after a
 // failure that may have delivered it: a follow-up has no nonce to
-// deduplicate by.
+// deduplicate by (sendFollowup checks before sending it again).
 func (r *interactionReply) followup(ctx context.Context, p page) error {
 	ctx, cancel := context.WithDeadline(ctx, r.expires)
 	defer cancel()
@@ -373,6 +374,80 @@ func (r *interactionReply) followup(ctx context.Context, p page) error {
 			Flags:           r.flags(),
 		},
 		secret: r.i.Token, policy: retryUnsent, interaction: true}, nil)
+}
+
+// sendFollowup sends p as a follow-up. When the request failed in a way
+// that may still have delivered it (a server error, or no answer after the
+// request went out), the channel's messages since the interaction are
+// checked first and p is sent again only if it is not among them; when the
+// bot cannot look (an ephemeral reply, no Read Message History) it is not
+// sent again, so a member never sees a page twice.
+func (r *interactionReply) sendFollowup(ctx context.Context, p page) error {
+	err := r.followup(ctx, p)
+	if err == nil || !ambiguous(ctx, err) {
+		return err
+	}
+	delivered, known := r.followupDelivered(ctx, p)
+	switch {
+	case !known:
+		r.log.Warn("discord follow-up may not have been delivered; not sent again (the bot cannot check)", "err", err)
+		return err
+	case delivered:
+		r.log.Info("discord follow-up failed but was delivered", "err", err)
+		return nil
+	}
+	r.log.Info("discord follow-up was not delivered; sending it again", "err", err)
+	return r.followup(ctx, p)
+}
+
+// ambiguous reports whether a failed call may have taken effect: Discord
+// answered with a server error, or the request went out and no answer came.
+func ambiguous(ctx context.Context, err error) bool {
+	if st := httpStatus(err); st != 0 {
+		return st >= 500
+	}
+	return ctx.Err() == nil && !errors.Is(err, errPastDeadline) && !errors.Is(err, errInvalidBudget)
+}
+
+// followupDelivered looks for p among the channel's messages after the
+// interaction. known is false when the bot cannot tell: the reply is
+// ephemeral (such messages are not in the channel's history), the app may
+// not read the channel's history (Discord then answers an empty list), the
+// look-up failed, or the channel moved on by a full page since.
+func (r *interactionReply) followupDelivered(ctx context.Context, p page) (delivered, known bool) {
+	const need = discordgo.PermissionViewChannel | discordgo.PermissionReadMessageHistory
+	if r.ephemeral || r.i.ChannelID == "" || appPermissions(r.i)&need != need {
+		return false, false
+	}
+	ctx, cancel := context.WithDeadline(ctx, r.expires)
+	defer cancel()
+	const limit = 100
+	url := discordgo.EndpointChannelMessages(r.i.ChannelID)
+	var msgs []*discordgo.Message
+	if err := r.b.do(ctx, r.log, restCall{op: "check follow-up", method: "GET",
+		url: url + "?limit=" + strconv.Itoa(limit) + "&after=" + r.i.ID, bucket: url}, &msgs); err != nil {
+		return false, false
+	}
+	for _, m := range msgs {
+		if m.WebhookID == r.i.AppID && samePage(m, p) {
+			return true, true
+		}
+	}
+	return false, len(msgs) < limit
+}
+
+// samePage reports whether m is p as Discord stored it: the same text and
+// the same embeds' titles and descriptions.
+func samePage(m *discordgo.Message, p page) bool {
+	if strings.TrimSpace(m.Content) != strings.TrimSpace(p.Content) || len(m.Embeds) != len(p.Embeds) {
+		return false
+	}
+	for i, e := range p.Embeds {
+		if m.Embeds[i].Title != e.Title || strings.TrimSpace(m.Embeds[i].Description) != strings.TrimSpace(e.Description) {
+			return false
+		}
+	}
+	return true
 }
 
 func (r *interactionReply) refuse(ctx context.Context, text string) error {
@@ -409,12 +484,12 @@ func (r *interactionReply) deliver(ctx context.Context, pages []page) (string, e
 		return "", err
 	}
 	for _, p := range pages[1:] {
-		err := r.followup(ctx, p)
+		err := r.sendFollowup(ctx, p)
 		if st := httpStatus(err); err != nil && st != 0 && st < 500 {
 			return id, err // refused: the pages after it would be too
 		}
-		// A server error may or may not have delivered the page; it is
-		// not sent again, and the pages after it still go.
+		// A page that may or may not have been delivered (and could not be
+		// checked) is not sent again, and the pages after it still go.
 	}
 	if r.ephemeral {
 		return "", nil // not a message others can reply to or thread from
@@ -443,7 +518,7 @@ func (b *Bot) respondPages(ctx context.Context, r *interactionReply, pages []pag
 		return // logged by do; the interaction is lost
 	}
 	for _, p := range pages[1:] {
-		if err := r.followup(ctx, p); err != nil {
+		if err := r.sendFollowup(ctx, p); err != nil {
 			return
 		}
 	}

@@ -50,6 +50,7 @@ func memberJSON(u User, perms int64) map[string]any {
 const (
 	PermAdministrator        = 1 << 3
 	PermManageGuild          = 1 << 5 // "Manage Server"
+	PermViewChannel          = 1 << 10
 	PermSendMessages         = 1 << 11
 	PermEmbedLinks           = 1 << 14
 	PermReadMessageHistory   = 1 << 16
@@ -82,7 +83,8 @@ type Slash struct {
 	GuildID   string
 	ChannelID string
 	// AppPermissions overrides the app's permissions in the channel
-	// (app_permissions); 0 means AllPerms.
+	// (app_permissions); 0 means AllPerms less what the channel's Perms
+	// take away.
 	AppPermissions int64
 	// MemberPermissions are the invoking member's permissions in the
 	// channel (member.permissions); 0 means MemberPerms, an ordinary
@@ -166,7 +168,7 @@ func (s *Server) interaction(typ int, u User, guildID, channelID string, perms, 
 	s.ensureChannel(channelID, guildID)
 	in := Interaction{ID: s.NewID(), Token: "itoken-" + s.NewID(), ChannelID: channelID}
 	if perms == 0 {
-		perms = AllPerms
+		perms = AllPerms &^ s.missingPerms(channelID)
 	}
 	p := map[string]any{
 		"id":              in.ID,
@@ -514,4 +516,31 @@ func (s *Server) MentionIn(tb testing.TB, u User, channelID, text string) Sent {
 		ChannelID: channelID,
 		Mentions:  []User{Bot},
 	})
+}
+
+// missingPerms are the permission bits the channel's Perms take away, so
+// that an interaction's app_permissions say what the channel allows, as
+// Discord's do.
+func (s *Server) missingPerms(channelID string) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.rest.channels[channelID]
+	if !ok {
+		return 0
+	}
+	p := s.permsLocked(c)
+	var bits int64
+	for _, m := range []struct {
+		missing bool
+		bit     int64
+	}{
+		{p.NoView, PermViewChannel}, {p.NoSend, PermSendMessages}, {p.NoEmbedLinks, PermEmbedLinks},
+		{p.NoReadHistory, PermReadMessageHistory}, {p.NoCreatePublicThread, PermCreatePublicThreads},
+		{p.NoSendInThreads, PermSendMessagesInThread},
+	} {
+		if m.missing {
+			bits |= m.bit
+		}
+	}
+	return bits
 }

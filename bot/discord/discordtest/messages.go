@@ -2,7 +2,11 @@ package discordtest
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"slices"
+	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -259,4 +263,77 @@ func (s *Server) threadWithoutMessage(c Call, channelID string) response {
 	t := &Channel{ID: s.newIDLocked(), GuildID: ch.GuildID, Type: ChannelPublicThread, ParentID: channelID, Name: body.Name, OwnerID: BotID}
 	s.rest.channels[t.ID] = t
 	return response{status: http.StatusCreated, body: s.channelJSON(t)}
+}
+
+// listMessages answers GET /channels/{id}/messages as Discord does: at most
+// limit (1–100, default 50) messages before, after or around a message ID
+// (one of the three at most), newest first; without Read Message History an
+// empty list, not an error; ephemeral messages never appear.
+func (s *Server) listMessages(c Call, channelID string) response {
+	q := c.Query
+	limit := 50
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			return failed(invalidForm("limit", "int value should be less than or equal to 100 and greater than or equal to 1."))
+		}
+		limit = n
+	}
+	var anchor string
+	var anchorID uint64
+	for _, k := range []string{"before", "after", "around"} {
+		v := q.Get(k)
+		if v == "" {
+			continue
+		}
+		if anchor != "" {
+			return failed(invalidForm(k, "Only one of around, before and after may be given."))
+		}
+		id, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return failed(invalidForm(k, fmt.Sprintf("Value %q is not snowflake.", v)))
+		}
+		anchor, anchorID = k, id
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ch, e := s.channelLocked(channelID)
+	if e != nil {
+		return failed(e)
+	}
+	if s.permsLocked(ch).NoReadHistory {
+		return ok([]any{})
+	}
+	var seen []*StoredMessage // oldest first
+	for _, id := range s.rest.order {
+		if m := s.rest.messages[id]; m != nil && m.ChannelID == channelID && m.Flags&64 == 0 {
+			seen = append(seen, m)
+		}
+	}
+	idOf := func(m *StoredMessage) uint64 { n, _ := strconv.ParseUint(m.ID, 10, 64); return n }
+	var pick []*StoredMessage
+	switch anchor {
+	case "after": // the oldest limit messages after the anchor
+		for _, m := range seen {
+			if idOf(m) > anchorID && len(pick) < limit {
+				pick = append(pick, m)
+			}
+		}
+	case "around":
+		at := sort.Search(len(seen), func(i int) bool { return idOf(seen[i]) >= anchorID })
+		lo := max(0, at-limit/2)
+		pick = seen[lo:min(len(seen), lo+limit)]
+	default: // before, or the newest
+		for i := len(seen) - 1; i >= 0 && len(pick) < limit; i-- {
+			if anchor == "" || idOf(seen[i]) < anchorID {
+				pick = append(pick, seen[i])
+			}
+		}
+		slices.Reverse(pick)
+	}
+	out := make([]any, 0, len(pick))
+	for i := len(pick) - 1; i >= 0; i-- {
+		out = append(out, s.visibleJSON(pick[i]))
+	}
+	return ok(out)
 }

@@ -251,6 +251,8 @@ func (s *Server) route(r *http.Request, c Call) response {
 		return s.createMessage(c, p[1])
 	case m == "PATCH" && match(p, "channels", "*", "messages", "*"):
 		return s.editMessage(c, p[1], p[3])
+	case m == "GET" && match(p, "channels", "*", "messages"):
+		return s.listMessages(c, p[1])
 	case m == "GET" && match(p, "channels", "*", "messages", "*"):
 		return s.getMessage(p[1], p[3])
 	case m == "POST" && match(p, "channels", "*", "typing"):
