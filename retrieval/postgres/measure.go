@@ -117,8 +117,12 @@ func (s *Store) MeasureRecall(ctx context.Context, queries, k int, efs []int) ([
 		return nil, fmt.Errorf("measure recall: sample queries: %w", err)
 	}
 	search := fmt.Sprintf(`SELECT pid FROM passages WHERE dims = %[2]d AND %[3]s ORDER BY %[1]s <=> $2::vector(%[2]d) LIMIT $3`, expr, dims, visible)
+	// Each search is planned afresh under the settings of its phase: a
+	// cached statement would keep, after a few runs, the generic plan made
+	// with index scans off, and the "index" phase would measure the exact
+	// scan against itself.
 	nearest := func(q pgvector.Vector) (map[int64]bool, error) {
-		rows, err := tx.Query(ctx, search, gen, q, k)
+		rows, err := tx.Query(ctx, search, pgx.QueryExecModeExec, gen, q, k)
 		if err != nil {
 			return nil, err
 		}

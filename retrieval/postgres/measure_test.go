@@ -4,6 +4,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/verbatimbot/verbatim/corpus/synth"
 	"github.com/verbatimbot/verbatim/retrieval"
@@ -74,9 +75,28 @@ func TestMeasureRecallAndSize(t *testing.T) {
 	if size <= passages {
 		t.Errorf("Size %d ≤ the passages table's %d alone", size, passages)
 	}
+	// The index searches must be index scans: counted by the statistics,
+	// which a backend sends within a second or so of its transaction.
+	indexScans := func() int64 {
+		var n int64
+		if err := queryRow(t, url, `SELECT coalesce(sum(idx_scan), 0)::bigint FROM pg_stat_user_indexes WHERE schemaname = current_schema() AND indexrelname LIKE 'passages_hnsw_%'`, &n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := indexScans()
 	rs, err := s.MeasureRecall(t.Context(), 20, 50, []int{10, 1000})
 	if err != nil {
 		t.Fatal(err)
+	}
+	scans := int64(0)
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if scans = indexScans() - before; scans >= 2*20 {
+			break
+		}
+	}
+	if scans < 2*20 {
+		t.Errorf("%d HNSW index scans for 2 × 20 index searches: the \"index\" phase searched without the index", scans)
 	}
 	if len(rs) != 2 || rs[0].EfSearch != 10 || rs[1].EfSearch != 1000 || rs[1].Queries != 20 || rs[1].K != 50 {
 		t.Fatalf("MeasureRecall = %+v", rs)
