@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -149,6 +150,8 @@ type genIndex struct {
 	article map[int64]int
 	vids    []int64 // article index -> vid
 	rows    [][2]int
+	// scores pools Lexical's score buffers (*lexicalBuf).
+	scores sync.Pool
 }
 
 var _ retrieval.GenerationIndex = (*genIndex)(nil)
@@ -203,27 +206,82 @@ func (x *genIndex) Lexical(ctx context.Context, terms []string, k int) ([]retrie
 	if err != nil {
 		return nil, fmt.Errorf("read postings: %w", err)
 	}
-	scores := map[int]float32{}
-	var (
-		term string
-		data []byte
-	)
-	_, err = pgx.ForEachRow(rows, []any{&term, &data}, func() error {
-		w := weight[term]
-		return decodePostings(data, func(p posting) {
-			if r := x.row(p.pid); r >= 0 {
-				scores[r] += x.bm25.Score(w, p.tf, p.docLen)
+	defer rows.Close()
+	// Scores accumulate in a dense buffer of the generation's rows (a map
+	// cost more than the reading itself at 500k passages); postings come
+	// sorted by pid, so one article lookup serves all of an article's.
+	buf := x.scoreBuf()
+	defer x.scores.Put(buf)
+	lastVid, lastArticle := int64(-1), -1
+	add := func(w float32) func(posting) {
+		return func(p posting) {
+			if vid := p.pid >> pidShift; vid != lastVid {
+				lastVid, lastArticle = vid, -1
+				if a, ok := x.article[vid]; ok {
+					lastArticle = a
+				}
 			}
-		})
-	})
-	if err != nil {
+			if lastArticle < 0 {
+				return
+			}
+			span := x.rows[lastArticle]
+			ord := int(p.pid & (1<<pidShift - 1))
+			if ord >= span[1]-span[0] {
+				return
+			}
+			r := span[0] + ord
+			if buf.scores[r] == 0 {
+				buf.touched = append(buf.touched, r)
+			}
+			buf.scores[r] += x.bm25.Score(w, p.tf, p.docLen)
+		}
+	}
+	binary := len(rows.FieldDescriptions()) == 2 && rows.FieldDescriptions()[1].Format == pgx.BinaryFormatCode
+	var data []byte
+	for rows.Next() {
+		raw := rows.RawValues()
+		if !binary {
+			if err := rows.Scan(nil, &data); err != nil {
+				return nil, fmt.Errorf("read postings: %w", err)
+			}
+		} else {
+			data = raw[1] // the bytea itself, valid until the next row
+		}
+		if err := decodePostings(data, add(weight[string(raw[0])])); err != nil {
+			return nil, fmt.Errorf("read postings: %w", err)
+		}
+	}
+	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read postings: %w", err)
 	}
-	out := make([]retrieval.Scored, 0, len(scores))
-	for r, sc := range scores {
-		out = append(out, retrieval.Scored{Row: r, Score: sc})
+	out := make([]retrieval.Scored, 0, len(buf.touched))
+	for _, r := range buf.touched {
+		if sc := buf.scores[r]; sc != 0 {
+			out = append(out, retrieval.Scored{Row: r, Score: sc})
+			buf.scores[r] = 0
+		}
 	}
 	return retrieval.Best(out, k), nil
+}
+
+// lexicalBuf is Lexical's scratch: a score per row of the generation,
+// all zero between uses, and the rows a query touched.
+type lexicalBuf struct {
+	scores  []float32
+	touched []int
+}
+
+// scoreBuf takes a zeroed lexicalBuf for the generation's rows.
+func (x *genIndex) scoreBuf() *lexicalBuf {
+	if b, ok := x.scores.Get().(*lexicalBuf); ok {
+		b.touched = b.touched[:0]
+		return b
+	}
+	n := 0
+	for _, span := range x.rows {
+		n = max(n, span[1])
+	}
+	return &lexicalBuf{scores: make([]float32, n)}
 }
 
 // Nearest implements retrieval.GenerationIndex: the HNSW index's k
