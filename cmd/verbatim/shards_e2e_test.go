@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"os/exec"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -14,29 +12,11 @@ import (
 	"github.com/verbatimbot/verbatim/retrieval/postgres/pgtest"
 )
 
-// lockedBuffer is a bytes.Buffer a process writes while the test reads.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // shardProcess is `verbatim discord` running some shards.
 type shardProcess struct {
 	name   string
 	cmd    *exec.Cmd
-	stderr lockedBuffer
+	stderr syncBuffer
 	exited chan error
 }
 
