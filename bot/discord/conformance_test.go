@@ -131,7 +131,6 @@ func TestFollowupNotResent(t *testing.T) {
 	}
 }
 
-
 // interactionMessages are the messages an interaction's responses left in
 // the channel: the original and each follow-up delivered.
 func interactionMessages(fake *discordtest.Server, in discordtest.Interaction) int {
