@@ -236,16 +236,13 @@ func (x *genIndex) Lexical(ctx context.Context, terms []string, k int) ([]retrie
 			buf.scores[r] += x.bm25.Score(w, p.tf, p.docLen)
 		}
 	}
-	binary := len(rows.FieldDescriptions()) == 2 && rows.FieldDescriptions()[1].Format == pgx.BinaryFormatCode
 	var data []byte
 	for rows.Next() {
 		raw := rows.RawValues()
-		if !binary {
-			if err := rows.Scan(nil, &data); err != nil {
-				return nil, fmt.Errorf("read postings: %w", err)
-			}
-		} else {
+		if fd := rows.FieldDescriptions(); len(fd) == 2 && fd[1].Format == pgx.BinaryFormatCode {
 			data = raw[1] // the bytea itself, valid until the next row
+		} else if err := rows.Scan(nil, &data); err != nil {
+			return nil, fmt.Errorf("read postings: %w", err)
 		}
 		if err := decodePostings(data, add(weight[string(raw[0])])); err != nil {
 			return nil, fmt.Errorf("read postings: %w", err)

@@ -1,6 +1,7 @@
 package postgres_test
 
 import (
+	"net/url"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -27,6 +28,23 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) storetest.Opener {
 		url := pgtest.URL(t)
 		return func(t *testing.T) retrieval.Store { return open(t, url) }
+	})
+}
+
+// TestConformanceSimpleProtocol runs the suite over pgx's simple protocol
+// (default_query_exec_mode=simple_protocol in the URL), what a connection
+// pooler such as PgBouncer in transaction mode needs: every value then
+// arrives as text, not in binary.
+func TestConformanceSimpleProtocol(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) storetest.Opener {
+		u, err := url.Parse(pgtest.URL(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := u.Query()
+		q.Set("default_query_exec_mode", "simple_protocol")
+		u.RawQuery = q.Encode()
+		return func(t *testing.T) retrieval.Store { return open(t, u.String()) }
 	})
 }
 
