@@ -296,9 +296,15 @@ func loadConfig(lookup func(string) (string, bool)) (Config, error) {
 }
 
 // Secrets are the configured secrets, for scrubbing them from every error
-// and log line.
+// and log line. The database's password is scrubbed where it stands in a
+// URL (":password@"), not wherever the word occurs: a password such as
+// "verbatim" would otherwise garble every line that names the program.
 func (c Config) Secrets() *openaicompat.Secrets {
-	return openaicompat.NewSecrets(c.OpenAIKey, c.EmbedAPIKey, c.DiscordToken, c.DatabaseURL, databasePassword(c.DatabaseURL))
+	values := []string{c.OpenAIKey, c.EmbedAPIKey, c.DiscordToken, c.DatabaseURL}
+	if pw := databasePassword(c.DatabaseURL); pw != "" {
+		values = append(values, ":"+pw+"@", ":"+url.PathEscape(pw)+"@", ":"+url.QueryEscape(pw)+"@")
+	}
+	return openaicompat.NewSecrets(values...)
 }
 
 // UseLLM reports whether answers are written by a chat model.

@@ -120,6 +120,11 @@ func TestLoadConfig(t *testing.T) {
 		if got := c.Secrets().Scrub("sk-chat-secret sk-embed-secret tok.secret.discord"); strings.Contains(got, "secret") {
 			t.Errorf("Secrets().Scrub left %q", got)
 		}
+		c, _ = loadConfig(env(map[string]string{"VERBATIM_DATABASE_URL": "postgres://verbatim:verbatim@db:5432/verbatim?sslmode=disable"}))
+		line := "verbatim index: failed to connect to postgres://verbatim:verbatim@db:5432/verbatim?sslmode=disable (also postgres://verbatim:verbatim@db/other)"
+		if got, want := c.Secrets().Scrub(line), "verbatim index: failed to connect to [redacted] (also postgres://verbatim[redacted]db/other)"; got != want {
+			t.Errorf("a database password that is a word:\n got %q\nwant %q", got, want)
+		}
 	})
 	t.Run("discord channels and threads", func(t *testing.T) {
 		c, err := loadConfig(env(map[string]string{"VERBATIM_DISCORD_CHANNELS": " 123456789012345678, 223456789012345678 ,", "VERBATIM_DISCORD_THREADS": "Auto"}))
