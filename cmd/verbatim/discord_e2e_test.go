@@ -29,7 +29,7 @@ type discordProcess struct {
 // killed at the end of the test if it is still running.
 func startDiscord(t *testing.T, fake *discordtest.Server, env ...string) *discordProcess {
 	t.Helper()
-	p := &discordProcess{cmd: exec.Command(binPath, "discord"), exited: make(chan error, 1)}
+	p := &discordProcess{cmd: exec.Command(binPath, "discord")}
 	p.cmd.Dir = t.TempDir()
 	p.cmd.Env = append([]string{
 		"HOME=" + t.TempDir(), "XDG_CACHE_HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH"),
@@ -37,16 +37,7 @@ func startDiscord(t *testing.T, fake *discordtest.Server, env ...string) *discor
 		"VERBATIM_VOTES_FILE=" + filepath.Join(t.TempDir(), "votes.jsonl"),
 	}, env...)
 	p.cmd.Stderr = &p.stderr
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { p.exited <- p.cmd.Wait() }()
-	t.Cleanup(func() {
-		if p.cmd.ProcessState == nil {
-			_ = p.cmd.Process.Kill()
-			<-p.exited
-		}
-	})
+	p.exited = startReaped(t, p.cmd)
 	fake.WaitConnected(t, 30*time.Second)
 	fake.WaitCall(t, 10*time.Second, "command registration", func(c discordtest.Call) bool {
 		return c.Method == "PUT" && strings.HasSuffix(c.Path, "/guilds/"+discordtest.GuildID+"/commands")

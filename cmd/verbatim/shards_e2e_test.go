@@ -12,6 +12,24 @@ import (
 	"github.com/verbatimbot/verbatim/retrieval/postgres/pgtest"
 )
 
+// startReaped starts cmd and returns the channel its exit arrives on; a
+// process still running when the test ends is killed and reaped.
+func startReaped(t *testing.T, cmd *exec.Cmd) chan error {
+	t.Helper()
+	exited := make(chan error, 1)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+	})
+	return exited
+}
+
 // shardProcess is `verbatim discord` running some shards.
 type shardProcess struct {
 	name   string
@@ -22,21 +40,12 @@ type shardProcess struct {
 
 func startShard(t *testing.T, fake *discordtest.Server, id string, env []string) *shardProcess {
 	t.Helper()
-	p := &shardProcess{name: "shard " + id, exited: make(chan error, 1)}
+	p := &shardProcess{name: "shard " + id}
 	p.cmd = binCommand(t, t.TempDir(), append([]string{
 		"DISCORD_TOKEN=test-token-secret", "DISCORD_API_URL=" + fake.URL(), "VERBATIM_DISCORD_SHARD_ID=" + id,
 	}, env...), "discord")
 	p.cmd.Stderr = &p.stderr
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { p.exited <- p.cmd.Wait() }()
-	t.Cleanup(func() {
-		if p.cmd.ProcessState == nil {
-			_ = p.cmd.Process.Kill()
-			<-p.exited
-		}
-	})
+	p.exited = startReaped(t, p.cmd)
 	return p
 }
 
