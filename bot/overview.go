@@ -77,9 +77,13 @@ func (e *Engine) overview(ctx context.Context, q Question, topic string) (Draft,
 	case 0:
 		return Draft{}, nil, nil
 	case 1:
-		return summarize(e.search, arts[0]), nil, nil
+		// The list may hold no text (an index with its text on demand).
+		if art, ok := e.search.Article(arts[0].ID); ok {
+			return summarize(e.search, art), nil, nil
+		}
+		return Draft{}, nil, nil
 	}
-	return listLeads(arts), nil, nil
+	return listLeads(e.search, arts), nil, nil
 }
 
 func cmpOr(a, b string) string {
@@ -234,13 +238,18 @@ func aboutTopic(idf IDFer, art corpus.Article, topic string) (Draft, bool) {
 
 // listLeads quotes the first substantial sentence of a few articles, for
 // an overview of a corpus of many with no topic named.
-func listLeads(arts []corpus.Article) Draft {
+func listLeads(src ParagraphSource, arts []corpus.Article) Draft {
 	var d Draft
 	var b strings.Builder
 	fmt.Fprintf(&b, "There are %d articles; name one (or a topic) to get its summary. How some of them begin:", len(arts))
-	for _, art := range arts {
+	for _, meta := range arts {
 		if len(d.Claims) >= maxListed {
 			break
+		}
+		// The list may hold no text (an index with its text on demand).
+		art, ok := src.Article(meta.ID)
+		if !ok {
+			continue
 		}
 		for p, text := range art.Paragraphs {
 			spans := SplitSentences(text)

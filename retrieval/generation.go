@@ -21,7 +21,10 @@ import (
 // once, so searches never see a half-written index and a crash mid-write
 // leaves the last committed one. The articles and their passages are
 // held in memory by the Index (Generation); a store answers the searches
-// over them (GenerationIndex) by row: row r is Passages[r].
+// over them (GenerationIndex) by row: row r is Passages[r]. A process that
+// only answers may leave the text in the store (Want.TextOnDemand): the
+// Generation then holds the articles' metadata and row layout, and the
+// Index reads the articles a search returns from the store's TextSource.
 
 // Store keeps the committed generations of an index.
 type Store interface {
@@ -49,6 +52,10 @@ type Store interface {
 type Want struct {
 	Embedder EmbedderInfo // a Dims of 0 matches any
 	Chunk    ChunkOptions
+	// TextOnDemand lets the store leave the articles' text out of the
+	// Generation and give a TextSource instead (Generation.Text), for an
+	// index that only answers. A store that cannot may ignore it.
+	TextOnDemand bool
 }
 
 // Mismatch says why a generation built by emb with chunk settings chunk
@@ -104,6 +111,28 @@ type Generation struct {
 	ArticleRows [][2]int
 	// Index searches the rows' vectors and postings.
 	Index GenerationIndex
+	// Text, when not nil, holds the articles' text (Want.TextOnDemand):
+	// Articles then carry no paragraph text — Paragraphs has the right
+	// length and empty strings — and Passages is nil; ArticleRows are
+	// still every article's rows. Such a generation answers but is never
+	// the base of a write.
+	Text TextSource
+}
+
+// TextSource reads the text of a generation opened with
+// Want.TextOnDemand.
+type TextSource interface {
+	// Articles returns the generation's articles of the given indexes
+	// (into Generation.Articles), in that order, with their paragraphs.
+	Articles(ctx context.Context, indexes []int) ([]corpus.Article, error)
+}
+
+// Rows is the number of the generation's rows (passages).
+func (g *Generation) Rows() int {
+	if g.Text == nil || len(g.ArticleRows) == 0 {
+		return len(g.Passages)
+	}
+	return g.ArticleRows[len(g.ArticleRows)-1][1]
 }
 
 // Layout chunks articles (sorted by ID) into the rows of a generation.

@@ -33,6 +33,13 @@ type Options struct {
 	// in-process store, see Index). With another store (retrieval/postgres)
 	// Dir only holds what the index remembers about the corpus files.
 	Store Store
+	// TextOnDemand is for an index that only answers (OpenCorpus's
+	// Committed): a store that can (retrieval/postgres) leaves the
+	// articles' text in the store and the Index reads the articles a
+	// search returns, so the process does not hold the corpus. Such an
+	// index cannot be written (Sync fails). The in-process store ignores
+	// it: its text is in memory either way.
+	TextOnDemand bool
 }
 
 // Index is a searchable, persisted set of articles: their passages, vectors
@@ -65,6 +72,7 @@ type Index struct {
 	dir    string
 	emb    Embedder
 	chunk  ChunkOptions
+	lazy   bool // Options.TextOnDemand
 	log    *slog.Logger
 	store  Store
 	snap   atomic.Pointer[snapshot]
@@ -91,10 +99,15 @@ type Index struct {
 type snapshot struct {
 	*Generation
 	byID map[string]int // article ID -> index in Articles
+	// cache holds the articles read from Text (nil without Text).
+	cache *textCache
 }
 
 func newSnapshot(g *Generation) *snapshot {
 	s := &snapshot{Generation: g, byID: make(map[string]int, len(g.Articles))}
+	if g.Text != nil {
+		s.cache = newTextCache()
+	}
 	for i, a := range g.Articles {
 		s.byID[a.ID] = i
 	}
@@ -199,6 +212,7 @@ func Open(ctx context.Context, opts Options) (*Index, error) {
 		dir:   opts.Dir,
 		emb:   opts.Embedder,
 		chunk: opts.Chunk.WithDefaults(),
+		lazy:  opts.TextOnDemand,
 		log:   opts.Logger,
 		store: opts.Store,
 	}
@@ -225,7 +239,7 @@ func Open(ctx context.Context, opts Options) (*Index, error) {
 	default:
 		ix.snap.Store(newSnapshot(g))
 		ix.log.Debug("index loaded", "dir", ix.dir, "articles", len(g.Articles),
-			"passages", len(g.Passages), "took", time.Since(start))
+			"passages", g.Rows(), "text on demand", g.Text != nil, "took", time.Since(start))
 	}
 	return ix, nil
 }
@@ -239,7 +253,9 @@ func (ix *Index) usable() {
 }
 
 // want is what the store's generation must have been built with.
-func (ix *Index) want() Want { return Want{Embedder: ix.emb.Info(), Chunk: ix.chunk} }
+func (ix *Index) want() Want {
+	return Want{Embedder: ix.emb.Info(), Chunk: ix.chunk, TextOnDemand: ix.lazy}
+}
 
 // embedderChange describes how the embedder that built an index differs
 // from the configured one, or returns "" if vectors are compatible. A
@@ -275,7 +291,7 @@ func (ix *Index) Info() IndexInfo {
 		Embedder:      emb,
 		Chunk:         ix.chunk,
 		Articles:      len(s.Articles),
-		Passages:      len(s.Passages),
+		Passages:      s.Rows(),
 		BuiltAt:       s.BuiltAt,
 		NeedsRebuild:  ix.rebuild != "",
 		RebuildReason: ix.rebuild,
@@ -284,19 +300,40 @@ func (ix *Index) Info() IndexInfo {
 
 // Article returns the indexed copy of an article, with its paragraphs, so
 // answering needs no corpus files. The Paragraphs slice is the caller's.
+// With TextOnDemand the article may be read from the store: if that read
+// fails, the failure is logged and the article reported missing (see
+// ArticleContext).
 func (ix *Index) Article(id string) (corpus.Article, bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), textTimeout)
+	defer cancel()
+	a, ok, err := ix.ArticleContext(ctx, id)
+	if err != nil {
+		ix.log.Warn("cannot read an article's text", "article", id, "err", err)
+	}
+	return a, ok
+}
+
+// ArticleContext is Article with a context, and the error of reading the
+// article's text from the store (only with TextOnDemand).
+func (ix *Index) ArticleContext(ctx context.Context, id string) (corpus.Article, bool, error) {
 	s := ix.snap.Load()
 	i, ok := s.byID[id]
 	if !ok {
-		return corpus.Article{}, false
+		return corpus.Article{}, false, nil
 	}
-	a := s.Articles[i]
+	texts, err := s.texts(ctx, ix.chunk, []int{i})
+	if err != nil {
+		return corpus.Article{}, false, err
+	}
+	a := texts[i].a
 	a.Paragraphs = slices.Clone(a.Paragraphs)
-	return a, true
+	return a, true, nil
 }
 
 // Articles returns the indexed articles sorted by ID. They share paragraph
-// slices with the index: do not modify them.
+// slices with the index: do not modify them. With TextOnDemand (and a
+// store that honours it) their paragraphs are empty strings — as many as
+// the article has — and Article has their text.
 func (ix *Index) Articles() []corpus.Article {
 	return slices.Clone(ix.snap.Load().Articles)
 }

@@ -106,8 +106,12 @@ func OpenCorpus(ctx context.Context, opts CorpusOptions) (*Index, CorpusReport, 
 			ix.Close()
 			return nil, CorpusReport{}, fmt.Errorf("open index: the committed index is unusable (%s); run verbatim index", ix.rebuild)
 		}
-		n := len(ix.snap.Load().Articles)
-		return ix, CorpusReport{Loaded: n, Sync: SyncReport{Passages: len(ix.snap.Load().Passages)}}, nil
+		s := ix.snap.Load()
+		return ix, CorpusReport{Loaded: len(s.Articles), Sync: SyncReport{Passages: s.Rows()}}, nil
+	}
+	if opts.Index.TextOnDemand {
+		ix.Close()
+		return nil, CorpusReport{}, fmt.Errorf("open index: %w", errReadOnly)
 	}
 	loaded := time.Now()
 	set, err := ix.loadCorpus(ctx, dir, corpus.Options{MaxFileBytes: opts.MaxFileBytes, ParseTimeout: opts.ParseTimeout}, opts.Full)

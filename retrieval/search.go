@@ -47,7 +47,7 @@ func (ix *Index) search(ctx context.Context, query string, k int, mode searchMod
 		return nil, errors.New("search: k must be positive")
 	}
 	s := ix.snap.Load()
-	if len(s.Passages) == 0 {
+	if s.Rows() == 0 {
 		return nil, nil
 	}
 	n := max(k, candidates)
@@ -82,10 +82,18 @@ func (ix *Index) search(ctx context.Context, query string, k int, mode searchMod
 		}
 	}
 	fused := fuse(vec, lex, k, weightVec)
+	rows := make([]int, len(fused))
+	for i, f := range fused {
+		rows[i] = f.row
+	}
+	passages, err := s.passages(ctx, ix.chunk, rows)
+	if err != nil {
+		return nil, fmt.Errorf("search: %w", err)
+	}
 	hits := make([]Hit, len(fused))
 	for i, f := range fused {
 		hits[i] = Hit{
-			Passage:      s.Passages[f.row],
+			Passage:      passages[i],
 			Score:        f.score,
 			VectorRank:   f.vectorRank,
 			LexicalRank:  f.lexicalRank,
@@ -131,7 +139,7 @@ func (ix *Index) embedQuery(ctx context.Context, s *snapshot, query string) ([]f
 func (ix *Index) ScanBytes(ctx context.Context, query string) (vector, lexical int64, err error) {
 	s := ix.snap.Load()
 	x, ok := s.Index.(*dirIndex)
-	if len(s.Passages) == 0 || !ok {
+	if s.Rows() == 0 || !ok {
 		return 0, 0, nil
 	}
 	qv, err := ix.embedQuery(ctx, s, query)

@@ -39,6 +39,9 @@ func (ix *Index) Sync(ctx context.Context, articles []corpus.Article, progress f
 	start := time.Now()
 	ix.syncMu.Lock()
 	defer ix.syncMu.Unlock()
+	if ix.lazy {
+		return SyncReport{}, fmt.Errorf("sync index: %w", errReadOnly)
+	}
 	in, err := sortedArticles(articles)
 	if err != nil {
 		return SyncReport{}, err
@@ -143,6 +146,9 @@ func (ix *Index) plan(in []corpus.Article) syncPlan {
 // into the store's writer (embed), and let the store assemble and commit
 // it.
 func (ix *Index) commit(ctx context.Context, in []corpus.Article, start time.Time, progress func(done, total int)) (SyncReport, error) {
+	if ix.lazy {
+		return SyncReport{}, fmt.Errorf("sync index: %w", errReadOnly)
+	}
 	if err := ix.catchUp(ctx); err != nil {
 		return SyncReport{}, fmt.Errorf("sync index: %w", err)
 	}

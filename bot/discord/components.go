@@ -134,9 +134,13 @@ func resolveArticles(lib Library, refs []paragraphRef) map[string]corpus.Article
 		want[r.key] = true
 	}
 	found := map[string]corpus.Article{}
-	for _, a := range lib.Articles() {
-		if k := articleKey(a.ID); want[k] {
-			found[k] = a
+	for _, meta := range lib.Articles() {
+		if k := articleKey(meta.ID); want[k] {
+			// The list may hold no text (an index with its text on
+			// demand): the article itself has it.
+			if a, ok := lib.Article(meta.ID); ok {
+				found[k] = a
+			}
 			if len(found) == len(want) {
 				break
 			}

@@ -109,6 +109,10 @@ func (a *app) openIndex(ctx context.Context, src source, o openOptions) (*retrie
 	// over everybody's index.
 	committed := db != nil && src.corpus == "" && !o.write
 	opts.Committed = committed
+	// Such a process only answers: the database keeps the articles' text
+	// and the index reads the articles a search returns, so it holds the
+	// corpus's layout, not the corpus (BENCHMARKS.md, issue 12).
+	opts.Index.TextOnDemand = committed
 	opts.Full, opts.Progress, opts.Write = o.full, o.progress, o.write
 	opts.Waiting = func() { say("waiting for another process to finish writing the index…") }
 	ix, rep, err := retrieval.OpenCorpus(ctx, opts)

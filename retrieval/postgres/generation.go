@@ -85,30 +85,16 @@ func (s *Store) Open(ctx context.Context, want retrieval.Want) (*retrieval.Gener
 	}
 
 	g := &retrieval.Generation{Number: uint64(gen), Embedder: r.emb, BuiltAt: r.builtAt.UTC()}
-	vids := make([]int64, 0, r.articles)
-	rows, err := tx.Query(ctx, `SELECT vid, id, fingerprint, title, url, author, published, source, paragraphs
-		FROM articles WHERE `+visible+` ORDER BY id COLLATE "C"`, gen)
-	if err != nil {
-		return nil, fmt.Errorf("read articles: %w", err)
-	}
-	var (
-		vid       int64
-		a         corpus.Article
-		published pgtype.Timestamptz
-	)
-	_, err = pgx.ForEachRow(rows, []any{&vid, &a.ID, &a.Fingerprint, &a.Title, &a.URL, &a.Author, &published, &a.Source, &a.Paragraphs}, func() error {
-		if published.Valid {
-			a.Published = published.Time.UTC()
-		} else {
-			a.Published = time.Time{}
+	var vids []int64
+	if want.TextOnDemand {
+		if vids, err = readLayout(ctx, tx, gen, g); err == nil {
+			g.Text = &textSource{s: s, vids: vids, articles: g.Articles}
 		}
-		g.Articles = append(g.Articles, a)
-		vids = append(vids, vid)
-		a = corpus.Article{}
-		return nil
-	})
+	} else {
+		vids, err = readArticles(ctx, tx, gen, g, want.Chunk)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("read articles: %w", err)
+		return nil, err
 	}
 	if !slices.IsSortedFunc(g.Articles, func(a, b corpus.Article) int { return strings.Compare(a.ID, b.ID) }) {
 		return nil, unusable("articles are not in byte order")
@@ -116,9 +102,8 @@ func (s *Store) Open(ctx context.Context, want retrieval.Want) (*retrieval.Gener
 	if len(g.Articles) != r.articles {
 		return nil, unusable(fmt.Sprintf("generation %d has %d articles, its record says %d", gen, len(g.Articles), r.articles))
 	}
-	g.Passages, g.ArticleRows = retrieval.Layout(g.Articles, want.Chunk)
-	if len(g.Passages) != r.passages {
-		return nil, unusable(fmt.Sprintf("generation %d has %d passages, its record says %d", gen, len(g.Passages), r.passages))
+	if g.Rows() != r.passages {
+		return nil, unusable(fmt.Sprintf("generation %d has %d passages, its record says %d", gen, g.Rows(), r.passages))
 	}
 	df, err := decodeLexicon(r.lexicon)
 	if err != nil {
@@ -134,6 +119,142 @@ func (s *Store) Open(ctx context.Context, want retrieval.Want) (*retrieval.Gener
 	}
 	g.Index = ix
 	return g, nil
+}
+
+// articleColumns are the columns of an article's metadata, in
+// articleScan's order.
+const articleColumns = `vid, id, fingerprint, title, url, author, published, source`
+
+// articleScan scans articleColumns (and more, after them) into a.
+type articleScan struct {
+	vid       int64
+	a         corpus.Article
+	published pgtype.Timestamptz
+}
+
+func (x *articleScan) dest(more ...any) []any {
+	return append([]any{&x.vid, &x.a.ID, &x.a.Fingerprint, &x.a.Title, &x.a.URL, &x.a.Author, &x.published, &x.a.Source}, more...)
+}
+
+// take returns the scanned article and resets x for the next row.
+func (x *articleScan) take() corpus.Article {
+	a := x.a
+	if x.published.Valid {
+		a.Published = x.published.Time.UTC()
+	}
+	x.a, x.published = corpus.Article{}, pgtype.Timestamptz{}
+	return a
+}
+
+// readArticles reads generation gen's articles, with their text, into g
+// and lays out their rows; it returns their vids.
+func readArticles(ctx context.Context, tx pgx.Tx, gen int64, g *retrieval.Generation, chunk retrieval.ChunkOptions) ([]int64, error) {
+	rows, err := tx.Query(ctx, `SELECT `+articleColumns+`, paragraphs
+		FROM articles WHERE `+visible+` ORDER BY id COLLATE "C"`, gen)
+	if err != nil {
+		return nil, fmt.Errorf("read articles: %w", err)
+	}
+	var (
+		x    articleScan
+		vids []int64
+	)
+	_, err = pgx.ForEachRow(rows, x.dest(&x.a.Paragraphs), func() error {
+		vids = append(vids, x.vid)
+		g.Articles = append(g.Articles, x.take())
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read articles: %w", err)
+	}
+	g.Passages, g.ArticleRows = retrieval.Layout(g.Articles, chunk)
+	return vids, nil
+}
+
+// readLayout reads generation gen's articles without their text into g
+// (Want.TextOnDemand): their metadata, paragraph counts (as that many
+// empty paragraphs, one shared array) and rows from their passage
+// counts; it returns their vids.
+func readLayout(ctx context.Context, tx pgx.Tx, gen int64, g *retrieval.Generation) ([]int64, error) {
+	rows, err := tx.Query(ctx, `SELECT `+articleColumns+`, n_paragraphs, n_passages
+		FROM articles WHERE `+visible+` ORDER BY id COLLATE "C"`, gen)
+	if err != nil {
+		return nil, fmt.Errorf("read articles: %w", err)
+	}
+	var (
+		x                     articleScan
+		vids                  []int64
+		paras                 []int
+		nParas, nPass, maxPar int
+	)
+	_, err = pgx.ForEachRow(rows, x.dest(&nParas, &nPass), func() error {
+		first := 0
+		if n := len(g.ArticleRows); n > 0 {
+			first = g.ArticleRows[n-1][1]
+		}
+		g.ArticleRows = append(g.ArticleRows, [2]int{first, first + nPass})
+		vids = append(vids, x.vid)
+		paras = append(paras, nParas)
+		maxPar = max(maxPar, nParas)
+		g.Articles = append(g.Articles, x.take())
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read articles: %w", err)
+	}
+	empty := make([]string, maxPar)
+	for i, n := range paras {
+		g.Articles[i].Paragraphs = empty[:n:n]
+	}
+	return vids, nil
+}
+
+// textSource is a generation's retrieval.TextSource: its articles' text,
+// read by vid.
+type textSource struct {
+	s        *Store
+	vids     []int64          // article index -> vid
+	articles []corpus.Article // metadata, article index -> article
+}
+
+// Articles implements retrieval.TextSource.
+func (t *textSource) Articles(ctx context.Context, indexes []int) ([]corpus.Article, error) {
+	want := make([]int64, len(indexes))
+	for i, a := range indexes {
+		if a < 0 || a >= len(t.vids) {
+			return nil, fmt.Errorf("no article %d in the generation", a)
+		}
+		want[i] = t.vids[a]
+	}
+	rows, err := t.s.pool.Query(ctx, `SELECT vid, paragraphs FROM articles WHERE vid = ANY($1)`, want)
+	if err != nil {
+		return nil, err
+	}
+	text := make(map[int64][]string, len(want))
+	var (
+		vid   int64
+		paras []string
+	)
+	_, err = pgx.ForEachRow(rows, []any{&vid, &paras}, func() error {
+		text[vid], paras = paras, nil
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]corpus.Article, len(indexes))
+	for i, a := range indexes {
+		p, ok := text[want[i]]
+		meta := t.articles[a]
+		switch {
+		case !ok:
+			return nil, fmt.Errorf("%s: this version of it is no longer in the database (a newer generation replaced it)", meta.ID)
+		case len(p) != len(meta.Paragraphs):
+			return nil, fmt.Errorf("%s: %d paragraphs in the database, %d indexed", meta.ID, len(p), len(meta.Paragraphs))
+		}
+		meta.Paragraphs = p
+		out[i] = meta
+	}
+	return out, nil
 }
 
 // genIndex is one generation's retrieval.GenerationIndex.

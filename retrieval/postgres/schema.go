@@ -18,7 +18,8 @@ import (
 //     (every term's document frequency, encodeLexicon);
 //   - committed: the one committed generation, the commit point;
 //   - articles: article versions, each visible from generation born up to
-//     (not including) died;
+//     (not including) died, with their paragraphs and the counts of their
+//     paragraphs and passages;
 //   - passages: the passages of an article version (pid = vid<<16 | ord),
 //     their term counts and vectors (pgvector's vector, searched through
 //     a partial HNSW index per dimension count, hnswIndex);
@@ -94,6 +95,15 @@ CREATE TABLE votes (
 	PRIMARY KEY (answer_id, user_id)
 );
 CREATE INDEX votes_at ON votes (at);
+`,
+	// 3: each article version's paragraph and passage counts, so that a
+	// process answering with its text on demand lays out the rows without
+	// reading the text.
+	3: `
+ALTER TABLE articles ADD COLUMN n_paragraphs int, ADD COLUMN n_passages int;
+UPDATE articles a SET n_paragraphs = coalesce(cardinality(a.paragraphs), 0),
+	n_passages = (SELECT count(*) FROM passages p WHERE p.vid = a.vid);
+ALTER TABLE articles ALTER COLUMN n_paragraphs SET NOT NULL, ALTER COLUMN n_passages SET NOT NULL;
 `,
 }
 

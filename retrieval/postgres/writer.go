@@ -159,7 +159,8 @@ func (w *writer) Put(ctx context.Context, a int, vectors [][]float32, terms [][]
 	if !art.Published.IsZero() {
 		published = art.Published
 	}
-	w.articleRows = append(w.articleRows, []any{vid, art.ID, art.Fingerprint, w.gen, art.Title, art.URL, art.Author, published, art.Source, art.Paragraphs})
+	w.articleRows = append(w.articleRows, []any{vid, art.ID, art.Fingerprint, w.gen, art.Title, art.URL, art.Author, published, art.Source,
+		art.Paragraphs, len(art.Paragraphs), len(vectors)})
 	for k, v := range vectors {
 		pid := vid<<pidShift | int64(k)
 		docLen := len(terms[k])
@@ -189,7 +190,7 @@ func (w *writer) Put(ctx context.Context, a int, vectors [][]float32, terms [][]
 func (w *writer) flush(ctx context.Context) error {
 	if len(w.articleRows) > 0 {
 		if _, err := w.tx.CopyFrom(ctx, pgx.Identifier{"articles"},
-			[]string{"vid", "id", "fingerprint", "born", "title", "url", "author", "published", "source", "paragraphs"},
+			[]string{"vid", "id", "fingerprint", "born", "title", "url", "author", "published", "source", "paragraphs", "n_paragraphs", "n_passages"},
 			pgx.CopyFromRows(w.articleRows)); err != nil {
 			return fmt.Errorf("copy articles: %w", err)
 		}

@@ -48,6 +48,7 @@ func Run(t *testing.T, fresh func(t *testing.T) Opener) {
 		{"ReadersDuringWrite", testReadersDuringWrite},
 		{"Lock", testLock},
 		{"RebuildOnEmbedderChange", testRebuild},
+		{"TextOnDemand", testTextOnDemand},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.f(t, fresh(t)) })
@@ -394,6 +395,88 @@ func testRebuild(t *testing.T, open Opener) {
 	if g.Embedder.Model != other.Info().Model {
 		t.Fatalf("rebuilt generation made by %v", g.Embedder)
 	}
+}
+
+// testTextOnDemand holds an index that only answers (Options.TextOnDemand,
+// which a store may honour by leaving the text in itself) to one that
+// holds the text: the same articles, paragraphs, hits and passages, and
+// the next generation followed by Reload. It cannot be written.
+func testTextOnDemand(t *testing.T, open Opener) {
+	arts := Articles(t)
+	emb := newEmbedder()
+	w := openIndex(t, open(t), emb)
+	sync(t, w, arts)
+	lazy := func() *retrieval.Index {
+		ix, err := retrieval.Open(t.Context(), retrieval.Options{Dir: t.TempDir(), Embedder: emb, Store: open(t), TextOnDemand: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ix.Close() })
+		return ix
+	}
+	r := lazy()
+	same := func(full, r *retrieval.Index, qs []string) {
+		t.Helper()
+		if a, b := full.Info(), r.Info(); a.Articles != b.Articles || a.Passages != b.Passages {
+			t.Fatalf("text on demand: %d articles, %d passages; with the text %d, %d", b.Articles, b.Passages, a.Articles, a.Passages)
+		}
+		fa, ra := full.Articles(), r.Articles()
+		for i := range fa {
+			if ra[i].ID != fa[i].ID || ra[i].Title != fa[i].Title || ra[i].URL != fa[i].URL || ra[i].Fingerprint != fa[i].Fingerprint ||
+				!ra[i].Published.Equal(fa[i].Published) || len(ra[i].Paragraphs) != len(fa[i].Paragraphs) {
+				t.Fatalf("Articles()[%d] with text on demand = %+v, want %+v (as many paragraphs)", i, ra[i], fa[i])
+			}
+			a, ok := r.Article(fa[i].ID)
+			if !ok || !slices.Equal(a.Paragraphs, fa[i].Paragraphs) || a.Title != fa[i].Title {
+				t.Fatalf("Article(%q) with text on demand: %v, %d paragraphs; want its %d", fa[i].ID, ok, len(a.Paragraphs), len(fa[i].Paragraphs))
+			}
+		}
+		for _, q := range qs {
+			a, err := full.Search(t.Context(), q, 8)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := r.Search(t.Context(), q, 8)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sameHits(t, q, b, a)
+			for i := range a {
+				if a[i].Passage != b[i].Passage {
+					t.Fatalf("Search(%q)[%d] passage with text on demand %+v, want %+v", q, i, b[i].Passage, a[i].Passage)
+				}
+			}
+		}
+	}
+	same(w, r, queries)
+	if _, ok := r.Article("no-such-article"); ok {
+		t.Fatal("Article of an unknown ID found")
+	}
+	before, err := open(t).Committed(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := arts[0]
+	changed.Paragraphs = append(slices.Clone(changed.Paragraphs), "A paragraph added by the conformance suite about glaciers.")
+	changed.Fingerprint = ""
+	next := append(slices.Clone(arts[1:]), changed)
+	if _, err := r.Sync(t.Context(), next, nil); err == nil {
+		t.Fatal("Sync of an index opened with its text on demand succeeded")
+	}
+	if after, err := open(t).Committed(t.Context()); err != nil || after != before {
+		t.Fatalf("after a refused Sync the committed generation is %d (%v), was %d", after, err, before)
+	}
+	// The writer commits the next generation; the reader follows it.
+	sync(t, w, next)
+	if ok, err := r.Reload(t.Context()); err != nil || !ok {
+		t.Fatalf("Reload after a commit = %v, %v", ok, err)
+	}
+	same(w, r, append(slices.Clone(queries), "glaciers retreat"))
+	if a, ok := r.Article(changed.ID); !ok || len(a.Paragraphs) != len(changed.Paragraphs) {
+		t.Fatalf("changed article %s after Reload with text on demand: %v, %d paragraphs", changed.ID, ok, len(a.Paragraphs))
+	}
+	// A reader opened afresh on the new generation answers alike.
+	same(w, lazy(), []string{"glaciers retreat"})
 }
 
 // sameHits compares two searches: the same passages in the same order,
