@@ -272,10 +272,22 @@ func (b BM25) Weight(queryTF float64, df int) float32 {
 // Score is the term's contribution to a passage of docLen terms where it
 // occurs tf times; w is its Weight.
 func (b BM25) Score(w float32, tf uint16, docLen uint32) float32 {
-	norm := bm25K1 / b.AvgLen * bm25B
-	base := bm25K1 * (1 - bm25B)
+	return b.Scorer().Score(w, tf, docLen)
+}
+
+// BM25Scorer is BM25's Score with its constants computed once, for loops
+// over postings; it scores bit for bit as Score does.
+type BM25Scorer struct{ base, norm float64 }
+
+// Scorer returns b's BM25Scorer.
+func (b BM25) Scorer() BM25Scorer {
+	return BM25Scorer{base: bm25K1 * (1 - bm25B), norm: bm25K1 / b.AvgLen * bm25B}
+}
+
+// Score is BM25.Score.
+func (s BM25Scorer) Score(w float32, tf uint16, docLen uint32) float32 {
 	t := float32(tf)
-	return w * t / (t + float32(base+norm*float64(docLen)))
+	return w * t / (t + float32(s.base+s.norm*float64(docLen)))
 }
 
 // Best returns the k best of rows (each row at most once), best first,

@@ -1,9 +1,11 @@
 package retrieval
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // searchMode selects the signals a search uses; the public Search is
@@ -52,25 +54,61 @@ func (ix *Index) search(ctx context.Context, query string, k int, mode searchMod
 	}
 	n := max(k, candidates)
 
-	var vec, lex []Scored
+	var (
+		vec, lex []Scored
+		qv       []float32
+	)
+	if mode != lexicalOnly {
+		var err error
+		if qv, err = ix.embedQuery(ctx, s, query); err != nil {
+			return nil, err
+		}
+	}
+	// A store that can split its vector search runs the approximate part
+	// beside BM25 (a database answers both at once), and the exact search
+	// of the articles BM25 found after it.
+	split, canSplit := s.Index.(SplitNearest)
+	canSplit = canSplit && mode == hybrid
+	var (
+		approx    []Scored
+		approxErr error
+		approxed  = make(chan struct{})
+	)
+	if canSplit {
+		go func() {
+			defer close(approxed)
+			approx, approxErr = s.Index.Nearest(ctx, qv, n, nil)
+		}()
+	}
 	if mode != vectorOnly {
 		var err error
 		if lex, err = s.Index.Lexical(ctx, Terms(query), n); err != nil {
+			if canSplit {
+				<-approxed
+			}
 			return nil, fmt.Errorf("search: %w", err)
 		}
 	}
 	if mode != lexicalOnly {
-		qv, err := ix.embedQuery(ctx, s, query)
-		if err != nil {
-			return nil, err
-		}
 		// The articles BM25 found are searched by vector too, beside
 		// those the store's approximate search finds (see chromemStore).
 		near := make([]int, len(lex))
 		for i, l := range lex {
 			near[i] = l.Row
 		}
-		ms, err := s.Index.Nearest(ctx, qv, n, near)
+		var (
+			ms  []Scored
+			err error
+		)
+		if canSplit {
+			in, inErr := split.NearestIn(ctx, qv, n, near)
+			<-approxed
+			if err = cmp.Or(approxErr, inErr); err == nil {
+				ms = mergeNearest(approx, in, n)
+			}
+		} else {
+			ms, err = s.Index.Nearest(ctx, qv, n, near)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("search: %w", err)
 		}
@@ -102,6 +140,32 @@ func (ix *Index) search(ctx context.Context, query string, k int, mode searchMod
 		}
 	}
 	return hits, nil
+}
+
+// SplitNearest is implemented by a GenerationIndex whose Nearest is an
+// approximate search merged with an exact search of the near rows'
+// articles, and that can run the two apart: Search then runs the
+// approximate one (Nearest with no near rows) beside Lexical, which the
+// near rows come from, instead of after it. Merged (mergeNearest), the
+// two give what Nearest gives.
+type SplitNearest interface {
+	// NearestIn returns up to k rows of the articles of near by cosine
+	// similarity to q, exactly, best first.
+	NearestIn(ctx context.Context, q []float32, k int, near []int) ([]Scored, error)
+}
+
+// mergeNearest merges two vector searches' rows (a row found by both
+// once) into the best k.
+func mergeNearest(a, b []Scored, k int) []Scored {
+	seen := make(map[int]bool, len(a)+len(b))
+	all := make([]Scored, 0, len(a)+len(b))
+	for _, x := range slices.Concat(a, b) {
+		if !seen[x.Row] {
+			seen[x.Row] = true
+			all = append(all, x)
+		}
+	}
+	return Best(all, k)
 }
 
 // queryEmbedder is implemented by embedders that can weight the features of

@@ -97,3 +97,15 @@ func TestIDF(t *testing.T) {
 		t.Error("IDF should take analysed terms")
 	}
 }
+
+// TestMergeNearest: the two halves of a split vector search merge into
+// the best k rows, each once, ties to the lower row.
+func TestMergeNearest(t *testing.T) {
+	approx := []Scored{{Row: 4, Score: .9}, {Row: 1, Score: .5}, {Row: 7, Score: .4}}
+	exact := []Scored{{Row: 9, Score: .8}, {Row: 4, Score: .9}, {Row: 2, Score: .5}}
+	got := mergeNearest(approx, exact, 4)
+	want := []Scored{{Row: 4, Score: .9}, {Row: 9, Score: .8}, {Row: 1, Score: .5}, {Row: 2, Score: .5}}
+	if !slices.Equal(got, want) {
+		t.Fatalf("mergeNearest = %v, want %v", got, want)
+	}
+}

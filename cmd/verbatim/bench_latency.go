@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"runtime/pprof"
 	"sync"
 	"time"
 
@@ -30,6 +32,7 @@ func cmdBenchLatency(ctx context.Context, a *app, args []string) error {
 	n := fs.Int("articles", 0, "articles in the corpus (questions are about them)")
 	queries := fs.Int("queries", 300, "questions")
 	askers := fs.Int("askers", 1, "questions asked at once")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the timed questions to `file` (go tool pprof)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -47,7 +50,9 @@ func cmdBenchLatency(ctx context.Context, a *app, args []string) error {
 	if db != nil {
 		store = db
 	}
-	ix, err := retrieval.Open(ctx, retrieval.Options{Dir: *indexDir, Embedder: retrieval.NewLocalEmbedder(), Store: store})
+	// A bot process against a database only answers: its text on demand,
+	// as ask, chat and discord open it.
+	ix, err := retrieval.Open(ctx, retrieval.Options{Dir: *indexDir, Embedder: retrieval.NewLocalEmbedder(), Store: store, TextOnDemand: db != nil})
 	if err != nil {
 		return fmt.Errorf("bench: %w", err)
 	}
@@ -58,6 +63,17 @@ func cmdBenchLatency(ctx context.Context, a *app, args []string) error {
 		if _, err := eng.Answer(ctx, bot.Question{Text: q.Text}); err != nil {
 			return fmt.Errorf("bench: %w", err)
 		}
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	var rep latencyReport
 	var vb, lb int64

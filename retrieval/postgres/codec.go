@@ -76,33 +76,6 @@ func encodePostings(ps []posting) []byte {
 	return buf
 }
 
-// decodePostings calls f for each posting in buf.
-func decodePostings(buf []byte, f func(posting)) error {
-	n, buf, err := uvarint(buf)
-	if err != nil || n > uint64(len(buf)) {
-		return errCorrupt
-	}
-	var pid int64
-	for range n {
-		var d, tf, l uint64
-		if d, buf, err = uvarint(buf); err != nil {
-			return errCorrupt
-		}
-		if tf, buf, err = uvarint(buf); err != nil {
-			return errCorrupt
-		}
-		if l, buf, err = uvarint(buf); err != nil {
-			return errCorrupt
-		}
-		pid += int64(d)
-		f(posting{pid: pid, tf: uint16(tf), docLen: uint32(l)})
-	}
-	if len(buf) != 0 {
-		return errCorrupt
-	}
-	return nil
-}
-
 func uvarint(buf []byte) (uint64, []byte, error) {
 	v, n := binary.Uvarint(buf)
 	if n <= 0 {

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"maps"
@@ -109,14 +110,11 @@ func (s *Store) Open(ctx context.Context, want retrieval.Want) (*retrieval.Gener
 	if err != nil {
 		return nil, unusable(fmt.Sprintf("generation %d: lexicon: %v", gen, err))
 	}
-	ix := &genIndex{s: s, gen: gen, dims: r.emb.Dims, df: df, totalLen: r.totalLen, rows: g.ArticleRows,
-		article: make(map[int64]int, len(vids)), vids: vids}
+	ix := &genIndex{s: s, gen: gen, dims: r.emb.Dims, df: df, totalLen: r.totalLen, rows: g.ArticleRows, vids: vids}
 	if r.passages > 0 {
 		ix.bm25 = retrieval.BM25{N: r.passages, AvgLen: float64(r.totalLen) / float64(r.passages)}
 	}
-	for i, v := range vids {
-		ix.article[v] = i
-	}
+	ix.indexVids()
 	g.Index = ix
 	return g, nil
 }
@@ -266,11 +264,15 @@ type genIndex struct {
 	df   map[string]int32
 	// totalLen is the sum of the passages' lengths in terms.
 	totalLen int64
-	// article maps the generation's article versions (vid) to their
-	// index in the generation, whose rows are rows[i].
-	article map[int64]int
-	vids    []int64 // article index -> vid
-	rows    [][2]int
+	// vids are the articles' versions (article index -> vid), whose rows
+	// are rows[i]; articleOf maps them back, through vidArticle (dense,
+	// from vidBase) or, when the vids are too spread out for that,
+	// vidMap.
+	vids       []int64
+	rows       [][2]int
+	vidBase    int64
+	vidArticle []int32 // vid − vidBase -> article index, or −1
+	vidMap     map[int64]int
 	// scores pools Lexical's score buffers (*lexicalBuf).
 	scores sync.Pool
 }
@@ -281,10 +283,56 @@ var _ retrieval.GenerationIndex = (*genIndex)(nil)
 // ordinal in the article.
 const pidShift = 16
 
+// denseVids is how many slots per article the dense vid lookup may take
+// before a map is used instead: vids are allocated in order, so they are
+// dense unless many versions died since the oldest live one was written.
+const denseVids = 4
+
+// indexVids builds articleOf's lookup from vids. The lookup runs once per
+// posting a question reads (a map there was a third of the time at 550k
+// passages).
+func (x *genIndex) indexVids() {
+	x.vidArticle, x.vidMap = nil, nil
+	if len(x.vids) == 0 {
+		return
+	}
+	lo, hi := slices.Min(x.vids), slices.Max(x.vids)
+	if span := hi - lo + 1; span <= int64(denseVids*len(x.vids)+1024) {
+		x.vidBase = lo
+		x.vidArticle = make([]int32, span)
+		for i := range x.vidArticle {
+			x.vidArticle[i] = -1
+		}
+		for a, v := range x.vids {
+			x.vidArticle[v-lo] = int32(a)
+		}
+		return
+	}
+	x.vidMap = make(map[int64]int, len(x.vids))
+	for a, v := range x.vids {
+		x.vidMap[v] = a
+	}
+}
+
+// articleOf is the index of the generation's article whose version is
+// vid.
+func (x *genIndex) articleOf(vid int64) (int, bool) {
+	if x.vidMap != nil {
+		a, ok := x.vidMap[vid]
+		return a, ok
+	}
+	if i := vid - x.vidBase; i >= 0 && i < int64(len(x.vidArticle)) {
+		if a := x.vidArticle[i]; a >= 0 {
+			return int(a), true
+		}
+	}
+	return 0, false
+}
+
 // row is the generation's row of passage pid, or -1 if pid is not in it
 // (a passage of an article version another generation holds).
 func (x *genIndex) row(pid int64) int {
-	a, ok := x.article[pid>>pidShift]
+	a, ok := x.articleOf(pid >> pidShift)
 	if !ok {
 		return -1
 	}
@@ -333,30 +381,7 @@ func (x *genIndex) Lexical(ctx context.Context, terms []string, k int) ([]retrie
 	// sorted by pid, so one article lookup serves all of an article's.
 	buf := x.scoreBuf()
 	defer x.scores.Put(buf)
-	lastVid, lastArticle := int64(-1), -1
-	add := func(w float32) func(posting) {
-		return func(p posting) {
-			if vid := p.pid >> pidShift; vid != lastVid {
-				lastVid, lastArticle = vid, -1
-				if a, ok := x.article[vid]; ok {
-					lastArticle = a
-				}
-			}
-			if lastArticle < 0 {
-				return
-			}
-			span := x.rows[lastArticle]
-			ord := int(p.pid & (1<<pidShift - 1))
-			if ord >= span[1]-span[0] {
-				return
-			}
-			r := span[0] + ord
-			if buf.scores[r] == 0 {
-				buf.touched = append(buf.touched, r)
-			}
-			buf.scores[r] += x.bm25.Score(w, p.tf, p.docLen)
-		}
-	}
+	sc := x.bm25.Scorer()
 	var data []byte
 	for rows.Next() {
 		raw := rows.RawValues()
@@ -365,7 +390,7 @@ func (x *genIndex) Lexical(ctx context.Context, terms []string, k int) ([]retrie
 		} else if err := rows.Scan(nil, &data); err != nil {
 			return nil, fmt.Errorf("read postings: %w", err)
 		}
-		if err := decodePostings(data, add(weight[string(raw[0])])); err != nil {
+		if err := x.score(data, weight[string(raw[0])], sc, buf); err != nil {
 			return nil, fmt.Errorf("read postings: %w", err)
 		}
 	}
@@ -380,6 +405,62 @@ func (x *genIndex) Lexical(ctx context.Context, terms []string, k int) ([]retrie
 		}
 	}
 	return retrieval.Best(out, k), nil
+}
+
+// score adds one term's postings (encodePostings' data) of the
+// generation's passages to buf, the term weighing w. It is the loop a
+// question's time goes to (every posting of every term), so it decodes in
+// place rather than through decodePostings's callback; postings come
+// sorted by pid, so one article lookup serves all of an article's.
+func (x *genIndex) score(data []byte, w float32, sc retrieval.BM25Scorer, buf *lexicalBuf) error {
+	n, data, err := uvarint(data)
+	if err != nil || n > uint64(len(data)) {
+		return errCorrupt
+	}
+	var (
+		pid             int64
+		lastVid         int64 = -1
+		first, articleN int   // the rows of the article of lastVid
+		inGen           bool
+		d, tf, docLen   uint64
+		k               int
+	)
+	for range n {
+		if d, k = binary.Uvarint(data); k <= 0 {
+			return errCorrupt
+		}
+		data = data[k:]
+		if tf, k = binary.Uvarint(data); k <= 0 {
+			return errCorrupt
+		}
+		data = data[k:]
+		if docLen, k = binary.Uvarint(data); k <= 0 {
+			return errCorrupt
+		}
+		data = data[k:]
+		pid += int64(d)
+		if vid := pid >> pidShift; vid != lastVid {
+			lastVid = vid
+			var a int
+			if a, inGen = x.articleOf(vid); inGen {
+				span := x.rows[a]
+				first, articleN = span[0], span[1]-span[0]
+			}
+		}
+		ord := int(pid & (1<<pidShift - 1))
+		if !inGen || ord >= articleN {
+			continue
+		}
+		r := first + ord
+		if buf.scores[r] == 0 {
+			buf.touched = append(buf.touched, r)
+		}
+		buf.scores[r] += sc.Score(w, uint16(tf), uint32(docLen))
+	}
+	if len(data) != 0 {
+		return errCorrupt
+	}
+	return nil
 }
 
 // lexicalBuf is Lexical's scratch: a score per row of the generation,
@@ -404,8 +485,21 @@ func (x *genIndex) scoreBuf() *lexicalBuf {
 
 // Nearest implements retrieval.GenerationIndex: the HNSW index's k
 // nearest passages of the generation, and the exact similarities of the
-// passages of the articles of near, merged.
+// passages of the articles of near, merged (in one round trip).
 func (x *genIndex) Nearest(ctx context.Context, q []float32, k int, near []int) ([]retrieval.Scored, error) {
+	return x.nearest(ctx, q, k, true, near)
+}
+
+// NearestIn implements retrieval.SplitNearest: the exact similarities of
+// the passages of the articles of near alone.
+func (x *genIndex) NearestIn(ctx context.Context, q []float32, k int, near []int) ([]retrieval.Scored, error) {
+	return x.nearest(ctx, q, k, false, near)
+}
+
+var _ retrieval.SplitNearest = (*genIndex)(nil)
+
+// nearest is Nearest, with or without the HNSW search.
+func (x *genIndex) nearest(ctx context.Context, q []float32, k int, hnsw bool, near []int) ([]retrieval.Scored, error) {
 	if x.bm25.N == 0 || k <= 0 || x.dims == 0 {
 		return nil, nil
 	}
@@ -413,19 +507,35 @@ func (x *genIndex) Nearest(ctx context.Context, q []float32, k int, near []int) 
 		return nil, fmt.Errorf("nearest vectors: query has %d dims, index %d", len(q), x.dims)
 	}
 	vec := pgvector.NewVector(q)
-	expr := hnswExpr(x.dims)
-	// relaxed_order (set on every connection) lets pgvector scan on when
-	// the filter drops candidates, and may return them slightly out of
-	// order: they are sorted again outside.
-	sql := fmt.Sprintf(`WITH c AS MATERIALIZED (
-		SELECT pid, %[1]s <=> $2::vector(%[2]d) AS d FROM passages
-		WHERE dims = %[2]d AND %[3]s ORDER BY %[1]s <=> $2::vector(%[2]d) LIMIT $3)
-		SELECT pid, d FROM c`, expr, x.dims, visible)
-	args := []any{x.gen, vec, k}
-	if vids := x.nearVids(near); len(vids) > 0 {
-		sql += fmt.Sprintf(` UNION ALL SELECT pid, embedding::vector(%d) <=> $2::vector(%[1]d) FROM passages
-			WHERE vid = ANY($4) AND dims = %[1]d AND embedding IS NOT NULL`, x.dims)
-		args = append(args, vids)
+	// The exact part: every passage of the near rows' articles ($1 the
+	// query, $<n> their vids).
+	exact := func(n int) string {
+		return fmt.Sprintf(`SELECT pid, embedding::vector(%d) <=> $1::vector(%[1]d) FROM passages
+		WHERE vid = ANY($%d) AND dims = %[1]d AND embedding IS NOT NULL`, x.dims, n)
+	}
+	vids := x.nearVids(near)
+	var (
+		sql  string
+		args []any
+	)
+	switch {
+	case hnsw:
+		// relaxed_order (set on every connection) lets pgvector scan on
+		// when the filter drops candidates, and may return them slightly
+		// out of order: they are sorted again outside.
+		sql = fmt.Sprintf(`WITH c AS MATERIALIZED (
+		SELECT pid, %[1]s <=> $1::vector(%[2]d) AS d FROM passages
+		WHERE dims = %[2]d AND born <= $2 AND (died IS NULL OR died > $2) ORDER BY %[1]s <=> $1::vector(%[2]d) LIMIT $3)
+		SELECT pid, d FROM c`, hnswExpr(x.dims), x.dims)
+		args = []any{vec, x.gen, k}
+		if len(vids) > 0 {
+			sql += " UNION ALL " + exact(4)
+			args = append(args, vids)
+		}
+	case len(vids) > 0:
+		sql, args = exact(2), []any{vec, vids}
+	default:
+		return nil, nil
 	}
 	rows, err := x.s.pool.Query(ctx, sql, args...)
 	if err != nil {

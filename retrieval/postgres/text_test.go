@@ -115,3 +115,62 @@ func TestMigrationCountsExistingArticles(t *testing.T) {
 		}
 	}
 }
+
+// TestNearestInSearchesTheNearArticles: the exact half of the split
+// vector search (retrieval.SplitNearest, which Search runs after BM25)
+// returns every passage of the near rows' articles and only those, with
+// the similarities Nearest gives them.
+func TestNearestInSearchesTheNearArticles(t *testing.T) {
+	url := pgtest.URL(t)
+	emb := retrieval.NewLocalEmbedder()
+	w, err := retrieval.Open(t.Context(), retrieval.Options{Dir: t.TempDir(), Embedder: emb, Store: open(t, url)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if _, err := w.Sync(t.Context(), synth.New(5).Articles(20), nil); err != nil {
+		t.Fatal(err)
+	}
+	g, err := open(t, url).Open(t.Context(), retrieval.Want{Embedder: emb.Info(), Chunk: retrieval.ChunkOptions{}.WithDefaults()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	split, ok := g.Index.(retrieval.SplitNearest)
+	if !ok {
+		t.Fatal("the PostgreSQL store does not split its vector search")
+	}
+	q, err := emb.EmbedQuery(t.Context(), "what happened with the university", g.Index.IDF)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Rows of articles 2 and 7.
+	near := []int{g.ArticleRows[2][0], g.ArticleRows[7][1] - 1}
+	in, err := split.NearestIn(t.Context(), q, 1000, near)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := g.Index.Nearest(t.Context(), q, 1000, near)
+	if err != nil {
+		t.Fatal(err)
+	}
+	score := map[int]float32{}
+	for _, s := range all {
+		score[s.Row] = s.Score
+	}
+	want := (g.ArticleRows[2][1] - g.ArticleRows[2][0]) + (g.ArticleRows[7][1] - g.ArticleRows[7][0])
+	if len(in) != want {
+		t.Fatalf("NearestIn: %d rows, want the %d of the two articles", len(in), want)
+	}
+	for _, s := range in {
+		inArticle := func(a int) bool { return s.Row >= g.ArticleRows[a][0] && s.Row < g.ArticleRows[a][1] }
+		if !inArticle(2) && !inArticle(7) {
+			t.Fatalf("NearestIn returned row %d, of neither article", s.Row)
+		}
+		if sc, ok := score[s.Row]; !ok || sc != s.Score {
+			t.Fatalf("NearestIn row %d: %v, Nearest gives %v (found %v)", s.Row, s.Score, sc, ok)
+		}
+	}
+	if none, err := split.NearestIn(t.Context(), q, 10, nil); err != nil || len(none) != 0 {
+		t.Fatalf("NearestIn without near rows = %v, %v", none, err)
+	}
+}

@@ -267,21 +267,22 @@ func (w *writer) Commit(ctx context.Context, dims int) (retrieval.GenerationInde
 	w.s.collect(ctx, w.gen)
 
 	ix := &genIndex{s: w.s, gen: w.gen, dims: emb.Dims, df: w.df, totalLen: w.totalLen, rows: p.ArticleRows,
-		article: make(map[int64]int, len(p.Articles)), vids: make([]int64, len(p.Articles))}
+		vids: make([]int64, len(p.Articles))}
 	if len(p.Passages) > 0 {
 		ix.bm25 = retrieval.BM25{N: len(p.Passages), AvgLen: float64(w.totalLen) / float64(len(p.Passages))}
 	}
 	if err := w.s.articleVids(ctx, w.gen, p, w.vids, ix); err != nil {
 		return nil, err
 	}
+	ix.indexVids()
 	return ix, nil
 }
 
-// articleVids fills ix's map of article versions: new ones from vids, the
-// kept ones from the database.
+// articleVids fills ix's article versions: new ones from vids, the kept
+// ones from the database.
 func (s *Store) articleVids(ctx context.Context, gen int64, p retrieval.WritePlan, vids map[int]int64, ix *genIndex) error {
 	for a, v := range vids {
-		ix.article[v], ix.vids[a] = a, v
+		ix.vids[a] = v
 	}
 	if len(vids) == len(p.Articles) {
 		return nil
@@ -300,7 +301,7 @@ func (s *Store) articleVids(ctx context.Context, gen int64, p retrieval.WritePla
 	)
 	_, err = pgx.ForEachRow(rows, []any{&vid, &id}, func() error {
 		if a, ok := index[id]; ok {
-			ix.article[vid], ix.vids[a] = a, vid
+			ix.vids[a] = vid
 		}
 		return nil
 	})
