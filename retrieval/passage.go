@@ -25,7 +25,9 @@
 //
 // Where the generations live is a Store (generation.go). The Index keeps
 // the lifecycle and the articles and passages of the generation in use in
-// memory; a Sync is plan (what changed, by fingerprint) → layout of the
+// memory (or, for an index that only answers from a store that can keep
+// the text, their layout, reading the text of what a search returns:
+// Options.TextOnDemand); a Sync is plan (what changed, by fingerprint) → layout of the
 // next generation's rows (WritePlan) → embed the changed articles into the
 // store's GenerationWriter → the store assembles and commits it at once.
 // Searches go to the generation's GenerationIndex: BM25 over the query

@@ -11,11 +11,14 @@
 // postings of its passages (passage, term frequency, passage length), and
 // per generation the statistics BM25 needs (passage count, total length,
 // every term's document frequency). A process that answers loads a
-// generation's articles and lexicon once (retrieval.Generation keeps the
-// articles in memory, as the in-process store does), then asks the
-// database for the postings of a question's terms — scored in Go with
-// retrieval.BM25, so the scores are the in-process index's — and for the
-// nearest vectors.
+// generation's lexicon and its articles' layout once — with
+// retrieval.Want.TextOnDemand (ask, chat, discord) only their metadata
+// and paragraph and passage counts; otherwise their paragraphs too, as
+// the in-process store holds them — then asks the database for the
+// postings of a question's terms (scored in Go with retrieval.BM25, so
+// the scores are the in-process index's), for the nearest vectors (the
+// HNSW search beside BM25, the exact search of BM25's articles after it:
+// retrieval.SplitNearest) and for the text of the articles it returns.
 //
 // Generations. A generation G is the article versions with born ≤ G and
 // no died ≤ G. `verbatim index` writes generation G+1 in one transaction:
