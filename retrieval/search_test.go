@@ -2,7 +2,10 @@ package retrieval
 
 import (
 	"slices"
+	"strings"
 	"testing"
+
+	"github.com/verbatimbot/verbatim/corpus"
 )
 
 func TestSearchSeedQuestions(t *testing.T) {
@@ -107,5 +110,32 @@ func TestMergeNearest(t *testing.T) {
 	want := []Scored{{Row: 4, Score: .9}, {Row: 9, Score: .8}, {Row: 1, Score: .5}, {Row: 2, Score: .5}}
 	if !slices.Equal(got, want) {
 		t.Fatalf("mergeNearest = %v, want %v", got, want)
+	}
+}
+
+// TestTextCacheBounds: the cache of articles read on demand keeps at most
+// textCacheArticles of them and textCacheBytes of their text, the most
+// recently used, and always the last one put.
+func TestTextCacheBounds(t *testing.T) {
+	c := newTextCache()
+	for i := range textCacheArticles + 10 {
+		c.put(newTextEntry(i, corpus.Article{Paragraphs: []string{"short"}}, nil))
+	}
+	if c.lru.Len() != textCacheArticles {
+		t.Fatalf("%d articles kept, want %d", c.lru.Len(), textCacheArticles)
+	}
+	if _, ok := c.get(5); ok {
+		t.Fatal("the least recently used article was kept")
+	}
+	if _, ok := c.get(textCacheArticles + 9); !ok {
+		t.Fatal("the last article put was dropped")
+	}
+	huge := strings.Repeat("x", textCacheBytes/2+1)
+	c.put(newTextEntry(-1, corpus.Article{Paragraphs: []string{huge}}, []Passage{{Text: huge}}))
+	if c.lru.Len() != 1 || c.bytes != 2*len(huge) {
+		t.Fatalf("after an article over the byte budget: %d kept, %d bytes", c.lru.Len(), c.bytes)
+	}
+	if _, ok := c.get(-1); !ok {
+		t.Fatal("the article over the budget, the last put, was dropped")
 	}
 }

@@ -24,8 +24,13 @@ import (
 // them in memory.
 
 // textCacheArticles is how many articles a generation read on demand
-// keeps: the hits of a few dozen recent questions.
-const textCacheArticles = 512
+// keeps: the hits of a few dozen recent questions; textCacheBytes bounds
+// their text (a corpus of a few huge articles would otherwise be held
+// whole), though the last article read is always kept.
+const (
+	textCacheArticles = 512
+	textCacheBytes    = 64 << 20
+)
 
 // textTimeout bounds a read of text for a caller without a context
 // (Article).
@@ -37,6 +42,7 @@ type textCache struct {
 	mu    sync.Mutex
 	lru   *list.List            // of *textEntry, most recent first
 	byArt map[int]*list.Element // article index -> its entry
+	bytes int                   // the entries' size
 }
 
 // textEntry is an article read on demand and its passages.
@@ -44,6 +50,18 @@ type textEntry struct {
 	article  int
 	a        corpus.Article
 	passages []Passage
+	bytes    int // of text, in the paragraphs and the passages
+}
+
+func newTextEntry(article int, a corpus.Article, passages []Passage) *textEntry {
+	e := &textEntry{article: article, a: a, passages: passages}
+	for _, p := range a.Paragraphs {
+		e.bytes += len(p)
+	}
+	for _, p := range passages {
+		e.bytes += len(p.Text)
+	}
+	return e
 }
 
 func newTextCache() *textCache {
@@ -69,9 +87,11 @@ func (c *textCache) put(e *textEntry) {
 		return
 	}
 	c.byArt[e.article] = c.lru.PushFront(e)
-	for c.lru.Len() > textCacheArticles {
+	c.bytes += e.bytes
+	for c.lru.Len() > 1 && (c.lru.Len() > textCacheArticles || c.bytes > textCacheBytes) {
 		old := c.lru.Remove(c.lru.Back()).(*textEntry)
 		delete(c.byArt, old.article)
+		c.bytes -= old.bytes
 	}
 }
 
@@ -126,7 +146,7 @@ func (s *snapshot) texts(ctx context.Context, chunk ChunkOptions, articles []int
 		if span := s.ArticleRows[a]; len(ps) != span[1]-span[0] {
 			return nil, fmt.Errorf("read articles' text: %s chunks into %d passages, the index has %d", art.ID, len(ps), span[1]-span[0])
 		}
-		e := &textEntry{article: a, a: art, passages: ps}
+		e := newTextEntry(a, art, ps)
 		s.cache.put(e)
 		out[a] = e
 	}
