@@ -21,6 +21,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	gosync "sync"
 	"sync/atomic"
 	"testing"
 
@@ -449,6 +450,23 @@ func testTextOnDemand(t *testing.T, open Opener) {
 		}
 	}
 	same(w, r, queries)
+	// Searches at once share the reader's cache of text (go test -race).
+	var wg gosync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i, q := range queries {
+				if _, err := r.Search(t.Context(), q, 8); err != nil {
+					t.Error(err)
+					return
+				}
+				if _, ok := r.Article(arts[(g*7+i)%len(arts)].ID); !ok {
+					t.Errorf("Article(%q) not found", arts[(g*7+i)%len(arts)].ID)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 	if _, ok := r.Article("no-such-article"); ok {
 		t.Fatal("Article of an unknown ID found")
 	}
