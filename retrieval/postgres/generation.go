@@ -380,7 +380,13 @@ func (x *genIndex) Lexical(ctx context.Context, terms []string, k int) ([]retrie
 	// cost more than the reading itself at 500k passages); postings come
 	// sorted by pid, so one article lookup serves all of an article's.
 	buf := x.scoreBuf()
-	defer x.scores.Put(buf)
+	defer func() {
+		// Zeroed on every return, an error's too, before the next use.
+		for _, r := range buf.touched {
+			buf.scores[r] = 0
+		}
+		x.scores.Put(buf)
+	}()
 	sc := x.bm25.Scorer()
 	var data []byte
 	for rows.Next() {
@@ -401,7 +407,6 @@ func (x *genIndex) Lexical(ctx context.Context, terms []string, k int) ([]retrie
 	for _, r := range buf.touched {
 		if sc := buf.scores[r]; sc != 0 {
 			out = append(out, retrieval.Scored{Row: r, Score: sc})
-			buf.scores[r] = 0
 		}
 	}
 	return retrieval.Best(out, k), nil
@@ -410,8 +415,8 @@ func (x *genIndex) Lexical(ctx context.Context, terms []string, k int) ([]retrie
 // score adds one term's postings (encodePostings' data) of the
 // generation's passages to buf, the term weighing w. It is the loop a
 // question's time goes to (every posting of every term), so it decodes in
-// place rather than through decodePostings's callback; postings come
-// sorted by pid, so one article lookup serves all of an article's.
+// place, without a callback per posting; postings come sorted by pid, so
+// one article lookup serves all of an article's.
 func (x *genIndex) score(data []byte, w float32, sc retrieval.BM25Scorer, buf *lexicalBuf) error {
 	n, data, err := uvarint(data)
 	if err != nil || n > uint64(len(data)) {
