@@ -32,11 +32,11 @@ func TestScoreReadsPostingsAsEncoded(t *testing.T) {
 		last := x.vids[2]
 		ps := []posting{
 			{pid: 7<<pidShift | 1, tf: 2, docLen: 9},
-			{pid: 8<<pidShift | 0, tf: 1, docLen: 4}, // a version not in the generation
-			{pid: 9<<pidShift | 0, tf: 1, docLen: 12},
+			{pid: 8 << pidShift, tf: 1, docLen: 4}, // a version not in the generation
+			{pid: 9 << pidShift, tf: 1, docLen: 12},
 			{pid: 9<<pidShift | 2, tf: 5, docLen: 300},
 			{pid: 9<<pidShift | 3, tf: 1, docLen: 3}, // past the article's passages
-			{pid: last<<pidShift | 0, tf: 1, docLen: 10},
+			{pid: last << pidShift, tf: 1, docLen: 10},
 		}
 		buf := &lexicalBuf{scores: make([]float32, 6)}
 		const w = 1.5
