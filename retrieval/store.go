@@ -420,15 +420,7 @@ func (s *chromemStore) probes(ctx context.Context, q []float32, near []int) ([]i
 
 // partitionOf is the partition holding row, -1 if none does.
 func (s *chromemStore) partitionOf(row int) int {
-	p, found := slices.BinarySearchFunc(s.groups, row, func(g [2]int, r int) int {
-		switch {
-		case r < g[0]:
-			return 1
-		case r >= g[1]:
-			return -1
-		}
-		return 0
-	})
+	p, found := SpanOf(s.groups, row)
 	if !found {
 		return -1
 	}

@@ -95,9 +95,10 @@ func (c *textCache) put(e *textEntry) {
 	}
 }
 
-// articleOfRow is the index of the article holding row r.
-func (s *snapshot) articleOfRow(r int) (int, bool) {
-	return slices.BinarySearchFunc(s.ArticleRows, r, func(span [2]int, r int) int {
+// SpanOf is the index of the span [first, end) holding row r in spans
+// (sorted, disjoint: Generation.ArticleRows), and whether one does.
+func SpanOf(spans [][2]int, r int) (int, bool) {
+	return slices.BinarySearchFunc(spans, r, func(span [2]int, r int) int {
 		switch {
 		case r < span[0]:
 			return 1
@@ -164,7 +165,7 @@ func (s *snapshot) passages(ctx context.Context, chunk ChunkOptions, rows []int)
 	}
 	arts := make([]int, len(rows))
 	for i, r := range rows {
-		a, ok := s.articleOfRow(r)
+		a, ok := SpanOf(s.ArticleRows, r)
 		if !ok {
 			return nil, fmt.Errorf("row %d is in no article of the index", r)
 		}

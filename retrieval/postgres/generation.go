@@ -573,15 +573,7 @@ func (x *genIndex) nearVids(rows []int) []int64 {
 	var out []int64
 	seen := map[int64]bool{}
 	for _, r := range rows {
-		a, ok := slices.BinarySearchFunc(x.rows, r, func(g [2]int, r int) int {
-			switch {
-			case r < g[0]:
-				return 1
-			case r >= g[1]:
-				return -1
-			}
-			return 0
-		})
+		a, ok := retrieval.SpanOf(x.rows, r)
 		if !ok {
 			continue
 		}

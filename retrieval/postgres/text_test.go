@@ -6,10 +6,25 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/verbatimbot/verbatim/corpus"
 	"github.com/verbatimbot/verbatim/corpus/synth"
 	"github.com/verbatimbot/verbatim/retrieval"
 	"github.com/verbatimbot/verbatim/retrieval/postgres/pgtest"
 )
+
+// written is an index that has written arts into the database at url.
+func written(t *testing.T, url string, emb retrieval.Embedder, arts []corpus.Article) *retrieval.Index {
+	t.Helper()
+	w, err := retrieval.Open(t.Context(), retrieval.Options{Dir: t.TempDir(), Embedder: emb, Store: open(t, url)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	if _, err := w.Sync(t.Context(), arts, nil); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
 
 // TestTextOnDemandLeavesTextInDatabase: a generation opened with
 // TextOnDemand holds no paragraph text and no passages, only the layout
@@ -19,14 +34,7 @@ func TestTextOnDemandLeavesTextInDatabase(t *testing.T) {
 	url := pgtest.URL(t)
 	emb := retrieval.NewLocalEmbedder()
 	arts := synth.New(3).Articles(12)
-	w, err := retrieval.Open(t.Context(), retrieval.Options{Dir: t.TempDir(), Embedder: emb, Store: open(t, url)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	if _, err := w.Sync(t.Context(), arts, nil); err != nil {
-		t.Fatal(err)
-	}
+	w := written(t, url, emb, arts)
 	want := retrieval.Want{Embedder: emb.Info(), Chunk: retrieval.ChunkOptions{}.WithDefaults(), TextOnDemand: true}
 	g, err := open(t, url).Open(t.Context(), want)
 	if err != nil {
@@ -66,14 +74,7 @@ func TestMigrationCountsExistingArticles(t *testing.T) {
 	url := pgtest.URL(t)
 	emb := retrieval.NewLocalEmbedder()
 	arts := synth.New(4).Articles(8)
-	w, err := retrieval.Open(t.Context(), retrieval.Options{Dir: t.TempDir(), Embedder: emb, Store: open(t, url)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	if _, err := w.Sync(t.Context(), arts, nil); err != nil {
-		t.Fatal(err)
-	}
+	w := written(t, url, emb, arts)
 	// Back to schema 2, as a database an older build wrote.
 	conn, err := pgx.Connect(t.Context(), url)
 	if err != nil {
@@ -123,14 +124,7 @@ func TestMigrationCountsExistingArticles(t *testing.T) {
 func TestNearestInSearchesTheNearArticles(t *testing.T) {
 	url := pgtest.URL(t)
 	emb := retrieval.NewLocalEmbedder()
-	w, err := retrieval.Open(t.Context(), retrieval.Options{Dir: t.TempDir(), Embedder: emb, Store: open(t, url)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	if _, err := w.Sync(t.Context(), synth.New(5).Articles(20), nil); err != nil {
-		t.Fatal(err)
-	}
+	written(t, url, emb, synth.New(5).Articles(20))
 	g, err := open(t, url).Open(t.Context(), retrieval.Want{Embedder: emb.Info(), Chunk: retrieval.ChunkOptions{}.WithDefaults()})
 	if err != nil {
 		t.Fatal(err)
