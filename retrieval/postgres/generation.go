@@ -144,25 +144,33 @@ func (x *articleScan) take() corpus.Article {
 	return a
 }
 
+// eachArticle scans generation gen's articles in ID order, their
+// articleColumns and then more (into dest), calling f after each row.
+func eachArticle(ctx context.Context, tx pgx.Tx, gen int64, more string, dest []any, f func()) error {
+	rows, err := tx.Query(ctx, `SELECT `+articleColumns+`, `+more+`
+		FROM articles WHERE `+visible+` ORDER BY id COLLATE "C"`, gen)
+	if err == nil {
+		_, err = pgx.ForEachRow(rows, dest, func() error { f(); return nil })
+	}
+	if err != nil {
+		return fmt.Errorf("read articles: %w", err)
+	}
+	return nil
+}
+
 // readArticles reads generation gen's articles, with their text, into g
 // and lays out their rows; it returns their vids.
 func readArticles(ctx context.Context, tx pgx.Tx, gen int64, g *retrieval.Generation, chunk retrieval.ChunkOptions) ([]int64, error) {
-	rows, err := tx.Query(ctx, `SELECT `+articleColumns+`, paragraphs
-		FROM articles WHERE `+visible+` ORDER BY id COLLATE "C"`, gen)
-	if err != nil {
-		return nil, fmt.Errorf("read articles: %w", err)
-	}
 	var (
 		x    articleScan
 		vids []int64
 	)
-	_, err = pgx.ForEachRow(rows, x.dest(&x.a.Paragraphs), func() error {
+	err := eachArticle(ctx, tx, gen, "paragraphs", x.dest(&x.a.Paragraphs), func() {
 		vids = append(vids, x.vid)
 		g.Articles = append(g.Articles, x.take())
-		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("read articles: %w", err)
+		return nil, err
 	}
 	g.Passages, g.ArticleRows = retrieval.Layout(g.Articles, chunk)
 	return vids, nil
@@ -173,18 +181,13 @@ func readArticles(ctx context.Context, tx pgx.Tx, gen int64, g *retrieval.Genera
 // empty paragraphs, one shared array) and rows from their passage
 // counts; it returns their vids.
 func readLayout(ctx context.Context, tx pgx.Tx, gen int64, g *retrieval.Generation) ([]int64, error) {
-	rows, err := tx.Query(ctx, `SELECT `+articleColumns+`, n_paragraphs, n_passages
-		FROM articles WHERE `+visible+` ORDER BY id COLLATE "C"`, gen)
-	if err != nil {
-		return nil, fmt.Errorf("read articles: %w", err)
-	}
 	var (
 		x                     articleScan
 		vids                  []int64
 		paras                 []int
 		nParas, nPass, maxPar int
 	)
-	_, err = pgx.ForEachRow(rows, x.dest(&nParas, &nPass), func() error {
+	err := eachArticle(ctx, tx, gen, "n_paragraphs, n_passages", x.dest(&nParas, &nPass), func() {
 		first := 0
 		if n := len(g.ArticleRows); n > 0 {
 			first = g.ArticleRows[n-1][1]
@@ -194,10 +197,9 @@ func readLayout(ctx context.Context, tx pgx.Tx, gen int64, g *retrieval.Generati
 		paras = append(paras, nParas)
 		maxPar = max(maxPar, nParas)
 		g.Articles = append(g.Articles, x.take())
-		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("read articles: %w", err)
+		return nil, err
 	}
 	empty := make([]string, maxPar)
 	for i, n := range paras {

@@ -152,14 +152,7 @@ func testCommitAndReopen(t *testing.T, open Opener) {
 	// A second index on the store answers as the writer does.
 	r := openIndex(t, s, emb)
 	for _, q := range queries {
-		a, err := w.Search(t.Context(), q, 8)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := r.Search(t.Context(), q, 8)
-		if err != nil {
-			t.Fatal(err)
-		}
+		a, b := search(t, w, q), search(t, r, q)
 		sameHits(t, q, a, b)
 	}
 	// Nothing changed: nothing to write.
@@ -203,14 +196,7 @@ func testSameScores(t *testing.T, open Opener) {
 				t.Errorf("IDF(%q) = %v, want %v", term, a, b)
 			}
 		}
-		a, err := ix.Search(t.Context(), q, 8)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := ref.Search(t.Context(), q, 8)
-		if err != nil {
-			t.Fatal(err)
-		}
+		a, b := search(t, ix, q), search(t, ref, q)
 		sameHits(t, q, a, b)
 	}
 }
@@ -252,14 +238,7 @@ func testIncremental(t *testing.T, open Opener) {
 		t.Fatalf("changed article %s not indexed as changed", changed.ID)
 	}
 	for _, q := range append(slices.Clone(queries), "glaciers retreat") {
-		a, err := r.Search(t.Context(), q, 8)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := ref.Search(t.Context(), q, 8)
-		if err != nil {
-			t.Fatal(err)
-		}
+		a, b := search(t, r, q), search(t, ref, q)
 		sameHits(t, q, a, b)
 	}
 }
@@ -433,14 +412,7 @@ func testTextOnDemand(t *testing.T, open Opener) {
 			}
 		}
 		for _, q := range qs {
-			a, err := full.Search(t.Context(), q, 8)
-			if err != nil {
-				t.Fatal(err)
-			}
-			b, err := r.Search(t.Context(), q, 8)
-			if err != nil {
-				t.Fatal(err)
-			}
+			a, b := search(t, full, q), search(t, r, q)
 			sameHits(t, q, b, a)
 			for i := range a {
 				if a[i].Passage != b[i].Passage {
@@ -495,6 +467,16 @@ func testTextOnDemand(t *testing.T, open Opener) {
 	}
 	// A reader opened afresh on the new generation answers alike.
 	same(w, lazy(), []string{"glaciers retreat"})
+}
+
+// search is ix's top 8 for q.
+func search(t *testing.T, ix *retrieval.Index, q string) []retrieval.Hit {
+	t.Helper()
+	hits, err := ix.Search(t.Context(), q, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hits
 }
 
 // sameHits compares two searches: the same passages in the same order,
