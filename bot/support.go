@@ -96,14 +96,14 @@ func (ev *Evidence) decisiveMissing() bool {
 		return true
 	}
 	best := ev.Candidates[0]
-	for t := range best.terms {
-		if similarSpelling(q.terms[top], t) {
-			return false // a misspelling or a compound: "jagger bomb", "sado masochism"
-		}
+	if spelt(best.terms, q.terms[top]) {
+		return false // a misspelling or a compound: "jagger bomb", "sado masochism"
 	}
+	// A term the sentence has spelt another way counts as held: "defence"
+	// of a sentence that says "defense".
 	var matched []string
 	for _, t := range q.terms {
-		if best.terms[t] {
+		if spelt(best.terms, t) {
 			matched = append(matched, t)
 		}
 	}
@@ -141,6 +141,19 @@ func (ev *Evidence) prominent(articleID, term string) bool {
 		}
 	}
 	return float64(n) >= minProminence*float64(len(art.Paragraphs)+1)
+}
+
+// spelt reports whether set holds t or a term spelt like it.
+func spelt(set map[string]bool, t string) bool {
+	if set[t] {
+		return true
+	}
+	for u := range set {
+		if similarSpelling(t, u) {
+			return true
+		}
+	}
+	return false
 }
 
 // similarSpelling reports whether two terms are likely one word spelt two

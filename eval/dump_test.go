@@ -228,3 +228,60 @@ func TestDumpSeparability(t *testing.T) {
 		t.Log(line)
 	}
 }
+
+// TestDumpHeldOutSeparation fits on all folds but one and prints, for the
+// held-out fold's off-corpus split, the share of off-corpus questions the
+// fitted refusal model ranks below the 3% and 5% lowest of its answerable
+// ones: how well the model orders unseen questions, whatever threshold
+// (VERBATIM_EVAL_DUMP set).
+func TestDumpHeldOutSeparation(t *testing.T) {
+	if os.Getenv("VERBATIM_EVAL_DUMP") == "" {
+		t.Skip("set VERBATIM_EVAL_DUMP")
+	}
+	p := &Protocol{Folds: folds(t), Dir: t.TempDir()}
+	if err := p.prepare(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	for i, held := range p.prep {
+		train := slices.Concat(p.prep[:i], p.prep[i+1:])
+		w, m, err := p.fit(t.Context(), train, held.fold.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		exs, err := p.examplesAt(t.Context(), held, w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nIn := len(held.fold.InCorpus.Items)
+		var pos, neg []float64
+		for j, ex := range exs {
+			if j < nIn {
+				continue
+			}
+			ex.ev.Rescore(m)
+			pr := ex.ev.Support
+			if ex.ev.DecisiveMissing || ex.ev.CueMissing || len(ex.ev.Candidates) == 0 {
+				pr = 0
+			}
+			switch ex.item.Kind {
+			case Answerable:
+				pos = append(pos, pr)
+			case OffCorpus:
+				neg = append(neg, pr)
+			}
+		}
+		slices.Sort(pos)
+		line := fmt.Sprintf("%-17s threshold %.3f", held.fold.Name, m.Refusal.Threshold)
+		for _, rate := range []float64{0.03, 0.05, 0.10} {
+			th := pos[int(rate*float64(len(pos)))]
+			off := 0
+			for _, v := range neg {
+				if v < th {
+					off++
+				}
+			}
+			line += fmt.Sprintf("  @%2.0f%%: %.3f", 100*rate, float64(off)/float64(max(1, len(neg))))
+		}
+		t.Log(line)
+	}
+}

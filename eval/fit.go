@@ -181,7 +181,11 @@ func fitModels(exs []example, folds []string) (*bot.Models, error) {
 	// and leave-one-set-out measured trees refusing more off-corpus
 	// questions than a logistic regression at the same share of answerable
 	// ones refused on four of the five sets.
-	ref, err := fitBoosted(bot.RefusalFeatureNames, refusalSamples(exs))
+	mono := make([]int, len(bot.RefusalFeatureNames))
+	for j, name := range bot.RefusalFeatureNames {
+		mono[j] = refusalMonotone[name]
+	}
+	ref, err := fitBoosted(bot.RefusalFeatureNames, refusalSamples(exs), mono)
 	if err != nil {
 		return nil, fmt.Errorf("refusal model: %w", err)
 	}
