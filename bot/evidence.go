@@ -84,11 +84,14 @@ type Evidence struct {
 	// missing date is left to the refusal model (feature cue_missing).
 	CueMissing bool
 
-	q       query
-	src     TextSource
-	lexical float64 // the best passage's BM25 over the question's IDF mass
-	vector  float64 // the best passage's vector similarity
-	margin  float64 // the best passage of another article's score over the best's
+	q   query
+	src TextSource
+	// byArticle holds, per article, the terms of its retrieved paragraphs
+	// and its title.
+	byArticle map[string]map[string]bool
+	lexical   float64 // the best passage's BM25 over the question's IDF mass
+	vector    float64 // the best passage's vector similarity
+	margin    float64 // the best passage of another article's score over the best's
 }
 
 // gather scores every sentence of the paragraphs of the first passages hits
@@ -147,9 +150,20 @@ func gather(ctx context.Context, src TextSource, models *Models, q query, hits [
 	for _, w := range q.weights {
 		idfMass += w * (sentK1 + 1)
 	}
+	ev.byArticle = map[string]map[string]bool{}
 	for _, pa := range paras {
 		titleSet := termSet(retrieval.Terms(pa.title))
 		paraSet := maps.Clone(titleSet)
+		art := ev.byArticle[pa.ref.article]
+		if art == nil {
+			art = maps.Clone(titleSet)
+			ev.byArticle[pa.ref.article] = art
+		}
+		for _, ts := range pa.terms {
+			for _, t := range ts {
+				art[t] = true
+			}
+		}
 		sets := make([]map[string]bool, len(pa.spans))
 		for i, ts := range pa.terms {
 			sets[i] = termSet(ts)

@@ -43,8 +43,15 @@ import (
 //     title (a question names what it is about);
 //   - other_article: the best passage of another article's retrieval
 //     score over the best passage's (1 when there is none): a question the
-//     corpus covers has a clear winner.
-var RefusalFeatureNames = []string{"best_sentence", "best_paragraph", "bm25", "unknown", "rarest_known", "cue_missing", "ranker", "one_term", "vector", "pairs", "top_in_paragraph", "known_sentence", "known_pairs", "matched", "syn_sentence", "unknown_nosyn", "title", "other_article"}
+//     corpus covers has a clear winner;
+//   - article: the coverage of the question by the retrieved paragraphs
+//     of the best sentence's article (an answer's article names what the
+//     question asks about, if not in the same paragraph);
+//   - missing_heaviest: the weight of the heaviest question term the best
+//     sentence's paragraph lacks, even spelt another way or as a synonym,
+//     over the weight of a term the corpus has never seen (0: it lacks
+//     none).
+var RefusalFeatureNames = []string{"best_sentence", "best_paragraph", "bm25", "unknown", "rarest_known", "cue_missing", "ranker", "one_term", "vector", "pairs", "top_in_paragraph", "known_sentence", "known_pairs", "matched", "syn_sentence", "unknown_nosyn", "title", "other_article", "article", "missing_heaviest"}
 
 // decision describes the evidence for Answer.Decision.
 func (ev *Evidence) decision(m *Models) *Decision {
@@ -228,7 +235,15 @@ func refusalFeatures(ev *Evidence) []float64 {
 		f[13] = float64(min(matched, 4)) / 4
 		f[14] = best.Features[12]
 		f[16] = q.coverage(best.title)
+		f[18] = q.coverage(ev.byArticle[best.ArticleID])
+		for i, t := range q.terms {
+			if spelt(best.para, t) || slices.ContainsFunc(q.syns[i], func(s string) bool { return best.para[s] }) {
+				continue
+			}
+			f[19] = max(f[19], q.weights[i]/max(q.maxIDF, 1e-9))
+		}
 	} else {
+		f[19] = 1
 		f[5] = b2f(q.want == numberAnswer || q.want == timeAnswer)
 		f[6] = -10
 	}

@@ -33,7 +33,7 @@ var refusalMonotone = map[string]int{
 	"best_sentence": +1, "best_paragraph": +1, "bm25": +1, "unknown": -1, "rarest_known": +1,
 	"cue_missing": -1, "ranker": +1, "vector": +1, "pairs": +1, "top_in_paragraph": +1,
 	"known_sentence": +1, "known_pairs": +1, "matched": +1, "syn_sentence": +1,
-	"unknown_nosyn": -1, "title": +1, "other_article": -1,
+	"unknown_nosyn": -1, "title": +1, "other_article": -1, "article": +1, "missing_heaviest": -1,
 }
 
 // fitBoosted fits gradient-boosted regression trees for the log-odds of y
