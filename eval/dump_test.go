@@ -59,13 +59,13 @@ func TestDumpSmall(t *testing.T) {
 	}
 	m := bot.DefaultModels()
 	for _, f := range folds(t) {
-		if len(f.Small.Items) == 0 {
-			continue
-		}
-		ix := index(t, f.Small)
-		exs, err := collect(t.Context(), ix, f.Name, f.Small, retrieval.DefaultVectorWeight)
-		if err != nil {
-			t.Fatal(err)
+		var exs []example
+		for _, sm := range f.Small {
+			x, err := collect(t.Context(), index(t, sm), f.Name, sm, retrieval.DefaultVectorWeight)
+			if err != nil {
+				t.Fatal(err)
+			}
+			exs = append(exs, x...)
 		}
 		for _, ex := range exs {
 			ex.ev.Rescore(m)
@@ -145,7 +145,11 @@ func TestWriteFolds(t *testing.T) {
 		t.Skip("set VERBATIM_EVAL_WRITE to a directory")
 	}
 	for _, f := range folds(t) {
-		for kind, s := range map[string]Set{"in": f.InCorpus, "split": f.Split, "small": f.Small} {
+		sets := map[string]Set{"in": f.InCorpus, "split": f.Split}
+		for j, sm := range f.Small {
+			sets[fmt.Sprintf("small-%d", j+1)] = sm
+		}
+		for kind, s := range sets {
 			if len(s.Items) == 0 {
 				continue
 			}
@@ -252,35 +256,49 @@ func TestDumpHeldOutSeparation(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		nIn := len(held.fold.InCorpus.Items)
-		var pos, neg []float64
-		for j, ex := range exs {
-			if j < nIn {
-				continue
+		nIn, nSplit := len(held.fold.InCorpus.Items), len(held.fold.Split.Items)
+		for j, ix := range held.small {
+			sx, err := collect(t.Context(), ix, held.fold.Name, held.fold.Small[j], w)
+			if err != nil {
+				t.Fatal(err)
 			}
-			ex.ev.Rescore(m)
-			pr := ex.ev.Support
-			if ex.ev.DecisiveMissing || ex.ev.CueMissing || len(ex.ev.Candidates) == 0 {
-				pr = 0
-			}
-			switch ex.item.Kind {
-			case Answerable:
-				pos = append(pos, pr)
-			case OffCorpus:
-				neg = append(neg, pr)
-			}
+			exs = append(slices.Clip(exs), sx...)
 		}
-		slices.Sort(pos)
 		line := fmt.Sprintf("%-17s threshold %.3f", held.fold.Name, m.Refusal.Threshold)
-		for _, rate := range []float64{0.03, 0.05, 0.10} {
-			th := pos[int(rate*float64(len(pos)))]
-			off := 0
-			for _, v := range neg {
-				if v < th {
-					off++
+		for _, part := range []struct {
+			name     string
+			from, to int
+		}{{"split", nIn, nIn + nSplit}, {"small", nIn + nSplit, len(exs)}} {
+			var pos, neg []float64
+			for _, ex := range exs[part.from:part.to] {
+				ex.ev.Rescore(m)
+				pr := ex.ev.Support
+				if ex.ev.DecisiveMissing || ex.ev.CueMissing || len(ex.ev.Candidates) == 0 {
+					pr = 0
+				}
+				switch ex.item.Kind {
+				case Answerable:
+					pos = append(pos, pr)
+				case OffCorpus:
+					neg = append(neg, pr)
 				}
 			}
-			line += fmt.Sprintf("  @%2.0f%%: %.3f", 100*rate, float64(off)/float64(max(1, len(neg))))
+			if len(pos) == 0 {
+				continue
+			}
+			slices.Sort(pos)
+			line += "  " + part.name
+			for _, rate := range []float64{0.03, 0.05, 0.10} {
+				th := pos[int(rate*float64(len(pos)))]
+				off := 0
+				for _, v := range neg {
+					if v < th {
+						off++
+					}
+				}
+				line += fmt.Sprintf(" @%.0f%% %.3f", 100*rate, float64(off)/float64(max(1, len(neg))))
+			}
+			line += fmt.Sprintf(" (%d/%d)", len(pos), len(neg))
 		}
 		t.Log(line)
 	}

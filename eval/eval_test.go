@@ -3,6 +3,7 @@ package eval
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -141,6 +142,41 @@ func TestSplit(t *testing.T) {
 		if it.Kind != OffCorpus || it.From != "dis" {
 			t.Errorf("distractor item %s: kind %v from %q", it.ID, it.Kind, it.From)
 		}
+	}
+}
+
+// TestSmalls: the small corpora are disjoint groups of n articles, those
+// with the most answerable questions first, no more than k, and each is
+// split in half like Split.
+func TestSmalls(t *testing.T) {
+	var s Set
+	for i := range 10 {
+		id := fmt.Sprintf("a%d", i)
+		s.Articles = append(s.Articles, corpus.Article{ID: id, Title: id, Paragraphs: []string{"text of " + id}})
+		// a9 has 10 questions, a8 9, …: Smalls groups a9–a6, then a5–a2.
+		for j := range i + 1 {
+			p, art := 1, id
+			s.Items = append(s.Items, Item{ID: fmt.Sprintf("%s-%d", id, j), Question: "about " + id, Article: &art, Paragraph: &p})
+		}
+	}
+	smalls := Smalls(s, 4, 3, 1)
+	if len(smalls) != 2 {
+		t.Fatalf("%d small corpora of 4 from 10 articles, want 2 (no partial third)", len(smalls))
+	}
+	for g, sm := range smalls {
+		a, _, off := sm.Counts()
+		if len(sm.Articles) != 2 || a == 0 || off == 0 {
+			t.Errorf("small %d: %d articles indexed, %d answerable, %d off-corpus; want 2 and some of each", g, len(sm.Articles), a, off)
+		}
+		// The most-asked articles first, no article in two groups.
+		for _, it := range sm.Items {
+			if n := 9 - int(it.About()[1]-'0'); n/4 != g {
+				t.Errorf("small %d holds %s, a question about an article of group %d", g, it.ID, n/4)
+			}
+		}
+	}
+	if got := Smalls(s, 4, 1, 1); len(got) != 1 {
+		t.Errorf("k=1: %d small corpora", len(got))
 	}
 }
 

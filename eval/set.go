@@ -111,12 +111,14 @@ func Split(s Set, distractor *Set, seed uint64) Set {
 	return out
 }
 
-// Small is a small corpus cut from s, split as Split does: the n articles
-// with the most answerable questions (ties by ID), half of them indexed,
-// the other half's questions to refuse. It is the shape of a community's
-// first corpus — a few dozen articles — where most off-topic questions
-// share few words with it.
-func Small(s Set, n int, seed uint64) Set {
+// Smalls are small corpora cut from s, each split as Split does: s's
+// articles ordered by how many answerable questions they have (ties by
+// ID), cut into up to k disjoint groups of n, each group half indexed and
+// the other half's questions to refuse. They are the shape of a
+// community's first corpus — a few dozen articles — where most off-topic
+// questions share few words with it; several of them give the measure
+// enough questions to mean something.
+func Smalls(s Set, n, k int, seed uint64) []Set {
 	count := map[string]int{}
 	for _, it := range s.Items {
 		if it.Kind == Answerable {
@@ -127,18 +129,21 @@ func Small(s Set, n int, seed uint64) Set {
 	slices.SortStableFunc(arts, func(a, b corpus.Article) int {
 		return cmp.Or(count[b.ID]-count[a.ID], cmp.Compare(a.ID, b.ID))
 	})
-	arts = arts[:min(n, len(arts))]
-	keep := map[string]bool{}
-	for _, a := range arts {
-		keep[a.ID] = true
-	}
-	sub := Set{Name: fmt.Sprintf("%s/%d", s.Name, n), Articles: arts}
-	for _, it := range s.Items {
-		if keep[it.About()] {
-			sub.Items = append(sub.Items, it)
+	var out []Set
+	for g := 0; g < k && (g+1)*n <= len(arts) && count[arts[g*n].ID] > 0; g++ {
+		group := arts[g*n : (g+1)*n]
+		keep := map[string]bool{}
+		for _, a := range group {
+			keep[a.ID] = true
 		}
+		sub := Set{Name: fmt.Sprintf("%s/%d#%d", s.Name, n, g+1), Articles: group}
+		for _, it := range s.Items {
+			if keep[it.About()] {
+				sub.Items = append(sub.Items, it)
+			}
+		}
+		out = append(out, Split(sub, nil, seed))
 	}
-	out := Split(sub, nil, seed)
 	return out
 }
 

@@ -32,14 +32,17 @@ type Fold struct {
 	InCorpus Set
 	// Split is its off-corpus split (see Split).
 	Split Set
-	// Small is the off-corpus split of a small corpus cut from it (see
-	// Small); empty for the bundled sets.
-	Small Set
+	// Small are the off-corpus splits of small corpora cut from it (see
+	// Smalls); none for the bundled sets.
+	Small []Set
 }
 
 // smallArticles is the size of the Small corpora: the size of the unseen
-// Wikipedia set issue 8 names.
-const smallArticles = 36
+// Wikipedia set issue 8 names; smallCorpora how many a set gives at most.
+const (
+	smallArticles = 36
+	smallCorpora  = 4
+)
 
 // ErrNoShared is returned by VisibleFolds when the shared eval folder is
 // missing; the bundled folds are returned with it.
@@ -89,7 +92,7 @@ func VisibleFolds(ctx context.Context, testdata, sharedEval string) ([]Fold, err
 		folds = append(folds, f)
 	}
 	for _, s := range shared {
-		folds = append(folds, Fold{Name: s.Name, InCorpus: s, Split: Split(s, nil, splitSeed), Small: Small(s, smallArticles, splitSeed)})
+		folds = append(folds, Fold{Name: s.Name, InCorpus: s, Split: Split(s, nil, splitSeed), Small: Smalls(s, smallArticles, smallCorpora, splitSeed)})
 	}
 	return folds, missing
 }
