@@ -14,7 +14,8 @@ import (
 
 // synonymsGz is the synonym table: a term (as retrieval.Terms makes it),
 // a tab, its synonyms' terms (maybe none), one line each, sorted by term.
-// Every single-word English noun, verb and adjective WordNet 3.0 knows has
+// An adjective and the noun it pertains to count as synonyms both ways
+// ("Iranian" and "Iran", "presidential" and "president"). Every single-word English noun, verb and adjective WordNet 3.0 knows has
 // a line, so the table is also a dictionary (see synonyms.LICENSE and
 // internal/gensynonyms).
 //

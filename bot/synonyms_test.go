@@ -29,3 +29,14 @@ func BenchmarkSynonymsLoad(b *testing.B) {
 		_ = loadSynonyms()
 	}
 }
+// TestPertainyms: an adjective and the noun it pertains to are synonyms
+// both ways, so "Iranian Ambassador" covers "ambassador of Iran".
+func TestPertainyms(t *testing.T) {
+	for _, tc := range []struct{ term, syn string }{
+		{"iranian", "iran"}, {"iran", "iranian"}, {"russia", "russian"}, {"presidenti", "president"},
+	} {
+		if got := synonymsOf(tc.term); !slices.Contains(got, tc.syn) {
+			t.Errorf("synonymsOf(%q) = %v, want %q among them", tc.term, got, tc.syn)
+		}
+	}
+}

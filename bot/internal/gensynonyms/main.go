@@ -39,13 +39,17 @@ func main() {
 	dir := flag.String("wordnet", "/usr/share/wordnet", "WordNet dict directory")
 	out := flag.String("out", "synonyms.txt.gz", "output file")
 	flag.Parse()
-	syn := map[string]map[string]string{} // term -> synonym term -> word
+	syn := map[string]map[string]string{}  // term -> synonym term -> word
+	data := map[string]map[string]synset{} // pos -> offset -> synset
 	for _, pos := range []string{"noun", "verb", "adj"} {
 		synsets, err := readData(filepath.Join(*dir, "data."+pos))
 		if err != nil {
 			log.Fatal(err)
 		}
-		if err := readIndex(filepath.Join(*dir, "index."+pos), synsets, syn); err != nil {
+		data[pos] = synsets
+	}
+	for _, pos := range []string{"noun", "verb", "adj"} {
+		if err := readIndex(filepath.Join(*dir, "index."+pos), pos, data, syn); err != nil {
 			log.Fatal(err)
 		}
 	}
@@ -54,14 +58,30 @@ func main() {
 	}
 }
 
-// readData maps synset offsets to their single-word lemmas.
-func readData(path string) (map[string][]string, error) {
+// synset is a synset's lemmas, in order ("" for one of several words or
+// odd characters), and its pertainym pointers.
+type synset struct {
+	words []string
+	// pertains are the nouns an adjective pertains to ("Iranian" to
+	// "Iran"): WordNet's "\" pointers.
+	pertains []pointer
+}
+
+// pointer is a lexical pointer: from word src (1-based; 0: every word of
+// the synset) to word dst of synset off (0: every word).
+type pointer struct {
+	off      string
+	src, dst int
+}
+
+// readData maps synset offsets to their lemmas and pertainyms.
+func readData(path string) (map[string]synset, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	out := map[string][]string{}
+	out := map[string]synset{}
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 1<<22)
 	for sc.Scan() {
@@ -69,6 +89,7 @@ func readData(path string) (map[string][]string, error) {
 		if strings.HasPrefix(line, "  ") {
 			continue // licence header
 		}
+		// offset lex_filenum ss_type w_cnt (word lex_id)... p_cnt (symbol offset pos src/dst)...
 		fields := strings.Fields(line)
 		if len(fields) < 4 {
 			continue
@@ -77,17 +98,37 @@ func readData(path string) (map[string][]string, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %q: %w", path, fields[0], err)
 		}
-		var words []string
+		var ss synset
 		for i := 0; i < int(n) && 4+2*i < len(fields); i++ {
 			w := strings.ToLower(fields[4+2*i])
 			if k := strings.IndexByte(w, '('); k >= 0 {
 				w = w[:k] // adjective markers: "galore(ip)"
 			}
-			if single(w) {
-				words = append(words, w)
+			if !single(w) {
+				w = ""
+			}
+			ss.words = append(ss.words, w)
+		}
+		at := 4 + 2*int(n)
+		if at < len(fields) {
+			pcnt, err := strconv.Atoi(fields[at])
+			if err != nil {
+				return nil, fmt.Errorf("%s: %q: pointer count: %w", path, fields[0], err)
+			}
+			for i := 0; i < pcnt && at+4+4*i < len(fields); i++ {
+				p := fields[at+1+4*i : at+5+4*i]
+				if p[0] != "\\" || p[2] != "n" || len(p[3]) != 4 {
+					continue
+				}
+				src, err1 := strconv.ParseInt(p[3][:2], 16, 32)
+				dst, err2 := strconv.ParseInt(p[3][2:], 16, 32)
+				if err1 != nil || err2 != nil {
+					return nil, fmt.Errorf("%s: %q: pointer %q", path, fields[0], p[3])
+				}
+				ss.pertains = append(ss.pertains, pointer{off: p[1], src: int(src), dst: int(dst)})
 			}
 		}
-		out[fields[0]] = words
+		out[fields[0]] = ss
 	}
 	return out, sc.Err()
 }
@@ -104,9 +145,23 @@ func single(w string) bool {
 	return true
 }
 
-// readIndex adds, for every lemma, the lemmas of its first senses'
-// synsets.
-func readIndex(path string, synsets map[string][]string, syn map[string]map[string]string) error {
+// readIndex adds, for every lemma of pos, the lemmas of its first senses'
+// synsets, and for an adjective the nouns those senses pertain to, both
+// ways ("iranian" ↔ "iran", "presidential" ↔ "president").
+func readIndex(path, pos string, data map[string]map[string]synset, syn map[string]map[string]string) error {
+	synsets := data[pos]
+	add := func(t, w string) {
+		st := retrieval.Terms(w)
+		if len(st) != 1 || st[0] == t {
+			return
+		}
+		if syn[t] == nil {
+			syn[t] = map[string]string{}
+		}
+		if old, ok := syn[t][st[0]]; !ok || w < old {
+			syn[t][st[0]] = w
+		}
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -138,13 +193,24 @@ func readIndex(path string, synsets map[string][]string, syn map[string]map[stri
 			syn[t] = map[string]string{}
 		}
 		for _, off := range offsets[:min(senses, len(offsets))] {
-			for _, w := range synsets[off] {
-				st := retrieval.Terms(w)
-				if len(st) != 1 || st[0] == t {
-					continue
+			ss := synsets[off]
+			for _, w := range ss.words {
+				if w != "" {
+					add(t, w)
 				}
-				if old, ok := syn[t][st[0]]; !ok || w < old {
-					syn[t][st[0]] = w
+			}
+			for _, p := range ss.pertains {
+				if p.src != 0 && (p.src > len(ss.words) || ss.words[p.src-1] != fields[0]) {
+					continue // another word of the synset pertains
+				}
+				for k, w := range data["noun"][p.off].words {
+					if w == "" || p.dst != 0 && k+1 != p.dst {
+						continue
+					}
+					add(t, w)
+					if nt := retrieval.Terms(w); len(nt) == 1 {
+						add(nt[0], fields[0])
+					}
 				}
 			}
 		}
