@@ -132,10 +132,11 @@ func fitReport(w float64, m *bot.Models, reps []FoldReport) string {
 					}
 				}
 			}
-			fmt.Fprintf(&b, "## %s\n\n%d trees of depth %d (learning rate %.2f, leaf L2 %.1f); the splits per feature:\n\n| feature | splits |\n|---|---|\n",
+			fmt.Fprintf(&b, "## %s\n\n%d trees of depth %d (learning rate %.2f, leaf L2 %.1f), monotone in each feature with a direction (+: support never falls as it grows; −: never rises); the splits per feature:\n\n| feature | direction | splits |\n|---|---|---|\n",
 				mm.name, len(mm.m.Trees), boostDepth, boostRate, boostLambda)
 			for i, f := range mm.m.Features {
-				fmt.Fprintf(&b, "| %s | %d |\n", f, splits[i])
+				dir := map[int]string{1: "+", -1: "−", 0: ""}[refusalMonotone[f]]
+				fmt.Fprintf(&b, "| %s | %s | %d |\n", f, dir, splits[i])
 			}
 		} else {
 			fmt.Fprintf(&b, "## %s\n\n| feature | mean | scale | weight (standardised) |\n|---|---|---|---|\n", mm.name)
