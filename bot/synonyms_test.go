@@ -29,6 +29,7 @@ func BenchmarkSynonymsLoad(b *testing.B) {
 		_ = loadSynonyms()
 	}
 }
+
 // TestPertainyms: an adjective and the noun it pertains to are synonyms
 // both ways, so "Iranian Ambassador" covers "ambassador of Iran".
 func TestPertainyms(t *testing.T) {
