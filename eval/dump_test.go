@@ -182,10 +182,46 @@ func TestWriteFolds(t *testing.T) {
 	}
 }
 
+// separation rescores exs with m and returns, for the lowest 3, 5 and 10%
+// of its answerable questions' support (0 when a rule refuses), the share
+// of its off-corpus questions below: how well m orders them, whatever the
+// threshold; ok is false when exs has no answerable question.
+func separation(exs []example, m *bot.Models) (line string, ok bool) {
+	var pos, neg []float64
+	for _, ex := range exs {
+		ex.ev.Rescore(m)
+		pr := ex.ev.Support
+		if ex.ev.DecisiveMissing || ex.ev.CueMissing || len(ex.ev.Candidates) == 0 {
+			pr = 0
+		}
+		switch ex.item.Kind {
+		case Answerable:
+			pos = append(pos, pr)
+		case OffCorpus:
+			neg = append(neg, pr)
+		}
+	}
+	if len(pos) == 0 {
+		return "", false
+	}
+	slices.Sort(pos)
+	for _, rate := range []float64{0.03, 0.05, 0.10} {
+		th := pos[int(rate*float64(len(pos)))]
+		off := 0
+		for _, v := range neg {
+			if v < th {
+				off++
+			}
+		}
+		line += fmt.Sprintf(" @%.0f%% %.3f", 100*rate, float64(off)/float64(max(1, len(neg))))
+	}
+	return line + fmt.Sprintf(" (%d/%d)", len(pos), len(neg)), true
+}
+
 // TestDumpSeparability fits the models on each fold alone and prints, in
-// sample, the share of its off-corpus questions refused when 3% and 5% of
-// its answerable ones are: how far a linear model over these features
-// could go at best (VERBATIM_EVAL_DUMP set).
+// sample, the share of its off-corpus questions ranked below the lowest
+// answerable ones (see separation): how far the features could go at best
+// (VERBATIM_EVAL_DUMP set).
 func TestDumpSeparability(t *testing.T) {
 	if os.Getenv("VERBATIM_EVAL_DUMP") == "" {
 		t.Skip("set VERBATIM_EVAL_DUMP")
@@ -203,41 +239,16 @@ func TestDumpSeparability(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var pos, neg []float64
-		for _, ex := range exs {
-			ex.ev.Rescore(m)
-			pr := ex.ev.Support
-			if !ex.ev.Supported(&bot.Models{Sentence: m.Sentence, Refusal: bot.Model{Features: m.Refusal.Features, Mean: m.Refusal.Mean, Scale: m.Refusal.Scale, Weights: m.Refusal.Weights, Bias: m.Refusal.Bias, Threshold: 1e-9}}) {
-				pr = 0
-			}
-			switch ex.item.Kind {
-			case Answerable:
-				pos = append(pos, pr)
-			case OffCorpus:
-				neg = append(neg, pr)
-			}
-		}
-		slices.Sort(pos)
-		line := pr.fold.Name
-		for _, rate := range []float64{0.03, 0.05} {
-			th := pos[int(rate*float64(len(pos)))]
-			off := 0
-			for _, v := range neg {
-				if v < th {
-					off++
-				}
-			}
-			line += fmt.Sprintf("  @%.0f%%: off-corpus refused %.3f", 100*rate, float64(off)/float64(max(1, len(neg))))
-		}
-		t.Log(line)
+		line, _ := separation(exs, m)
+		t.Log(pr.fold.Name + line)
 	}
 }
 
 // TestDumpHeldOutSeparation fits on all folds but one and prints, for the
-// held-out fold's off-corpus split, the share of off-corpus questions the
-// fitted refusal model ranks below the 3% and 5% lowest of its answerable
-// ones: how well the model orders unseen questions, whatever threshold
-// (VERBATIM_EVAL_DUMP set).
+// held-out fold's off-corpus split and small splits, the share of
+// off-corpus questions the fitted model ranks below the lowest of its
+// answerable ones (see separation): how well the model orders unseen
+// questions, whatever threshold (VERBATIM_EVAL_DUMP set).
 func TestDumpHeldOutSeparation(t *testing.T) {
 	if os.Getenv("VERBATIM_EVAL_DUMP") == "" {
 		t.Skip("set VERBATIM_EVAL_DUMP")
@@ -256,49 +267,20 @@ func TestDumpHeldOutSeparation(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		nIn, nSplit := len(held.fold.InCorpus.Items), len(held.fold.Split.Items)
+		var small []example
 		for j, ix := range held.small {
 			sx, err := collect(t.Context(), ix, held.fold.Name, held.fold.Small[j], w)
 			if err != nil {
 				t.Fatal(err)
 			}
-			exs = append(slices.Clip(exs), sx...)
+			small = append(small, sx...)
 		}
 		line := fmt.Sprintf("%-17s threshold %.3f", held.fold.Name, m.Refusal.Threshold)
-		for _, part := range []struct {
-			name     string
-			from, to int
-		}{{"split", nIn, nIn + nSplit}, {"small", nIn + nSplit, len(exs)}} {
-			var pos, neg []float64
-			for _, ex := range exs[part.from:part.to] {
-				ex.ev.Rescore(m)
-				pr := ex.ev.Support
-				if ex.ev.DecisiveMissing || ex.ev.CueMissing || len(ex.ev.Candidates) == 0 {
-					pr = 0
-				}
-				switch ex.item.Kind {
-				case Answerable:
-					pos = append(pos, pr)
-				case OffCorpus:
-					neg = append(neg, pr)
-				}
-			}
-			if len(pos) == 0 {
-				continue
-			}
-			slices.Sort(pos)
-			line += "  " + part.name
-			for _, rate := range []float64{0.03, 0.05, 0.10} {
-				th := pos[int(rate*float64(len(pos)))]
-				off := 0
-				for _, v := range neg {
-					if v < th {
-						off++
-					}
-				}
-				line += fmt.Sprintf(" @%.0f%% %.3f", 100*rate, float64(off)/float64(max(1, len(neg))))
-			}
-			line += fmt.Sprintf(" (%d/%d)", len(pos), len(neg))
+		if s, ok := separation(exs[len(held.fold.InCorpus.Items):], m); ok {
+			line += "  split" + s
+		}
+		if s, ok := separation(small, m); ok {
+			line += "  small" + s
 		}
 		t.Log(line)
 	}
