@@ -131,6 +131,10 @@ type Decision struct {
 	Threshold       float64
 	DecisiveMissing bool
 	CueMissing      bool
+	// Lexical is set when the refusal model is the one fitted without the
+	// vector signal (the index's embedder is not the one it was fitted
+	// with; see Models.For).
+	Lexical bool
 }
 
 // Feature is one named feature value.

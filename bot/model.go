@@ -8,6 +8,8 @@ import (
 	"math"
 	"slices"
 	"sync"
+
+	"github.com/verbatimbot/verbatim/retrieval"
 )
 
 // Model is a logistic model over named features: P = σ(bias + Σ wᵢ·zᵢ),
@@ -111,18 +113,47 @@ func (m *Model) check(names []string) error {
 type Models struct {
 	Sentence Model `json:"sentence"`
 	Refusal  Model `json:"refusal"`
+	// Lexical is a refusal model fitted without the vector signal (its
+	// trees never split on the vector feature), and VectorEmbedder names
+	// the embedder (retrieval.EmbedderInfo.String) Refusal's vector
+	// feature was fitted with. Another embedder's cosines are on another
+	// scale, so For swaps in Lexical for it.
+	Lexical        Model  `json:"refusal_lexical"`
+	VectorEmbedder string `json:"vector_embedder"`
+
+	lexical bool // Refusal is Lexical (For)
 }
 
-// Check reports whether both models fit this build's features.
+// For returns the models to use over vectors made by emb: m itself for the
+// embedder Refusal was fitted with, else m with Lexical as its refusal
+// model.
+func (m *Models) For(emb retrieval.EmbedderInfo) *Models {
+	if emb.String() == m.VectorEmbedder || len(m.Lexical.Trees) == 0 {
+		return m
+	}
+	out := *m
+	out.Refusal, out.lexical = m.Lexical, true
+	return &out
+}
+
+// Check reports whether the models fit this build's features.
 func (m *Models) Check() error {
 	if err := m.Sentence.check(SentenceFeatureNames); err != nil {
 		return fmt.Errorf("sentence %w", err)
 	}
-	if err := m.Refusal.check(RefusalFeatureNames); err != nil {
-		return fmt.Errorf("refusal %w", err)
-	}
-	if t := m.Refusal.Threshold; t <= 0 || t >= 1 {
-		return fmt.Errorf("refusal model: threshold %v outside (0, 1)", t)
+	for _, r := range []struct {
+		name string
+		m    *Model
+	}{{"refusal", &m.Refusal}, {"lexical refusal", &m.Lexical}} {
+		if r.m == &m.Lexical && len(m.Lexical.Features) == 0 {
+			continue // models fitted before it existed
+		}
+		if err := r.m.check(RefusalFeatureNames); err != nil {
+			return fmt.Errorf("%s %w", r.name, err)
+		}
+		if t := r.m.Threshold; t <= 0 || t >= 1 {
+			return fmt.Errorf("%s model: threshold %v outside (0, 1)", r.name, t)
+		}
 	}
 	return nil
 }

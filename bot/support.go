@@ -55,7 +55,7 @@ var RefusalFeatureNames = []string{"best_sentence", "best_paragraph", "bm25", "u
 
 // decision describes the evidence for Answer.Decision.
 func (ev *Evidence) decision(m *Models) *Decision {
-	d := &Decision{Support: ev.Support, Threshold: m.Refusal.Threshold, DecisiveMissing: ev.DecisiveMissing, CueMissing: ev.CueMissing}
+	d := &Decision{Support: ev.Support, Threshold: m.Refusal.Threshold, DecisiveMissing: ev.DecisiveMissing, CueMissing: ev.CueMissing, Lexical: m.lexical}
 	for i, v := range ev.Features {
 		d.Features = append(d.Features, Feature{RefusalFeatureNames[i], v})
 	}

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/verbatimbot/verbatim/corpus"
+	"github.com/verbatimbot/verbatim/retrieval"
 )
 
 // feature is the value of the named refusal feature of ev.
@@ -63,5 +64,36 @@ func TestArticleAndMissingFeatures(t *testing.T) {
 	ev = evidence("What colour is the kestrel's zygodactyl foot?")
 	if got := feature(t, ev, "missing_heaviest"); got < 0.999 {
 		t.Errorf("unknown word: missing_heaviest %.3f, want 1", got)
+	}
+}
+
+// TestModelsForEmbedder: the committed refusal model's vector feature was
+// fitted on the local embedder's cosines; an index of another embedder
+// gets the lexical model, which never reads that feature.
+func TestModelsForEmbedder(t *testing.T) {
+	m := DefaultModels()
+	local := retrieval.NewLocalEmbedder().Info()
+	if got := m.For(local); got != m {
+		t.Errorf("the local embedder (%s) does not get the committed models (fitted with %q)", local, m.VectorEmbedder)
+	}
+	other := m.For(retrieval.EmbedderInfo{Name: "openai", Model: "text-embedding-3-small", Dims: 1536})
+	if other == m || !other.lexical || other.Refusal.Threshold != m.Lexical.Threshold {
+		t.Fatal("another embedder does not get the lexical refusal model")
+	}
+	vec := slices.Index(RefusalFeatureNames, "vector")
+	for i, tr := range other.Refusal.Trees {
+		for _, n := range tr.Nodes {
+			if !n.Leaf && n.Feature == vec {
+				t.Fatalf("lexical tree %d splits on the vector feature", i)
+			}
+		}
+	}
+	// The same evidence with any cosine gets the same support from it.
+	x := make([]float64, len(RefusalFeatureNames))
+	x[vec] = 0.05
+	lo := other.Refusal.Prob(x)
+	x[vec] = 0.95
+	if hi := other.Refusal.Prob(x); hi != lo {
+		t.Errorf("lexical support moves with the cosine: %.4f → %.4f", lo, hi)
 	}
 }

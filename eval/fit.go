@@ -191,8 +191,25 @@ func fitModels(exs []example, folds []string) (*bot.Models, error) {
 	}
 	m.Refusal = ref
 	m.Refusal.Threshold = threshold(exs, &m.Refusal, folds)
+	// The same without the vector signal, for embedders other than the
+	// local one the evidence was gathered with (Models.For).
+	lexSamples := refusalSamples(exs)
+	vec := slices.Index(bot.RefusalFeatureNames, "vector")
+	for i := range lexSamples {
+		x := slices.Clone(lexSamples[i].x)
+		x[vec] = 0
+		lexSamples[i].x = x
+	}
+	lex, err := fitBoosted(bot.RefusalFeatureNames, lexSamples, mono)
+	if err != nil {
+		return nil, fmt.Errorf("lexical refusal model: %w", err)
+	}
+	m.Lexical = lex
+	m.Lexical.Threshold = threshold(exs, &m.Lexical, folds)
+	m.VectorEmbedder = retrieval.NewLocalEmbedder().Info().String()
 	m.Sentence.FittedOn = folds
 	m.Refusal.FittedOn = folds
+	m.Lexical.FittedOn = folds
 	for i := range exs {
 		exs[i].ev.Rescore(m)
 	}

@@ -76,10 +76,13 @@ func TestFitModels(t *testing.T) {
 }
 
 func diffModels(a, b *bot.Models) string {
+	if a.VectorEmbedder != b.VectorEmbedder {
+		return "vector embedder differs"
+	}
 	for _, pair := range []struct {
 		name string
 		x, y bot.Model
-	}{{"sentence", a.Sentence, b.Sentence}, {"refusal", a.Refusal, b.Refusal}} {
+	}{{"sentence", a.Sentence, b.Sentence}, {"refusal", a.Refusal, b.Refusal}, {"lexical refusal", a.Lexical, b.Lexical}} {
 		x, y := pair.x, pair.y
 		if strings.Join(x.Features, ",") != strings.Join(y.Features, ",") {
 			return pair.name + " features differ"
@@ -122,7 +125,8 @@ func fitReport(w float64, m *bot.Models, reps []FoldReport) string {
 	for _, mm := range []struct {
 		name string
 		m    bot.Model
-	}{{"Sentence model (ranks the sentences to quote)", m.Sentence}, {"Refusal model (P(the articles answer))", m.Refusal}} {
+	}{{"Sentence model (ranks the sentences to quote)", m.Sentence}, {"Refusal model (P(the articles answer))", m.Refusal},
+		{"Lexical refusal model (the same without the vector signal, for an index of another embedder than " + m.VectorEmbedder + ")", m.Lexical}} {
 		if len(mm.m.Trees) > 0 {
 			splits := make([]int, len(mm.m.Features))
 			for _, t := range mm.m.Trees {

@@ -30,6 +30,10 @@ type FoldReport struct {
 	Answers Report `json:"answers"`
 	Split   Report `json:"split"`
 	Small   Report `json:"small"`
+	// Lexical are Answers, Split and Small again with the refusal model
+	// fitted without the vector signal: what an index built by another
+	// embedder than the local one answers with (bot.Models.For).
+	Lexical *FoldReport `json:"lexical,omitempty"`
 }
 
 // weighted is an index searched with another vector weight.
@@ -213,6 +217,11 @@ func (p *Protocol) LeaveOneSetOut(ctx context.Context) ([]FoldReport, error) {
 		if err != nil {
 			return nil, err
 		}
+		lex, err := measure(ctx, held, w, m.For(retrieval.EmbedderInfo{Name: "other"}))
+		if err != nil {
+			return nil, err
+		}
+		r.Lexical = &lex
 		r.BM25 = held.bm25
 		for _, pr := range train {
 			r.FittedOn = append(r.FittedOn, pr.fold.Name)

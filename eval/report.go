@@ -35,6 +35,25 @@ func WriteFoldTable(w io.Writer, reports []FoldReport) {
 			a.HitAt1, a.AnswerInQuote1, pr, refused(a), sh, sr, so, mr, mo, r.VectorWeight)
 	}
 	tw.Flush()
+	if len(reports) == 0 || reports[0].Lexical == nil {
+		return
+	}
+	fmt.Fprintln(w, "\nWith the refusal model fitted without the vector signal (what an index of another embedder answers with):")
+	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "held-out set\tanswer hit@1\tanswerable refused\tsplit: answerable refused\tsplit: off-corpus refused\tsmall: answerable refused\tsmall: off-corpus refused\t")
+	for _, r := range reports {
+		l := r.Lexical
+		sr, so, mr, mo := "–", "–", "–", "–"
+		if l.Split.Questions > 0 {
+			sr, so = refused(l.Split), fmt.Sprintf("%.3f (%d)", l.Split.OffCorpusRefused, l.Split.OffCorpus)
+		}
+		if l.Small.Questions > 0 {
+			mr, mo = refused(l.Small), fmt.Sprintf("%.3f (%d)", l.Small.OffCorpusRefused, l.Small.OffCorpus)
+		}
+		fmt.Fprintf(tw, "%s\t%.3f\t%s\t%s\t%s\t%s\t%s\t\n", r.Fold, l.Answers.HitAt1, refused(l.Answers), sr, so, mr, mo)
+	}
+	tw.Flush()
 }
 
 func refused(r Report) string {

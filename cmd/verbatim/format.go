@@ -64,7 +64,11 @@ func writeExplain(w io.Writer, ans bot.Answer) {
 		case d.Support < d.Threshold:
 			verdict = "refuse: support below the threshold"
 		}
-		fmt.Fprintf(w, "Support %.3f (threshold %.3f): %s\n", d.Support, d.Threshold, verdict)
+		model := ""
+		if d.Lexical {
+			model = "; the lexical refusal model: the vectors are not the local embedder's"
+		}
+		fmt.Fprintf(w, "Support %.3f (threshold %.3f%s): %s\n", d.Support, d.Threshold, model, verdict)
 		for _, f := range d.Features {
 			fmt.Fprintf(w, "    %-18s %.3f\n", f.Name, f.Value)
 		}

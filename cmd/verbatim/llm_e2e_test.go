@@ -156,6 +156,13 @@ func TestRemoteEmbeddings(t *testing.T) {
 	if first < 10 || models[0] != "test-embed" {
 		t.Fatalf("embedded %d texts with %v; want every passage with test-embed", first, models)
 	}
+	// The refusal model fitted on the local embedder's cosines is not
+	// used over these vectors: --explain says which one is.
+	r = verbatim(t, work, "", remote, "ask", "--explain", "What does INSTEX stand for?")
+	if r.code != 0 || !strings.Contains(r.stdout, "the lexical refusal model") {
+		t.Errorf("--explain over another embedder's index does not name the lexical refusal model:\n%s", r.stdout)
+	}
+	first, _ = embedded()
 
 	r = verbatim(t, work, "", remote, "index")
 	total, _ := embedded()

@@ -180,7 +180,9 @@ func (a *app) store(ctx context.Context) (*postgres.Store, error) {
 // engine builds the answering engine over an index: LLM answers when a
 // server is configured (unless extractiveOnly), extractive otherwise.
 func (a *app) engine(ix *retrieval.Index, extractiveOnly bool) (*bot.Engine, error) {
-	opts := bot.EngineOptions{TopK: a.cfg.TopK, Logger: a.log, StrictModel: a.cfg.LLM == "on"}
+	// The refusal model's vector feature means something only for the
+	// embedder it was fitted with; another one gets the lexical model.
+	opts := bot.EngineOptions{TopK: a.cfg.TopK, Logger: a.log, StrictModel: a.cfg.LLM == "on", Models: bot.DefaultModels().For(ix.Info().Embedder)}
 	if a.cfg.UseLLM() && !extractiveOnly {
 		llm, err := a.newLLM()
 		if err != nil {
