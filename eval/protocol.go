@@ -244,9 +244,12 @@ func measure(ctx context.Context, pr *prepared, w float64, m *bot.Models) (r Fol
 		return r, err
 	}
 	r.Retrieval = Summarize("retrieval", recs, false, false)
-	answer := func(ix *retrieval.Index, s Set) (Report, error) {
+	records := func(ix *retrieval.Index, s Set) ([]Record, error) {
 		eng := bot.NewEngine(weighted{ix, w}, bot.EngineOptions{Models: m})
-		recs, err := Answers(ctx, eng, s.Items, RunOptions{Has: s.Has})
+		return Answers(ctx, eng, s.Items, RunOptions{Has: s.Has})
+	}
+	answer := func(ix *retrieval.Index, s Set) (Report, error) {
+		recs, err := records(ix, s)
 		if err != nil {
 			return Report{}, err
 		}
@@ -266,8 +269,7 @@ func measure(ctx context.Context, pr *prepared, w float64, m *bot.Models) (r Fol
 	// questions.
 	var small []Record
 	for j, ix := range pr.small {
-		eng := bot.NewEngine(weighted{ix, w}, bot.EngineOptions{Models: m})
-		recs, err := Answers(ctx, eng, f.Small[j].Items, RunOptions{Has: f.Small[j].Has})
+		recs, err := records(ix, f.Small[j])
 		if err != nil {
 			return r, err
 		}
