@@ -9,10 +9,13 @@
 //
 //   - off-corpus splits (Split): index half of a set's articles; the
 //     other half's questions must then be refused, since the corpus no
-//     longer covers their topic;
-//   - leave-one-set-out (Protocol): whatever is fitted (the refusal model,
-//     the fusion weight) is fitted on the other sets and reported on the one
-//     left out.
+//     longer covers their topic; and small corpora cut from a set
+//     (Smalls: up to four disjoint groups of 36 articles, each split so),
+//     the size of a community's first corpus;
+//   - leave-one-set-out (Protocol): whatever is fitted (the sentence and
+//     refusal models — monotone boosted trees, one with and one without the
+//     vector signal — and the fusion weight) is fitted on the other sets
+//     and reported on the one left out.
 //
 // `verbatim eval` and every quality test call this package; none keeps its
 // own copy of the scoring.
