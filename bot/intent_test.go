@@ -125,6 +125,20 @@ func TestEngineRefusesOffTopic(t *testing.T) {
 	}
 }
 
+// TestEngineSpellingVariantIsNoMissingWord: the decisive-word rule counts
+// a word the best sentence spells another way as held, so "air defence"
+// over an article that says "coastal defense systems and S-400" answers.
+func TestEngineSpellingVariantIsNoMissingWord(t *testing.T) {
+	e := NewEngine(bundledIndex(t), EngineOptions{})
+	ans, err := e.Answer(t.Context(), Question{Text: "Which air defence system does Iran want to acquire from Russia?"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ans.Refused || ans.Decision == nil || ans.Decision.DecisiveMissing || len(ans.Citations) == 0 || !strings.Contains(ans.Citations[0].Quote, "S-400") {
+		t.Errorf("refused or misquoted: %+v", ans)
+	}
+}
+
 // TestEngineFoldsQuestions: a question typed in fullwidth characters, with
 // curly quotes or accents, answers as its plain form does.
 func TestEngineFoldsQuestions(t *testing.T) {
