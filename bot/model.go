@@ -141,19 +141,21 @@ func (m *Models) Check() error {
 	if err := m.Sentence.check(SentenceFeatureNames); err != nil {
 		return fmt.Errorf("sentence %w", err)
 	}
-	for _, r := range []struct {
-		name string
-		m    *Model
-	}{{"refusal", &m.Refusal}, {"lexical refusal", &m.Lexical}} {
-		if r.m == &m.Lexical && len(m.Lexical.Features) == 0 {
-			continue // models fitted before it existed
-		}
-		if err := r.m.check(RefusalFeatureNames); err != nil {
-			return fmt.Errorf("%s %w", r.name, err)
-		}
-		if t := r.m.Threshold; t <= 0 || t >= 1 {
-			return fmt.Errorf("%s model: threshold %v outside (0, 1)", r.name, t)
-		}
+	if err := checkRefusal("refusal", &m.Refusal); err != nil {
+		return err
+	}
+	if len(m.Lexical.Features) == 0 {
+		return nil // models fitted before it existed
+	}
+	return checkRefusal("lexical refusal", &m.Lexical)
+}
+
+func checkRefusal(name string, m *Model) error {
+	if err := m.check(RefusalFeatureNames); err != nil {
+		return fmt.Errorf("%s %w", name, err)
+	}
+	if t := m.Threshold; t <= 0 || t >= 1 {
+		return fmt.Errorf("%s model: threshold %v outside (0, 1)", name, t)
 	}
 	return nil
 }

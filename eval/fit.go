@@ -185,7 +185,8 @@ func fitModels(exs []example, folds []string) (*bot.Models, error) {
 	for j, name := range bot.RefusalFeatureNames {
 		mono[j] = refusalMonotone[name]
 	}
-	ref, err := fitBoosted(bot.RefusalFeatureNames, refusalSamples(exs), mono)
+	samples := refusalSamples(exs)
+	ref, err := fitBoosted(bot.RefusalFeatureNames, samples, mono)
 	if err != nil {
 		return nil, fmt.Errorf("refusal model: %w", err)
 	}
@@ -193,12 +194,11 @@ func fitModels(exs []example, folds []string) (*bot.Models, error) {
 	m.Refusal.Threshold = threshold(exs, &m.Refusal, folds)
 	// The same without the vector signal, for embedders other than the
 	// local one the evidence was gathered with (Models.For).
-	lexSamples := refusalSamples(exs)
 	vec := slices.Index(bot.RefusalFeatureNames, "vector")
+	lexSamples := slices.Clone(samples)
 	for i := range lexSamples {
-		x := slices.Clone(lexSamples[i].x)
-		x[vec] = 0
-		lexSamples[i].x = x
+		lexSamples[i].x = slices.Clone(lexSamples[i].x)
+		lexSamples[i].x[vec] = 0
 	}
 	lex, err := fitBoosted(bot.RefusalFeatureNames, lexSamples, mono)
 	if err != nil {
