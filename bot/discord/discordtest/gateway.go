@@ -76,6 +76,10 @@ type gwConn struct {
 func (c *gwConn) writeJSON(v any) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return c.writeJSONLocked(v)
+}
+
+func (c *gwConn) writeJSONLocked(v any) error {
 	if err := c.ws.SetWriteDeadline(time.Now().Add(5 * time.Second)); err != nil {
 		return err
 	}
@@ -464,10 +468,9 @@ func (s *Server) gatewayFrame(c *gwConn, f frame) bool {
 		c.shard = sh
 		ready := s.readyPayloadLocked(session, sh)
 		s.mu.Unlock()
-		if err := s.dispatchTo(c, "READY", ready); err != nil {
+		if err := s.dispatchReady(c, "READY", ready, "ready"); err != nil {
 			return false
 		}
-		s.markReady(c, "ready")
 	case 6: // resume
 		var res struct {
 			Token     string `json:"token"`
@@ -503,10 +506,9 @@ func (s *Server) gatewayFrame(c *gwConn, f frame) bool {
 		c.session = res.SessionID
 		c.shard = s.gw.shards.sessionShard[res.SessionID]
 		s.mu.Unlock()
-		if err := s.dispatchTo(c, "RESUMED", map[string]any{}); err != nil {
+		if err := s.dispatchReady(c, "RESUMED", map[string]any{}, "resumed"); err != nil {
 			return false
 		}
-		s.markReady(c, "resumed")
 	case 3, 4, 8, 31: // presence, voice, guild members, soundboard: accepted
 	default:
 		_ = c.writeClose(4001, "Unknown opcode.")
@@ -565,12 +567,24 @@ func (s *Server) readyPayloadLocked(session string, sh Shard) map[string]any {
 	}
 }
 
-func (s *Server) dispatchTo(c *gwConn, event string, d any) error {
+// dispatchReady sends READY or RESUMED on c and marks c ready as one step:
+// a dispatch that finds c ready waits for c's writer, so it follows READY
+// on the wire, and one sent after the client read READY always finds c
+// ready (Discord delivers a session's events from READY on). Lock order:
+// c.mu, then s.mu; nothing takes c.mu holding s.mu.
+func (s *Server) dispatchReady(c *gwConn, event string, d any, kind string) error {
 	raw, err := json.Marshal(d)
 	if err != nil {
 		return fmt.Errorf("marshal %s: %w", event, err)
 	}
-	return s.dispatchRaw(c, event, raw)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s.mu.Lock()
+	s.gw.seq++
+	seq := s.gw.seq
+	s.mu.Unlock()
+	s.markReady(c, kind)
+	return c.writeJSONLocked(frame{Op: 0, D: raw, S: &seq, Type: event})
 }
 
 func (s *Server) dispatchRaw(c *gwConn, event string, raw json.RawMessage) error {
