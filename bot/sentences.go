@@ -240,7 +240,9 @@ var titleAbbrevs = set("mr", "mrs", "ms", "messrs", "mme", "dr", "prof", "gen", 
 // monthAbbrevs and numberAbbrevs do not end a sentence before a number.
 var monthAbbrevs = set("jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept",
 	"oct", "nov", "dec")
-var numberAbbrevs = set("no", "nos", "art", "p", "pp", "para", "sec", "ch")
+// Among them are circa and the biographical "b." and "d.": "(c. 482 – 14
+// November 565)", "(b. 1931)".
+var numberAbbrevs = set("no", "nos", "art", "p", "pp", "para", "sec", "ch", "c", "ca", "b", "d", "fl")
 
 // sentenceStarters are words that, after a dotted abbreviation such as
 // "U.S.", show that a new sentence has begun.

@@ -3,6 +3,7 @@ package eval
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -283,5 +284,92 @@ func TestDumpHeldOutSeparation(t *testing.T) {
 			line += "  small" + s
 		}
 		t.Log(line)
+	}
+}
+
+// TestDumpSentenceLOSO fits the sentence model on all folds but one and
+// prints, for the held-out fold's answerable in-corpus questions, how
+// often the best-ranked candidate is in the gold paragraph and holds a
+// gold answer (or is the labelled sentence), refusals aside: a quick
+// measure of a sentence feature (VERBATIM_EVAL_DUMP set; features listed
+// in VERBATIM_EVAL_MASK are left out, and VERBATIM_EVAL_MISSES=<set>
+// prints that set's misses).
+func TestDumpSentenceLOSO(t *testing.T) {
+	if os.Getenv("VERBATIM_EVAL_DUMP") == "" {
+		t.Skip("set VERBATIM_EVAL_DUMP")
+	}
+	p := &Protocol{Folds: folds(t), Dir: t.TempDir()}
+	if err := p.prepare(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	w := retrieval.DefaultVectorWeight
+	all := map[string][]example{}
+	for _, pr := range p.prep {
+		exs, err := p.examplesAt(t.Context(), pr, w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all[pr.fold.Name] = exs[:len(pr.fold.InCorpus.Items)]
+	}
+	// VERBATIM_EVAL_MASK: features to leave out (their values zeroed).
+	if mask := os.Getenv("VERBATIM_EVAL_MASK"); mask != "" {
+		for _, name := range strings.Split(mask, ",") {
+			j := slices.Index(bot.SentenceFeatureNames, name)
+			if j < 0 {
+				t.Fatalf("no sentence feature %q", name)
+			}
+			for _, exs := range all {
+				for _, ex := range exs {
+					for c := range ex.ev.Candidates {
+						f := slices.Clone(ex.ev.Candidates[c].Features)
+						f[j] = 0
+						ex.ev.Candidates[c].Features = f
+					}
+				}
+			}
+		}
+	}
+	score := func(exs []example, m bot.Model) (inQuote, hit float64) {
+		n := 0
+		for _, ex := range exs {
+			if ex.item.Kind != Answerable || len(ex.ev.Candidates) == 0 {
+				continue
+			}
+			n++
+			best, bs := -1, math.Inf(-1)
+			for i, c := range ex.ev.Candidates {
+				if s := m.Logit(c.Features); s > bs {
+					best, bs = i, s
+				}
+			}
+			c := ex.ev.Candidates[best]
+			if c.ArticleID == *ex.item.Article && c.Paragraph == *ex.item.Paragraph {
+				hit++
+				if ContainsAnswer(c.Text, ex.item.Answers) || ex.item.AnswerSentence != "" && containsFold(foldForMatch(c.Text), foldForMatch(ex.item.AnswerSentence)) {
+					inQuote++
+				} else if os.Getenv("VERBATIM_EVAL_MISSES") == ex.fold {
+					t.Logf("MISS %s\n  picked %.150s\n  gold   %.150s", ex.item.Question, c.Text, ex.item.Answers)
+				}
+			}
+		}
+		return inQuote / float64(max(n, 1)), hit / float64(max(n, 1))
+	}
+	for _, held := range p.prep {
+		var train []example
+		for _, pr := range p.prep {
+			if pr != held {
+				for _, e := range all[pr.fold.Name] {
+					if e.item.From != held.fold.Name {
+						train = append(train, e)
+					}
+				}
+			}
+		}
+		point, err := fitLogistic(bot.SentenceFeatureNames, sentenceSamples(train))
+		if err != nil {
+			t.Fatal(err)
+		}
+		q, h := score(all[held.fold.Name], point)
+		t.Logf("%-17s best sentence holds the answer %.3f, in the gold paragraph %.3f", held.fold.Name, q, h)
 	}
 }
