@@ -41,3 +41,13 @@ func TestPertainyms(t *testing.T) {
 		}
 	}
 }
+
+// TestUntaggedSenses: a lemma WordNet has no sense frequencies for gives
+// synonyms from more than its first two senses ("drill" is listed as a
+// tool, a baboon, then an exercise), so "military drills" covers "joint
+// exercises".
+func TestUntaggedSenses(t *testing.T) {
+	if got := synonymsOf("drill"); !slices.Contains(got, "exercise") {
+		t.Errorf("synonymsOf(drill) = %v, want exercise among them", got)
+	}
+}

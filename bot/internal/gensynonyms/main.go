@@ -5,7 +5,8 @@
 //	go generate ./bot
 //
 // For every single-word lemma of a noun, verb or adjective it takes the
-// synsets of the lemma's two most frequent senses per part of speech and
+// synsets of the lemma's two most frequent senses per part of speech (four
+// when WordNet has no frequencies for them) and
 // keeps the other single-word lemmas there; both sides are reduced to
 // retrieval.Terms (so stemmed as the index is). A line is a term, a tab,
 // and its synonyms as words (one per term they stem to: the lemma that
@@ -34,6 +35,11 @@ import (
 // give synonyms: further senses are rare and bring noise ("drill" as a
 // baboon).
 const senses = 2
+
+// untaggedSenses is how many senses are taken from a lemma none of whose
+// senses was ever seen in WordNet's tagged texts: their order then says
+// nothing of frequency ("drill": the tool, the baboon, then the exercise).
+const untaggedSenses = 4
 
 func main() {
 	dir := flag.String("wordnet", "/usr/share/wordnet", "WordNet dict directory")
@@ -184,6 +190,14 @@ func readIndex(path, pos string, data map[string]map[string]synset, syn map[stri
 			return fmt.Errorf("%s: %q: %w", path, fields[0], err)
 		}
 		offsets := fields[4+pcnt+2:]
+		tagged, err := strconv.Atoi(fields[4+pcnt+1])
+		if err != nil {
+			return fmt.Errorf("%s: %q: %w", path, fields[0], err)
+		}
+		n := senses
+		if tagged == 0 {
+			n = untaggedSenses
+		}
 		terms := retrieval.Terms(fields[0])
 		if len(terms) != 1 {
 			continue
@@ -192,7 +206,7 @@ func readIndex(path, pos string, data map[string]map[string]synset, syn map[stri
 		if syn[t] == nil {
 			syn[t] = map[string]string{}
 		}
-		for _, off := range offsets[:min(senses, len(offsets))] {
+		for _, off := range offsets[:min(n, len(offsets))] {
 			ss := synsets[off]
 			for _, w := range ss.words {
 				if w != "" {
