@@ -44,6 +44,9 @@ type query struct {
 	// counted are the terms a number must stand next to for it to answer
 	// (see countedTerms); nil: any amount does.
 	counted map[string]bool
+	// abbrevs are the acronyms that stand for names the question spells
+	// out and the corpus does not (see abbreviated), as words.
+	abbrevs []string
 }
 
 // frameWeight scales the weight of a question's frame words: the noun
@@ -128,15 +131,19 @@ func analyze(idf IDFer, standalone, own string) query {
 	var mine map[string]bool
 	frame := frameTerms(standalone)
 	if own != "" && own != standalone {
-		mine = termSet(retrieval.Terms(own))
+		ownTerms, _ := abbreviated(idf, own)
+		mine = termSet(ownTerms)
 		q.want = answerTypeOf(own)
 		q.counted = countedTerms(own)
 		for t := range frameTerms(own) {
 			frame[t] = true
 		}
 	}
+	acr := acronyms(standalone)
 	best, bestContext, rarestContext := -1.0, -1.0, -1
-	for _, t := range retrieval.Terms(standalone) {
+	terms, abbrevs := abbreviated(idf, standalone)
+	q.abbrevs = abbrevs
+	for _, t := range terms {
 		if slices.Contains(q.terms, t) {
 			continue
 		}
@@ -156,7 +163,7 @@ func analyze(idf IDFer, standalone, own string) query {
 			w *= frameWeight
 		}
 		var syns, words []string
-		for _, w := range synonymsOf(t) {
+		for _, w := range slices.Concat(synonymsOf(t), acr[t]) {
 			st := retrieval.Terms(w)
 			if len(st) != 1 {
 				continue
@@ -285,25 +292,41 @@ func (q query) topCoverage(set map[string]bool, n int) float64 {
 	return have / all
 }
 
-// expansion is the words a search adds for the question's terms the corpus
-// lacks: their synonyms it has that are the same word spelt another way
-// ("defense" for "defence", "normalize" for "normalise"). Other synonyms
+// expansion is the words a search adds: for the question's terms the
+// corpus lacks, their synonyms it has that are the same word spelt another
+// way ("defense" for "defence", "normalize" for "normalise"); for a name
+// spelt out, the corpus's acronym of it ("UAE" for "United Arab
+// Emirates"), twice, whether the corpus spells the name out too or not
+// (abbrevs). The engine searches the question twice and these once. Other synonyms
 // are credited in the evidence but not searched: measured, searching them
 // found more passages for questions the corpus does not cover than for
 // those it does.
 func (q query) expansion() []string {
 	var out []string
+	for _, a := range q.abbrevs {
+		out = append(out, a, a)
+	}
 	for i := range q.terms {
-		if q.known[i] {
-			continue
-		}
 		for j, s := range q.syns[i] {
-			if similarSpelling(q.terms[i], s) {
-				out = append(out, q.synWords[i][j])
+			w := q.synWords[i][j]
+			switch {
+			case slices.Contains(out, w):
+			case isAcronym(w):
+				// The name it stands for, so as much as the question's
+				// own words: the search repeats them too.
+				out = append(out, w, w)
+			case !q.known[i] && similarSpelling(q.terms[i], s):
+				out = append(out, w)
 			}
 		}
 	}
 	return out
+}
+
+// isAcronym reports whether w is an acronym made by acronyms: upper-case
+// letters only (WordNet's synonyms are lower-case).
+func isAcronym(w string) bool {
+	return len(w) >= 2 && strings.IndexFunc(w, func(r rune) bool { return !unicode.IsUpper(r) }) < 0
 }
 
 // knownOnly is q without the terms the corpus lacks.
