@@ -237,11 +237,11 @@ var titleAbbrevs = set("mr", "mrs", "ms", "messrs", "mme", "dr", "prof", "gen", 
 	"hon", "pres", "supt", "st", "mt", "ft", "fr", "sr", "jr", "vs", "cf", "approx",
 	"fig", "figs", "vol", "ed", "eds", "dept", "univ", "est", "ave", "blvd")
 
-// monthAbbrevs and numberAbbrevs do not end a sentence before a number.
+// monthAbbrevs and numberAbbrevs do not end a sentence before a number;
+// among the latter are circa and the biographical "b." and "d.": "(c. 482
+// – 14 November 565)", "(b. 1931)".
 var monthAbbrevs = set("jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept",
 	"oct", "nov", "dec")
-// Among them are circa and the biographical "b." and "d.": "(c. 482 – 14
-// November 565)", "(b. 1931)".
 var numberAbbrevs = set("no", "nos", "art", "p", "pp", "para", "sec", "ch", "c", "ca", "b", "d", "fl")
 
 // sentenceStarters are words that, after a dotted abbreviation such as
