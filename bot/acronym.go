@@ -30,13 +30,12 @@ type name struct {
 }
 
 // names finds the names in text — runs of two or more words in title case
-// that are no stopwords, connectors allowed between them, and every such
-// run inside a longer one — with the acronyms of three letters or more
-// each could be written as: its initials without and with the
-// connectors' ("United Arab Emirates": UAE; "Joint Comprehensive Plan of
-// Action": JCPA, JCPOA). The first word
-// of text counts only if it is no stopword ("Which", "What" are). Longer
-// names come first.
+// that are no stopwords ("Which", "What" at the start of a question are),
+// connectors allowed between them, and every such run inside a longer one
+// — with the acronyms of three letters or more each could be written as:
+// its initials without and with the connectors' ("United Arab Emirates":
+// UAE; "Joint Comprehensive Plan of Action": JCPA, JCPOA). Longer names
+// come first.
 func names(text string) []name {
 	type word struct {
 		text string
@@ -45,7 +44,7 @@ func names(text string) []name {
 	}
 	var words []word
 	for _, f := range strings.FieldsFunc(text, func(r rune) bool {
-		return !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '\'' && r != '’' && r != '&'
+		return !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '\'' && r != '’'
 	}) {
 		f = strings.TrimSuffix(strings.TrimSuffix(f, "'s"), "’s")
 		f = strings.Trim(f, "'’")
