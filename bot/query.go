@@ -433,11 +433,14 @@ var timeWords = []string{"january", "february", "march", "april", "may", "june",
 	"year", "month", "week", "today", "yesterday", "ago", "earlier", "later",
 	"after", "before", "during", "since", "until", "while", "once", "when"}
 
-// numberWords are amounts spelt out ("one" is left out: "one of the …" is
-// no amount).
+// numberWords are amounts spelt out, and ordinals, which count too ("his
+// fourth trip" says how many trips). "one", "first" and "second" are left
+// out: "one of the …", "for the first time", "a second" are no amounts.
 var numberWords = []string{"two", "three", "four", "five", "six", "seven", "eight",
 	"nine", "ten", "eleven", "twelve", "twenty", "thirty", "forty", "fifty", "hundred",
-	"thousand", "million", "billion", "dozen", "several", "half", "twice"}
+	"thousand", "million", "billion", "dozen", "several", "half", "twice",
+	"third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth",
+	"eleventh", "twelfth", "twentieth", "thirtieth", "hundredth"}
 
 // cued reports whether text offers an answer of the wanted type that is not
 // already in the question: a number (or number word) for numberAnswer; a

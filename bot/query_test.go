@@ -45,6 +45,8 @@ func TestCued(t *testing.T) {
 		{"How many countries were invited?", "Twenty countries were invited.", true},
 		{"How many countries were invited?", "90 countries were invited.", true},
 		{"How many countries were invited?", "Dozens of countries, several of them in NATO.", true},
+		{"How many trips has Rodman made in under 12 months?", "It's his fourth trip in less than 12 months.", true},
+		{"How many trips has Rodman made in under 12 months?", "He went for the first time in 12 months.", false},
 		{"When was it signed?", "It was signed in 2001.", true},
 		{"When was it signed?", "It was signed on August 22.", true},
 		{"When was it signed?", "It was signed by both sides.", false},

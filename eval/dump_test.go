@@ -76,7 +76,7 @@ func TestDumpSmall(t *testing.T) {
 				if len(ex.ev.Candidates) > 0 {
 					best = ex.ev.Candidates[0].Text
 				}
-				t.Logf("%s %s p=%.2f %q -> %.90q", f.Name, ex.item.Kind, ex.ev.Support, ex.item.Question, best)
+				t.Logf("%s %s p=%.2f decisive=%v cue=%v %q -> %.90q", f.Name, ex.item.Kind, ex.ev.Support, ex.ev.DecisiveMissing, ex.ev.CueMissing, ex.item.Question, best)
 			}
 		}
 	}
