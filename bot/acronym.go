@@ -96,12 +96,12 @@ func names(text string) []name {
 	return out
 }
 
-// acronyms maps each term of the names in text to the acronyms of the
+// acronyms maps each term of ns (names' result) to the acronyms of the
 // names it is in: what a question that spells a name out is credited with
 // when a sentence has the abbreviation instead.
-func acronyms(text string) map[string][]string {
+func acronyms(ns []name) map[string][]string {
 	out := map[string][]string{}
-	for _, n := range names(text) {
+	for _, n := range ns {
 		for _, t := range n.terms {
 			for _, a := range n.forms {
 				if !slices.Contains(out[t], a) {
@@ -113,15 +113,16 @@ func acronyms(text string) map[string][]string {
 	return out
 }
 
-// abbreviated returns text's terms with each name the corpus does not
-// spell out — some word of it is no term of the corpus — but knows by an
-// acronym replaced by that acronym's term: "Which country normalised ties
-// with the United Arab Emirates?" over an article that only says "UAE"
-// asks about uae, a term the corpus has, not about three it lacks. used
-// are the acronyms put in, as words to search for.
-func abbreviated(idf IDFer, text string) (terms, used []string) {
+// abbreviated returns text's terms with each of its names ns (names'
+// result) that the corpus does not spell out — some word of it is no term
+// of the corpus — but knows by an acronym replaced by that acronym's term:
+// "Which country normalised ties with the United Arab Emirates?" over an
+// article that only says "UAE" asks about uae, a term the corpus has, not
+// about three it lacks. used are the acronyms put in, as words to search
+// for.
+func abbreviated(idf IDFer, text string, ns []name) (terms, used []string) {
 	terms = retrieval.Terms(text)
-	for _, n := range names(text) {
+	for _, n := range ns {
 		at := slices.Index(terms, n.terms[0])
 		if at < 0 || len(terms) < at+len(n.terms) || !slices.Equal(terms[at:at+len(n.terms)], n.terms) {
 			continue // not there as a run (any more)

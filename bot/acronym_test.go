@@ -30,7 +30,7 @@ func TestAcronyms(t *testing.T) {
 		{"What is the North American Free Trade Agreement?",
 			map[string][]string{"north": {"NAFTA"}, "agreement": {"NAFTA", "FTA"}}, nil},
 	} {
-		got := acronyms(tc.text)
+		got := acronyms(names(tc.text))
 		for term, want := range tc.want {
 			for _, a := range want {
 				if !slices.Contains(got[term], a) {
@@ -50,14 +50,14 @@ func TestAcronyms(t *testing.T) {
 // about as the acronym; one it spells out stays as it is.
 func TestAbbreviated(t *testing.T) {
 	ix := bundledIndex(t)
-	terms, used := abbreviated(ix, "Which country normalised ties with the United Arab Emirates?")
+	terms, used := abbreviated(ix, "Which country normalised ties with the United Arab Emirates?", names("Which country normalised ties with the United Arab Emirates?"))
 	if !slices.Contains(terms, "uae") || slices.Contains(terms, "arab") || slices.Contains(terms, "emir") || !slices.Equal(used, []string{"UAE"}) {
 		t.Errorf("terms %v, acronyms %v: want uae for united arab emirates", terms, used)
 	}
 	// The article says "Joint Comprehensive Plan of Action" as well as
 	// JCPOA; "Hassan Rouhani" has no acronym in it.
 	for _, q := range []string{"What is the Joint Comprehensive Plan of Action?", "What did Hassan Rouhani send?"} {
-		if terms, used := abbreviated(ix, q); len(used) > 0 {
+		if terms, used := abbreviated(ix, q, names(q)); len(used) > 0 {
 			t.Errorf("%q: terms %v, acronyms %v: want the name as it is", q, terms, used)
 		}
 	}

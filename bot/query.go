@@ -131,7 +131,7 @@ func analyze(idf IDFer, standalone, own string) query {
 	var mine map[string]bool
 	frame := frameTerms(standalone)
 	if own != "" && own != standalone {
-		ownTerms, _ := abbreviated(idf, own)
+		ownTerms, _ := abbreviated(idf, own, names(own))
 		mine = termSet(ownTerms)
 		q.want = answerTypeOf(own)
 		q.counted = countedTerms(own)
@@ -139,9 +139,10 @@ func analyze(idf IDFer, standalone, own string) query {
 			frame[t] = true
 		}
 	}
-	acr := acronyms(standalone)
+	ns := names(standalone)
+	acr := acronyms(ns)
 	best, bestContext, rarestContext := -1.0, -1.0, -1
-	terms, abbrevs := abbreviated(idf, standalone)
+	terms, abbrevs := abbreviated(idf, standalone, ns)
 	q.abbrevs = abbrevs
 	for _, t := range terms {
 		if slices.Contains(q.terms, t) {
@@ -297,10 +298,10 @@ func (q query) topCoverage(set map[string]bool, n int) float64 {
 // way ("defense" for "defence", "normalize" for "normalise"); for a name
 // spelt out, the corpus's acronym of it ("UAE" for "United Arab
 // Emirates"), twice, whether the corpus spells the name out too or not
-// (abbrevs). The engine searches the question twice and these once. Other synonyms
-// are credited in the evidence but not searched: measured, searching them
-// found more passages for questions the corpus does not cover than for
-// those it does.
+// (abbrevs). The engine searches the question twice and these once.
+// Other synonyms are credited in the evidence but not searched: measured,
+// searching them found more passages for questions the corpus does not
+// cover than for those it does.
 func (q query) expansion() []string {
 	var out []string
 	for _, a := range q.abbrevs {
