@@ -31,7 +31,7 @@ const (
 func TestFitModels(t *testing.T) {
 	skipUnderRace(t)
 	if testing.Short() {
-		t.Skip("fits on every visible set (half a minute); skipped with -short")
+		t.Skip("fits on every visible set (about a minute); skipped with -short")
 	}
 	fs, err := VisibleFolds(t.Context(), testdataDir, sharedEval)
 	if errors.Is(err, ErrNoShared) {
@@ -150,7 +150,7 @@ func fitReport(w float64, m *bot.Models, reps []FoldReport) string {
 			fmt.Fprintf(&b, "| (bias) | | | %+.4f |\n", mm.m.Bias)
 		}
 		if mm.m.Threshold > 0 {
-			fmt.Fprintf(&b, "\nThreshold: refuse when P < %.4f — the highest at which, on average over the sets, at most %.0f%% of answerable questions are refused.\n", mm.m.Threshold, 100*MaxRefusedAnswerable)
+			fmt.Fprintf(&b, "\nThreshold: refuse when P < %.4f — the highest at which, on average over the sets, at most %.0f%% of answerable questions are refused, each set's scored by trees fitted on the others (out of fold).\n", mm.m.Threshold, 100*MaxRefusedAnswerable)
 		}
 		b.WriteString("\n")
 	}
