@@ -235,6 +235,11 @@ func fitRefusal(exs []example, folds []string, mono []int, lexical bool) (bot.Mo
 		return m, err
 	}
 	probs := map[string][]float64{}
+	if len(folds) < 2 { // no other fold to score with: in sample
+		probs[""] = answerableSupport(exs, &m)
+		m.Threshold = threshold(probs, []string{""})
+		return m, nil
+	}
 	for _, f := range folds {
 		var train, test []example
 		for _, ex := range exs {

@@ -327,3 +327,17 @@ func (h *harness) settle(t testing.TB) {
 		<-tick.C
 	}
 }
+
+// waitLog waits up to wait for the bot to log a line holding s: Run logs
+// what it did after the gateway is ready, and a test may get there first.
+func (h *harness) waitLog(t testing.TB, s string) bool {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for !strings.Contains(h.logs.String(), s) {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return true
+}

@@ -186,7 +186,7 @@ func TestShardsInOneProcess(t *testing.T) {
 	if n := len(fake.Find(isRegistration)); n != 1 {
 		t.Errorf("%d command registrations, want 1", n)
 	}
-	if !strings.Contains(h.logs.String(), `"shard":1`) {
+	if !h.waitLog(t, `"shard":1`) {
 		t.Errorf("shard 1's log lines do not name it:\n%s", h.logs.String())
 	}
 }
@@ -220,7 +220,7 @@ func TestShardWithoutShardZero(t *testing.T) {
 	if n := len(fake.Find(isRegistration)); n != 0 {
 		t.Errorf("%d command registrations from a process without shard 0", n)
 	}
-	if !strings.Contains(h.logs.String(), "commands left to the process running shard 0") {
+	if !h.waitLog(t, "commands left to the process running shard 0") {
 		t.Errorf("no log line saying who registers:\n%s", h.logs.String())
 	}
 }
