@@ -2,10 +2,12 @@ package eval
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/verbatimbot/verbatim/bot"
 	"github.com/verbatimbot/verbatim/retrieval"
@@ -240,21 +242,35 @@ func fitRefusal(exs []example, folds []string, mono []int, lexical bool) (bot.Mo
 		m.Threshold = threshold(probs, []string{""})
 		return m, nil
 	}
-	for _, f := range folds {
-		var train, test []example
-		for _, ex := range exs {
-			switch {
-			case ex.fold == f:
-				test = append(test, ex)
-			case ex.item.From != f:
-				train = append(train, ex)
+	// The folds' fits are independent: they run side by side.
+	support := make([][]float64, len(folds))
+	errs := make([]error, len(folds))
+	var wg sync.WaitGroup
+	for i, f := range folds {
+		wg.Go(func() {
+			var train, test []example
+			for _, ex := range exs {
+				switch {
+				case ex.fold == f:
+					test = append(test, ex)
+				case ex.item.From != f:
+					train = append(train, ex)
+				}
 			}
-		}
-		inner, err := fit(train)
-		if err != nil {
-			return m, fmt.Errorf("without %s: %w", f, err)
-		}
-		probs[f] = answerableSupport(test, &inner)
+			inner, err := fit(train)
+			if err != nil {
+				errs[i] = fmt.Errorf("without %s: %w", f, err)
+				return
+			}
+			support[i] = answerableSupport(test, &inner)
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return m, err
+	}
+	for i, f := range folds {
+		probs[f] = support[i]
 	}
 	m.Threshold = threshold(probs, folds)
 	return m, nil
