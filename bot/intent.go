@@ -99,11 +99,38 @@ func intentOf(text string) (it intent, rest string) {
 		rest := strings.Fields(topicLeads.ReplaceAllString(strings.Join(topic, " ")+" ", ""))
 		return overviewIntent, asTyped(text, rest)
 	}
+	if asksOverview(body) {
+		return overviewIntent, ""
+	}
 	if body != norm {
 		// "Hi, who is Iran's ambassador?": the question after the greeting.
-		return askIntent, stripGreeting(text)
+		text = stripGreeting(text)
 	}
-	return askIntent, text
+	return askIntent, stripRequest(text)
+}
+
+// requestFrame is how a request rather than a question opens: "Explain
+// …", "Describe …", "Give me details on …", "I want to know about …".
+// Its words say nothing of the topic, and an article rarely uses them, so
+// left in they read as the question's missing words.
+var requestFrame = regexp.MustCompile(`(?i)^(?:(?:please|pls|kindly|can you|could you|would you|will you)\s+)*` +
+	`(?:explain|describe|elaborate on|clarify|outline|discuss|expand on|talk about|` +
+	`(?:tell|teach) (?:me|us)(?: more)?(?: about| of| on)?|` +
+	`(?:give|show|get) (?:me |us )?(?:some |more |the )?(?:details|detail|information|info|facts|background) (?:about|on|of|regarding|for)|` +
+	`(?:i|we) (?:want|wanna|would like|'d like|’d like|need) to (?:know|learn|hear|understand)(?: more)?(?: about| of| on)?|` +
+	`what (?:can|could) you tell (?:me|us) about|` +
+	`(?:more )?(?:details|detail|information|info|facts) (?:about|on|of|regarding))\s+`)
+
+// stripRequest returns text without a leading requestFrame, as typed
+// ("Explain the sanctions" asks about "the sanctions"), or text itself
+// when nothing would be left.
+func stripRequest(text string) string {
+	t := strings.TrimSpace(text)
+	m := requestFrame.FindStringIndex(t)
+	if m == nil || strings.TrimFunc(t[m[1]:], func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) == "" {
+		return text
+	}
+	return t[m[1]:]
 }
 
 // asTyped returns the words of text that normalizeMessage turned into
@@ -167,4 +194,53 @@ func stripGreeting(text string) string {
 		}
 	}
 	return t
+}
+
+// overviewWords say what an overview request asks for: the article's
+// point, topic or summary as a whole. Those in strongOverview ask for it
+// alone ("key points?", "the main topic"); the others ("about",
+// "describe", "main") only together with a word for the article
+// (documentWords).
+var (
+	overviewWords = set("about", "describe", "explain", "main", "key", "central", "important", "overall", "general",
+		"generally", "mainly", "basically", "briefly", "brief", "short", "big", "picture")
+	strongOverview = set("summary", "summarise", "summarize", "summarised", "summarized", "summarising", "summarizing",
+		"overview", "gist", "point", "points", "idea", "ideas", "takeaway", "takeaways", "highlight", "highlights",
+		"thesis", "argument", "arguments", "argue", "argues", "topic", "topics", "theme", "themes", "subject",
+		"message", "essence", "synopsis", "outline", "recap", "tldr", "tl;dr", "lesson", "lessons", "upshot")
+	documentWords = set("article", "articles", "text", "texts", "piece", "story", "stories", "document", "documents",
+		"post", "essay", "paper", "corpus", "source", "sources", "it", "this", "that", "these", "those", "they")
+	// overviewGlue are the function words an overview request may hold
+	// besides: "what is the article's main point", "can you tell me
+	// what the text argues".
+	overviewGlue = set("what", "whats", "what's", "is", "are", "was", "were", "does", "do", "did", "the", "a", "an",
+		"of", "in", "me", "us", "tell", "give", "show", "can", "could", "would", "will", "you", "please", "i",
+		"we", "want", "need", "know", "to", "for", "so", "its", "it's", "say", "says", "cover", "covers",
+		"discuss", "discusses", "talk", "talks", "really", "all", "there", "here", "just", "quick", "quickly",
+		"one", "two", "three", "few", "some", "most", "make", "makes", "made", "trying", "try", "get", "across", "s")
+)
+
+// asksOverview reports whether a whole message (normalised) asks what an
+// article is about in words overviewPhrases does not list: every word an
+// overview or document word or glue, and the request said by a strong
+// overview word or by an overview word about the article ("What's the
+// article's thesis?", "Describe the article", "What are the highlights?";
+// not "What is the summary judgment rule?").
+func asksOverview(body string) bool {
+	strong, weak, doc := false, false, false
+	for _, w := range strings.Fields(body) {
+		w = strings.TrimSuffix(strings.TrimSuffix(w, "'s"), "'")
+		switch {
+		case strongOverview[w]:
+			strong = true
+		case overviewWords[w]:
+			weak = true
+		case documentWords[w]:
+			doc = true
+		case overviewGlue[w]:
+		default:
+			return false
+		}
+	}
+	return strong || weak && doc
 }

@@ -30,6 +30,25 @@ func TestIntentOf(t *testing.T) {
 		{"What does the article say about the nuclear deal?", overviewIntent, "nuclear deal"},
 		{"what is said about sanctions", overviewIntent, "sanctions"},
 		{"What are the main points?", overviewIntent, ""},
+		{"What is the article's main point?", overviewIntent, ""},
+		{"What's the article's thesis?", overviewIntent, ""},
+		{"Describe the article", overviewIntent, ""},
+		{"What does the article argue?", overviewIntent, ""},
+		{"What are the highlights?", overviewIntent, ""},
+		{"key points?", overviewIntent, ""},
+		{"What is the main topic?", overviewIntent, ""},
+		{"hi, what is it about?", overviewIntent, ""},
+		{"Explain", askIntent, "Explain"},
+		{"What is important?", askIntent, "What is important?"},
+		{"What is the main topic of the Astana summit?", askIntent, "What is the main topic of the Astana summit?"},
+		{"What did the article say Zarif argues?", askIntent, "What did the article say Zarif argues?"},
+		{"Explain the sanctions", askIntent, "the sanctions"},
+		{"Can you describe INSTEX?", askIntent, "INSTEX?"},
+		{"Hi! Give me details on the nuclear deal.", askIntent, "the nuclear deal."},
+		{"I want to know about the Army games", askIntent, "the Army games"},
+		{"Explain why Russia works with Iran", askIntent, "why Russia works with Iran"},
+		{"Explain", askIntent, "Explain"},
+		{"Explainers are what?", askIntent, "Explainers are what?"},
 		{"Hi, who is the Iranian ambassador?", askIntent, "who is the Iranian ambassador?"},
 		{"hello there what does INSTEX stand for", askIntent, "what does INSTEX stand for"},
 		{"What is the capital of France?", askIntent, "What is the capital of France?"},
@@ -62,7 +81,7 @@ func TestEngineSmallTalk(t *testing.T) {
 func TestEngineOverview(t *testing.T) {
 	ix := bundledIndex(t)
 	e := NewEngine(ix, EngineOptions{})
-	for _, q := range []string{"What is this article about?", "summarize the article", "Give me a summary"} {
+	for _, q := range []string{"What is this article about?", "summarize the article", "Give me a summary", "What's the article's thesis?", "key points?"} {
 		ans, err := e.Answer(t.Context(), Question{Text: q})
 		if err != nil {
 			t.Fatal(err)
@@ -121,6 +140,32 @@ func TestEngineRefusesOffTopic(t *testing.T) {
 		}
 		if !ans.Refused {
 			t.Errorf("%q answered: %s", q, ans.Text)
+		}
+	}
+}
+
+// TestEngineRequests: a request's opening ("Explain", "Give me details
+// on") is no missing word of the question: the topic after it answers, and
+// an off-topic one is still refused.
+func TestEngineRequests(t *testing.T) {
+	e := NewEngine(bundledIndex(t), EngineOptions{})
+	for _, tc := range []struct{ q, quote string }{
+		{"Explain the sanctions", "sanctions"},
+		{"Give me details on INSTEX.", "INSTEX"},
+		{"I want to know about the Army games", "Army"},
+		{"Explain the capital of France", ""},
+	} {
+		ans, err := e.Answer(t.Context(), Question{Text: tc.q})
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case tc.quote == "" && !ans.Refused:
+			t.Errorf("%q answered: %s", tc.q, ans.Text)
+		case tc.quote != "" && (ans.Refused || len(ans.Citations) == 0 || !strings.Contains(ans.Citations[0].Quote, tc.quote)):
+			t.Errorf("%q: refused=%v %s, want a quote with %q", tc.q, ans.Refused, ans.Text, tc.quote)
+		case ans.Question != tc.q:
+			t.Errorf("%q: Answer.Question %q, want the message as typed", tc.q, ans.Question)
 		}
 	}
 }

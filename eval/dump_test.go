@@ -370,6 +370,9 @@ func TestDumpSentenceLOSO(t *testing.T) {
 			t.Fatal(err)
 		}
 		q, h := score(all[held.fold.Name], point)
+		if os.Getenv("VERBATIM_EVAL_WEIGHTS") != "" {
+			t.Logf("weights %v", point.Weights)
+		}
 		t.Logf("%-17s best sentence holds the answer %.3f, in the gold paragraph %.3f", held.fold.Name, q, h)
 	}
 }
