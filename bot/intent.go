@@ -113,7 +113,7 @@ func intentOf(text string) (it intent, rest string) {
 // …", "Describe …", "Give me details on …", "I want to know about …".
 // Its words say nothing of the topic, and an article rarely uses them, so
 // left in they read as the question's missing words.
-var requestFrame = regexp.MustCompile(`(?i)^(?:(?:please|pls|kindly|can you|could you|would you|will you)\s+)*` +
+var requestFrame = regexp.MustCompile(`(?i)^(?:(?:please|pls|plz|kindly|(?:can|could|would|will) (?:you|u))\s+)*` +
 	`(?:explain|describe|elaborate on|clarify|outline|discuss|expand on|talk about|` +
 	`(?:tell|teach) (?:me|us)(?: more)?(?: about| of| on)?|` +
 	`(?:give|show|get) (?:me |us )?(?:some |more |the )?(?:details|detail|information|info|facts|background) (?:about|on|of|regarding|for)|` +
@@ -121,11 +121,31 @@ var requestFrame = regexp.MustCompile(`(?i)^(?:(?:please|pls|kindly|can you|coul
 	`what (?:can|could) you tell (?:me|us) about|` +
 	`(?:more )?(?:details|detail|information|info|facts) (?:about|on|of|regarding))\s+`)
 
+// shorthand finds a question opened by chat's spelling of a question word
+// and then a word that follows one ("wat is", not "Wat Arun"), and
+// shorthandFor spells it out.
+var (
+	shorthand    = regexp.MustCompile(`(?i)^(?:(wats|wuts)\s+\S|(wat|wut|wht|hw|whn|wen|whr|wher|y)\s+(?:is|are|was|were|does|do|did|can|could|should|would|will|has|have|had|about|happened|happens|many|much|long|old|the|a|an)\b)`)
+	shorthandFor = map[string]string{"wat": "what", "wut": "what", "wht": "what", "wats": "what's", "wuts": "what's",
+		"hw": "how", "whn": "when", "wen": "when", "whr": "where", "wher": "where", "y": "why"}
+)
+
 // stripRequest returns text without a leading requestFrame, as typed
 // ("Explain the sanctions" asks about "the sanctions"), or text itself
-// when nothing would be left.
+// when nothing would be left; a shorthand question word ("wat", "hw") is
+// spelt out.
 func stripRequest(text string) string {
 	t := strings.TrimSpace(text)
+	if m := shorthand.FindStringSubmatchIndex(t); m != nil {
+		// "wat is instex": chat's spelling of a question word, which the
+		// articles would never hold.
+		lo, hi := m[2], m[3]
+		if lo < 0 {
+			lo, hi = m[4], m[5]
+		}
+		t = shorthandFor[strings.ToLower(t[lo:hi])] + t[hi:]
+		text = t
+	}
 	m := requestFrame.FindStringIndex(t)
 	if m == nil || strings.TrimFunc(t[m[1]:], func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) == "" {
 		return text
