@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -264,4 +265,38 @@ func TestEngineOverviewOfATopic(t *testing.T) {
 	if !ans.Refused {
 		t.Errorf("a topic the article never mentions: %q", ans.Text)
 	}
+}
+
+// FuzzIntentOf: classifying never panics, an ask always keeps a question
+// to search (the user's own words, but for a spelt-out shorthand opener),
+// and an overview's topic is made of the message's words.
+func FuzzIntentOf(f *testing.F) {
+	for _, s := range []string{"hi", "Explain the sanctions", "wat is instex", "summarize the part about Syria", "y did", "Explain   ", "please can u explain\u00a0x", "what's the article's thesis?", "hello there, tl;dr"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		it, rest := intentOf(text)
+		switch it {
+		case askIntent:
+			if normalizeMessage(text) != "" && strings.TrimSpace(rest) == "" {
+				t.Fatalf("intentOf(%q): an ask with nothing to search", text)
+			}
+			own := rest
+			for _, v := range shorthandFor {
+				if strings.HasPrefix(rest, v) && !strings.Contains(text, rest) {
+					own = rest[len(v):]
+				}
+			}
+			if !strings.Contains(text, own) {
+				t.Fatalf("intentOf(%q) = ask %q: not the user's words", text, rest)
+			}
+		case overviewIntent:
+			typed := strings.Fields(normalizeCase(text))
+			for _, w := range strings.Fields(rest) {
+				if !slices.Contains(typed, w) {
+					t.Fatalf("intentOf(%q) = overview of %q: %q is not a word of the message", text, rest, w)
+				}
+			}
+		}
+	})
 }
