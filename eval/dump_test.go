@@ -292,8 +292,8 @@ func TestDumpHeldOutSeparation(t *testing.T) {
 // often the best-ranked candidate is in the gold paragraph and holds a
 // gold answer (or is the labelled sentence), refusals aside: a quick
 // measure of a sentence feature (VERBATIM_EVAL_DUMP set; features listed
-// in VERBATIM_EVAL_MASK are left out, and VERBATIM_EVAL_MISSES=<set>
-// prints that set's misses).
+// in VERBATIM_EVAL_MASK are left out, VERBATIM_EVAL_MISSES=<set> prints
+// that set's misses, and VERBATIM_EVAL_WEIGHTS=1 each fit's weights).
 func TestDumpSentenceLOSO(t *testing.T) {
 	if os.Getenv("VERBATIM_EVAL_DUMP") == "" {
 		t.Skip("set VERBATIM_EVAL_DUMP")
