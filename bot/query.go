@@ -455,14 +455,16 @@ func (t answerType) cued(text string, q query) bool {
 		return hasNewName(text, q)
 	}
 	inQuestion := termSet(q.terms)
-	prev := ""
+	prev, dayOfMonth := "", false
 	words := strings.FieldsFunc(strings.ToLower(text), func(r rune) bool {
 		return r == ' ' || r == ',' || r == '(' || r == ')' || r == '“' || r == '”' || r == '"' || r == ';' || r == ':'
 	})
 	for i, w := range words {
 		w = strings.TrimRight(w, ".!?%’'")
 		afterMonth := slices.Contains(timeWords[:12], prev)
-		yearPlace := i == 0 || yearPrepositions[prev] // "in 2019", "since 1998"
+		// "in 2019", "since 1998", "April 19, 2000"
+		yearPlace := i == 0 || yearPrepositions[prev] || afterMonth || dayOfMonth
+		dayOfMonth = afterMonth && w != "" && w[0] >= '0' && w[0] <= '9'
 		prev = w
 		if w == "" || inQuestion[w] {
 			continue
@@ -470,10 +472,10 @@ func (t answerType) cued(text string, q query) bool {
 		if t == numberAnswer && q.counted != nil && !countsNear(words, i, q.counted) {
 			continue // "two stages" does not say how many people
 		}
-		// A year or a day of a month is no amount: "In 2019, Iran …" does
-		// not say how many people live there (but "rose to 1909 tonnes"
-		// does).
-		if t == numberAnswer && (isYear(w) && yearPlace || afterMonth) {
+		// A year, a span or decade of years, or a day of a month is no
+		// amount: "In 2019, Iran …", "the 1990s", "2005–2010" do not say
+		// how many people live there (but "rose to 1909 tonnes" does).
+		if t == numberAnswer && (isYear(w) && yearPlace || afterMonth || isYears(w)) {
 			continue
 		}
 		if strings.ContainsAny(w, "0123456789") {
@@ -527,6 +529,25 @@ func countedTerms(question string) map[string]bool {
 
 // yearPrepositions put a year where a date goes.
 var yearPrepositions = set("in", "since", "by", "until", "from", "before", "after", "of", "during", "till", "circa")
+
+// isYears reports whether w is a decade ("1990s") or a span of years
+// ("2005-2010", "1951–57").
+func isYears(w string) bool {
+	if d, ok := strings.CutSuffix(w, "s"); ok && isYear(d) && d[3] == '0' {
+		return true
+	}
+	from, to, ok := strings.Cut(w, "-")
+	if !ok {
+		from, to, ok = strings.Cut(w, "–")
+	}
+	if !ok || !isYear(from) {
+		return false
+	}
+	if len(to) == 2 {
+		to = from[:2] + to
+	}
+	return isYear(to) && to > from
+}
 
 // isYear reports whether w is a four-digit year from 1000 to 2199.
 func isYear(w string) bool {
