@@ -302,3 +302,19 @@ func TestEngineFollowUpChain(t *testing.T) {
 		hist = append(hist, Turn{Question: step.question, Standalone: ans.Standalone, Answer: ans.Text})
 	}
 }
+
+// TestEngineUSIsTheCountry: "US" in capitals is the country, not the stop
+// word "us", so questions about it meet the article's "US sanctions" and
+// "the U.S." instead of being refused or answered with the site's footer.
+func TestEngineUSIsTheCountry(t *testing.T) {
+	e := NewEngine(bundledIndex(t), EngineOptions{})
+	for _, q := range []string{"What did the US do?", "What is the US policy toward Iran?", "What did the USA do?"} {
+		ans, err := e.Answer(t.Context(), Question{Text: q})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ans.Refused || len(ans.Citations) == 0 || !strings.Contains(ans.Citations[0].Quote, "US") {
+			t.Errorf("%q: refused=%v, want a quote about the US: %s", q, ans.Refused, ans.Text)
+		}
+	}
+}

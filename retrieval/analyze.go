@@ -24,7 +24,8 @@ import (
 // comma is kept only between digits and then dropped). A hyphenated token is
 // also emitted part by part, so "high-ranking" matches "ranking". A
 // possessive "'s" is dropped and other apostrophes removed ("Iran's" → "iran",
-// "don't" → "dont"). Numbers are not stemmed.
+// "don't" → "dont"). Numbers are not stemmed. "US" in capitals, "USA" and
+// "U.S.A." are "u.s", as "U.S." is (lower-case "us" is a stop word).
 //
 // The BM25 index, the local embedder and the extractive answerer in bot/ all
 // use Terms, so a question and a passage always meet on the same terms.
@@ -123,21 +124,48 @@ func (a *analyzer) tokens(text string, emit func(surface, term string)) {
 			j += n
 		}
 	done:
+		a.emitToken(string(a.buf), text[i:j], alpha, hyphen, emit)
 		i = j
-		a.emitToken(string(a.buf), alpha, hyphen, emit)
 	}
 }
 
-func (a *analyzer) emitToken(tok string, alpha, hyphen bool, emit func(surface, term string)) {
-	a.emitWord(tok, alpha, emit)
+// emitToken emits the terms of token tok, lower-cased from orig.
+func (a *analyzer) emitToken(tok, orig string, alpha, hyphen bool, emit func(surface, term string)) {
+	a.emitWord(country(tok, orig), alpha, emit)
 	if !hyphen {
 		return
 	}
+	origParts := strings.FieldsFunc(orig, func(r rune) bool { return r == '-' || r == '‐' || r == '‑' })
+	k := 0
 	for part := range strings.SplitSeq(tok, "-") {
-		if part != "" && part != tok {
-			a.emitWord(part, containsLetter(part), emit)
+		if part == "" {
+			continue
+		}
+		o := ""
+		if k < len(origParts) {
+			o = origParts[k]
+		}
+		k++
+		if part != tok {
+			a.emitWord(country(part, o), containsLetter(part), emit)
 		}
 	}
+}
+
+// country spells the United States' abbreviations as one term: "US" in
+// capitals (not the pronoun "us", a stop word), "USA" and "U.S.A." are all
+// "u.s", as "U.S." is, so "What did the US do?" meets "the U.S. …" and
+// "US sanctions".
+func country(tok, orig string) string {
+	switch tok {
+	case "us":
+		if orig == "US" {
+			return "u.s"
+		}
+	case "usa", "u.s.a":
+		return "u.s"
+	}
+	return tok
 }
 
 func (a *analyzer) emitWord(w string, alpha bool, emit func(surface, term string)) {

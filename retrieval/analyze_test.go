@@ -15,6 +15,8 @@ func TestTerms(t *testing.T) {
 		{"hyphenated words", "high-ranking officials", []string{"high-ranking", "high", "rank", "offici"}},
 		{"decimal", "It costs 3.67 billion.", []string{"cost", "3.67", "billion"}},
 		{"abbreviation", "The U.S. and the E.U. disagree", []string{"u.s", "e.u", "disagre"}},
+		{"US in capitals is the country", "What did the US do to us?", []string{"u.s"}},
+		{"USA and U.S.A.", "USA, U.S.A. and US-led", []string{"u.s", "u.s", "us-led", "u.s", "led"}},
 		{"thousands separator", "Employing over 6,000 people", []string{"employ", "6000", "peopl"}},
 		{"list commas stay apart", "apples,pears", []string{"appl", "pear"}},
 		{"possessive", "Iran's ministry", []string{"iran", "ministri"}},

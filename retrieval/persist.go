@@ -21,8 +21,9 @@ import (
 // formatVersion is the on-disk layout version, and of what Terms produces
 // (the postings hold its terms): an index of another version is rebuilt.
 // 6: checksums of every file in the manifest, and of the manifest itself;
-// 7: Terms folds Unicode (NFKD, diacritics dropped) as well.
-const formatVersion = 7
+// 7: Terms folds Unicode (NFKD, diacritics dropped) as well;
+// 8: "US" in capitals, "USA" and "U.S.A." are the term "u.s".
+const formatVersion = 8
 
 // FormatVersion is the version of Terms (which stores' postings hold) and
 // of what the in-process store writes: a store holding a generation of
