@@ -131,38 +131,26 @@ func (a *analyzer) tokens(text string, emit func(surface, term string)) {
 
 // emitToken emits the terms of token tok, lower-cased from orig.
 func (a *analyzer) emitToken(tok, orig string, alpha, hyphen bool, emit func(surface, term string)) {
-	a.emitWord(country(tok, orig), alpha, emit)
+	a.emitWord(country(tok, orig == "US"), alpha, emit)
 	if !hyphen {
 		return
 	}
-	origParts := strings.FieldsFunc(orig, func(r rune) bool { return r == '-' || r == '‐' || r == '‑' })
-	k := 0
 	for part := range strings.SplitSeq(tok, "-") {
-		if part == "" {
-			continue
-		}
-		o := ""
-		if k < len(origParts) {
-			o = origParts[k]
-		}
-		k++
-		if part != tok {
-			a.emitWord(country(part, o), containsLetter(part), emit)
+		if part != "" && part != tok {
+			// "US-led": the part was written in capitals.
+			caps := part == "us" && (strings.HasPrefix(orig, "US-") || strings.HasSuffix(orig, "-US") || strings.Contains(orig, "-US-"))
+			a.emitWord(country(part, caps), containsLetter(part), emit)
 		}
 	}
 }
 
 // country spells the United States' abbreviations as one term: "US" in
-// capitals (not the pronoun "us", a stop word), "USA" and "U.S.A." are all
-// "u.s", as "U.S." is, so "What did the US do?" meets "the U.S. …" and
-// "US sanctions".
-func country(tok, orig string) string {
-	switch tok {
-	case "us":
-		if orig == "US" {
-			return "u.s"
-		}
-	case "usa", "u.s.a":
+// capitals (caps; not the pronoun "us", a stop word), "USA" and "U.S.A."
+// are all "u.s", as "U.S." is, so "What did the US do?" meets "the U.S. …"
+// and "US sanctions".
+func country(tok string, caps bool) string {
+	switch {
+	case tok == "us" && caps, tok == "usa", tok == "u.s.a":
 		return "u.s"
 	}
 	return tok
